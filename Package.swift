@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+// coupond: a distributed, high-throughput coupon issuance service.
+// No Swift package dependencies: Foundation, Dispatch, Glibc, Synchronization, hiredis and libpq only.
+import PackageDescription
+
+let package = Package(
+    name: "coupond",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "coupond", targets: ["coupond"]),
+        .executable(name: "coupon-load", targets: ["coupon-load"]),
+        .executable(name: "coupon-bench", targets: ["coupon-bench"]),
+    ],
+    targets: [
+        // C at the bottom.
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .target(name: "CSystem"),
+
+        // Infrastructure.
+        .target(name: "EventLoop", dependencies: ["CSystem"]),
+        .target(name: "HTTPServer", dependencies: ["EventLoop", "CSystem"]),
+        .target(name: "RedisClient", dependencies: ["EventLoop", "CHiredis"]),
+        .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+
+        // Domain.
+        .target(name: "CouponCore"),
+        .target(name: "Issuance", dependencies: ["CouponCore", "RedisClient", "PostgresClient"]),
+        .target(name: "Ledger", dependencies: ["CouponCore", "Issuance", "RedisClient", "PostgresClient"]),
+        .target(name: "CouponService", dependencies: [
+            "EventLoop", "HTTPServer", "RedisClient", "PostgresClient", "CouponCore", "Issuance", "Ledger",
+        ]),
+        .executableTarget(name: "coupond", dependencies: ["CouponService"]),
+
+        // Tools.
+        .executableTarget(
+            name: "coupon-load",
+            dependencies: ["HTTPServer", "EventLoop", "RedisClient", "PostgresClient", "Issuance"],
+            path: "load-tests/coupon-load"
+        ),
+        .executableTarget(
+            name: "coupon-bench",
+            dependencies: ["HTTPServer", "EventLoop", "RedisClient", "PostgresClient", "Issuance", "Ledger", "CouponService"],
+            path: "Benchmarks/coupon-bench"
+        ),
+
+        // Tests.
+        .target(name: "TestSupport", dependencies: ["PostgresClient", "RedisClient"], path: "Tests/TestSupport"),
+        .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "EventLoop"]),
+        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "EventLoop", "TestSupport"]),
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
+        .testTarget(name: "CouponCoreTests", dependencies: ["CouponCore"]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "CouponService", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer", "EventLoop", "TestSupport",
+        ]),
+    ]
+)

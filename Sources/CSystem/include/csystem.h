@@ -1,0 +1,34 @@
+#ifndef COUPOND_CSYSTEM_H
+#define COUPOND_CSYSTEM_H
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <unistd.h>
+
+// Constants that Swift imports awkwardly (enums/macros with casts) re-exposed as plain ints.
+static inline int csystem_epollin(void) { return EPOLLIN; }
+static inline int csystem_epollout(void) { return EPOLLOUT; }
+static inline int csystem_epollerr(void) { return EPOLLERR; }
+static inline int csystem_epollhup(void) { return EPOLLHUP; }
+static inline int csystem_epollrdhup(void) { return EPOLLRDHUP; }
+static inline int csystem_sock_stream_nonblock(void) { return SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC; }
+static inline int csystem_accept_flags(void) { return SOCK_NONBLOCK | SOCK_CLOEXEC; }
+
+/// Sets an int-valued socket option; returns setsockopt's result.
+int csystem_setsockopt_int(int fd, int level, int name, int value);
+/// accept4 with non-blocking + close-on-exec.
+int csystem_accept(int fd);
+/// Binds and listens on an IPv4 address ("127.0.0.1") and port; SO_REUSEADDR and, when
+/// reuseport is non-zero, SO_REUSEPORT. Returns the fd or -1 with errno set.
+int csystem_listen_tcp4(const char *host, int port, int backlog, int reuseport);
+/// The local port a socket is bound to, or -1.
+int csystem_local_port(int fd);
+/// Non-blocking connect to an IPv4 address; returns the fd (connect may be in progress) or -1.
+int csystem_connect_tcp4(const char *host, int port);
+#endif
