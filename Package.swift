@@ -25,10 +25,11 @@ let package = Package(
 
         // Domain.
         .target(name: "CouponCore"),
-        .target(name: "Issuance", dependencies: ["CouponCore", "RedisClient", "PostgresClient"]),
-        .target(name: "Ledger", dependencies: ["CouponCore", "Issuance", "RedisClient", "PostgresClient"]),
+        .target(name: "Store", dependencies: ["CouponCore", "PostgresClient"]),
+        .target(name: "Issuance", dependencies: ["CouponCore", "RedisClient"]),
+        .target(name: "Ledger", dependencies: ["CouponCore", "Issuance", "Store", "RedisClient", "PostgresClient"]),
         .target(name: "CouponService", dependencies: [
-            "EventLoop", "HTTPServer", "RedisClient", "PostgresClient", "CouponCore", "Issuance", "Ledger",
+            "EventLoop", "HTTPServer", "RedisClient", "PostgresClient", "CouponCore", "Store", "Issuance", "Ledger",
         ]),
         .executableTarget(name: "coupond", dependencies: ["CouponService"]),
 
@@ -52,7 +53,7 @@ let package = Package(
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
         .testTarget(name: "CouponCoreTests", dependencies: ["CouponCore"]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "CouponService", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer", "EventLoop", "TestSupport",
+            "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer", "EventLoop", "TestSupport",
         ]),
     ]
 )

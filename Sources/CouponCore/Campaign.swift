@@ -1,0 +1,90 @@
+/// A campaign: a template's coupons offered with a stock, a per-user limit, a claim window
+/// and eligibility rules. Times are epoch milliseconds (UTC).
+public struct Campaign: Sendable, Equatable {
+    public enum State: String, Sendable, CaseIterable {
+        case active, paused, ended
+    }
+
+    public var id: Int64
+    public var templateId: Int64
+    public var name: String
+    public var stockTotal: Int64
+    public var perUserLimit: Int
+    public var claimStartMs: Int64
+    public var claimEndMs: Int64
+    public var validity: ValidityRule
+    public var eligibility: Eligibility
+    public var state: State
+
+    public init(
+        id: Int64, templateId: Int64, name: String, stockTotal: Int64, perUserLimit: Int,
+        claimStartMs: Int64, claimEndMs: Int64, validity: ValidityRule, eligibility: Eligibility = .everyone,
+        state: State = .active
+    ) {
+        self.id = id
+        self.templateId = templateId
+        self.name = name
+        self.stockTotal = stockTotal
+        self.perUserLimit = perUserLimit
+        self.claimStartMs = claimStartMs
+        self.claimEndMs = claimEndMs
+        self.validity = validity
+        self.eligibility = eligibility
+        self.state = state
+    }
+
+    /// Limits a campaign must respect; checked before anything is stored.
+    public static let maxStock: Int64 = 1_000_000_000
+    public static let maxPerUserLimit = 1_000
+
+    /// The problems with this campaign's settings, empty when it can be stored.
+    public func validationErrors() -> [ValidationError] {
+        var errors: [ValidationError] = []
+        if name.isEmpty || name.count > 200 {
+            errors.append(ValidationError(field: "name", message: "must be 1 to 200 characters"))
+        }
+        if stockTotal < 0 || stockTotal > Self.maxStock {
+            errors.append(ValidationError(field: "stock", message: "must be between 0 and \(Self.maxStock)"))
+        }
+        if perUserLimit < 1 || perUserLimit > Self.maxPerUserLimit {
+            errors.append(ValidationError(field: "per_user_limit", message: "must be between 1 and \(Self.maxPerUserLimit)"))
+        }
+        if claimEndMs <= claimStartMs {
+            errors.append(ValidationError(field: "claim_end", message: "must be after claim_start"))
+        }
+        if case .fixed(let fromMs, let untilMs) = validity, untilMs <= fromMs {
+            errors.append(ValidationError(field: "validity", message: "until must be after from"))
+        }
+        if case .relative(let days) = validity, days < 1 || days > 3650 {
+            errors.append(ValidationError(field: "validity.days", message: "must be between 1 and 3650"))
+        }
+        if eligibility.requiredTags.count > 20 || !eligibility.requiredTags.allSatisfy(Identifier.isValid) {
+            errors.append(ValidationError(field: "eligibility.required_tags", message: "at most 20 tags of A-Z a-z 0-9 _ - . : @"))
+        }
+        return errors
+    }
+}
+
+/// Who may claim: a user qualifies when the campaign requires no tag, or when the claim
+/// carries at least one of the required tags (tags are asserted by the calling backend).
+public struct Eligibility: Sendable, Equatable {
+    public var requiredTags: [String]
+
+    public init(requiredTags: [String]) { self.requiredTags = requiredTags }
+
+    public static let everyone = Eligibility(requiredTags: [])
+
+    public func admits(tags: [String]) -> Bool {
+        requiredTags.isEmpty || tags.contains(where: requiredTags.contains)
+    }
+}
+
+/// Why a claim was refused, as the API names it.
+public enum ClaimRefusal: String, Sendable, CaseIterable {
+    case soldOut = "sold_out"
+    case limitReached = "limit_reached"
+    case notStarted = "not_started"
+    case ended
+    case paused
+    case notEligible = "not_eligible"
+}

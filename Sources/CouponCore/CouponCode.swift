@@ -1,0 +1,75 @@
+/// Coupon codes: 80 random bits from the system CSPRNG, written as 16 Crockford base32
+/// characters (no I, L, O, U), so a code is short to read out and hard to guess.
+public struct CouponCode: Hashable, Sendable, CustomStringConvertible {
+    public let value: String
+
+    static let alphabet: [UInt8] = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+    public static let length = 16
+
+    /// A new random code. `SystemRandomNumberGenerator` reads getrandom(2) on Linux.
+    public static func random() -> CouponCode {
+        var generator = SystemRandomNumberGenerator()
+        return random(using: &generator)
+    }
+
+    public static func random<G: RandomNumberGenerator>(using generator: inout G) -> CouponCode {
+        let high = generator.next() as UInt64  // 64 bits
+        let low = UInt64(generator.next() as UInt16)  // 16 bits
+        var bytes = [UInt8](repeating: 0, count: length)
+        // 80 bits = 16 groups of 5: the first 12 from `high` (60 bits), then 4 more bits of
+        // `high` joined with the 16 bits of `low`.
+        for index in 0..<12 {
+            bytes[index] = alphabet[Int((high >> UInt64(59 - 5 * index)) & 31)]
+        }
+        let tail = ((high & 0xF) << 16) | low  // 20 bits
+        for index in 0..<4 {
+            bytes[12 + index] = alphabet[Int((tail >> UInt64(15 - 5 * index)) & 31)]
+        }
+        return CouponCode(uncheckedValue: String(decoding: bytes, as: UTF8.self))
+    }
+
+    init(uncheckedValue: String) { value = uncheckedValue }
+
+    /// Parses a code typed by a person: case-insensitive, `-` and spaces ignored, and the
+    /// Crockford substitutions I/L → 1, O → 0 applied. Nil when it cannot be a code.
+    public init?(parsing text: String) {
+        var out: [UInt8] = []
+        out.reserveCapacity(Self.length)
+        for byte in text.utf8 {
+            var c = byte
+            if c == UInt8(ascii: "-") || c == UInt8(ascii: " ") { continue }
+            if c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") { c -= 32 }
+            if c == UInt8(ascii: "I") || c == UInt8(ascii: "L") { c = UInt8(ascii: "1") }
+            if c == UInt8(ascii: "O") { c = UInt8(ascii: "0") }
+            guard Self.alphabet.contains(c), out.count < Self.length else { return nil }
+            out.append(c)
+        }
+        guard out.count == Self.length else { return nil }
+        value = String(decoding: out, as: UTF8.self)
+    }
+
+    public var description: String { value }
+}
+
+/// Identifiers that callers choose (user ids, request ids, order ids): 1...128 bytes of
+/// `A-Z a-z 0-9 _ - . : @`, so they are safe as Redis key parts and in logs.
+public enum Identifier {
+    public static let maxLength = 128
+
+    public static func isValid(_ text: String) -> Bool {
+        var count = 0
+        for byte in text.utf8 {
+            count += 1
+            if count > maxLength { return false }
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"),
+                UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "@"):
+                continue
+            default:
+                return false
+            }
+        }
+        return count > 0
+    }
+}

@@ -1,0 +1,35 @@
+/// The Redis key layout of one campaign (DESIGN §3). Every key shares the hash tag
+/// `{c:<id>}`, so the claim script touches a single Redis Cluster slot.
+public struct CampaignKeys: Sendable, Equatable {
+    public let campaignId: Int64
+    public let tag: String
+
+    public init(campaignId: Int64) {
+        self.campaignId = campaignId
+        self.tag = "{c:\(campaignId)}"
+    }
+
+    /// Hash: what the claim script needs (state, window, limit, validity rule, counters).
+    public var meta: String { "cp:\(tag):meta" }
+    /// Integer: units left.
+    public var stock: String { "cp:\(tag):stock" }
+    /// Hash: user id → units claimed.
+    public var users: String { "cp:\(tag):users" }
+    /// Stream: one entry per grant, read by the flusher.
+    public var grants: String { "cp:\(tag):grants" }
+    /// String with TTL: the stored result of one request (idempotency).
+    public func request(_ requestId: String) -> String { "cp:\(tag):req:\(requestId)" }
+    /// List with TTL: a user's recent grants, so the wallet shows grants not yet flushed.
+    public func recentGrants(of userId: String) -> String { "cp:\(tag):u:\(userId)" }
+
+    /// Set of campaign ids published to this Redis (not hash-tagged: it spans campaigns).
+    public static let registry = "cp:campaigns"
+    /// The flushers' consumer group on every grant stream.
+    public static let flusherGroup = "flushers"
+
+    /// The campaign id of a grant stream key, or nil.
+    public static func campaignId(ofGrantStream key: String) -> Int64? {
+        guard key.hasPrefix("cp:{c:"), key.hasSuffix("}:grants") else { return nil }
+        return Int64(key.dropFirst(6).dropLast(8))
+    }
+}

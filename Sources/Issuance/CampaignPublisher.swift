@@ -1,0 +1,65 @@
+import CouponCore
+import RedisClient
+
+/// Publishes a campaign's settings and stock to Redis. Idempotent and convergent: publishing
+/// the same campaign again never resets stock; a changed `stock_total` moves the remaining
+/// stock by the difference. Called on create, on every change and at node start.
+public enum CampaignPublisher {
+    public static let script = RedisScript(source: source)
+
+    /// The script's keys and arguments for `campaign`; `alreadyIssued` is how many coupons
+    /// PostgreSQL and the stream know of, used only when Redis has never seen the campaign.
+    public static func command(for campaign: Campaign, alreadyIssued: Int64) -> (keys: [RedisArgument], args: [RedisArgument]) {
+        let keys = CampaignKeys(campaignId: campaign.id)
+        var args: [RedisArgument] = [.int(campaign.stockTotal), .int(alreadyIssued)]
+        for (field, value) in metaFields(campaign) {
+            args.append(.string(field))
+            args.append(.string(value))
+        }
+        return ([.string(keys.meta), .string(keys.stock), .string(keys.grants)], args)
+    }
+
+    static func metaFields(_ campaign: Campaign) -> [(String, String)] {
+        var fields: [(String, String)] = [
+            ("state", campaign.state.rawValue),
+            ("start", String(campaign.claimStartMs)),
+            ("end", String(campaign.claimEndMs)),
+            ("limit", String(campaign.perUserLimit)),
+            ("template", String(campaign.templateId)),
+            ("tags", campaign.eligibility.requiredTags.joined(separator: ",")),
+        ]
+        switch campaign.validity {
+        case .fixed(let fromMs, let untilMs):
+            fields += [("vtype", "fixed"), ("vfrom", String(fromMs)), ("vuntil", String(untilMs)), ("vdays", "0")]
+        case .relative(let days):
+            fields += [("vtype", "relative"), ("vfrom", "0"), ("vuntil", "0"), ("vdays", String(days))]
+        }
+        return fields
+    }
+
+    /// Publishes with a blocking connection (admin paths and node start run on worker threads).
+    public static func publish(_ campaign: Campaign, alreadyIssued: Int64, on redis: BlockingRedisConnection) throws {
+        let (keys, args) = command(for: campaign, alreadyIssued: alreadyIssued)
+        _ = try redis.evalScript(script, keys: keys, args: args)
+        _ = try redis.command(["SADD", .string(CampaignKeys.registry), .string(String(campaign.id))])
+    }
+
+    static let source = #"""
+        local meta, stock, grants = KEYS[1], KEYS[2], KEYS[3]
+        local total, issued = tonumber(ARGV[1]), tonumber(ARGV[2])
+        local known = redis.call('HGET', meta, 'stock_total')
+        if not known then
+          redis.call('SET', stock, total - issued)
+          redis.call('HSET', meta, 'stock_total', total, 'issued', issued)
+        else
+          local delta = total - tonumber(known)
+          if delta ~= 0 then
+            redis.call('INCRBY', stock, delta)
+            redis.call('HSET', meta, 'stock_total', total)
+          end
+        end
+        for i = 3, #ARGV, 2 do redis.call('HSET', meta, ARGV[i], ARGV[i + 1]) end
+        redis.pcall('XGROUP', 'CREATE', grants, 'flushers', '0', 'MKSTREAM')
+        return redis.call('GET', stock)
+        """#
+}

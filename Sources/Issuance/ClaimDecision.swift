@@ -1,0 +1,78 @@
+import CouponCore
+import RedisClient
+
+/// One granted coupon, as the claim script recorded it.
+public struct Grant: Sendable, Equatable {
+    public let code: String
+    public let campaignId: Int64
+    public let userId: String
+    public let requestId: String
+    public let issuedAtMs: Int64
+    public let validFromMs: Int64
+    public let validUntilMs: Int64
+    /// The id of the grant's entry in the campaign's stream.
+    public let streamId: String
+
+    public init(
+        code: String, campaignId: Int64, userId: String, requestId: String, issuedAtMs: Int64,
+        validFromMs: Int64, validUntilMs: Int64, streamId: String
+    ) {
+        self.code = code
+        self.campaignId = campaignId
+        self.userId = userId
+        self.requestId = requestId
+        self.issuedAtMs = issuedAtMs
+        self.validFromMs = validFromMs
+        self.validUntilMs = validUntilMs
+        self.streamId = streamId
+    }
+
+    /// Parses the script's compact grant record `code|at|valid_from|valid_until|stream_id`.
+    public init?(record: String, campaignId: Int64, userId: String, requestId: String) {
+        let parts = record.split(separator: "|", omittingEmptySubsequences: false)
+        guard parts.count == 5, let at = Int64(parts[1]), let from = Int64(parts[2]), let until = Int64(parts[3]) else {
+            return nil
+        }
+        self.init(
+            code: String(parts[0]), campaignId: campaignId, userId: userId, requestId: requestId,
+            issuedAtMs: at, validFromMs: from, validUntilMs: until, streamId: String(parts[4]))
+    }
+}
+
+/// What the claim script decided, mapped from its reply.
+public enum ClaimDecision: Sendable, Equatable {
+    case granted(Grant)
+    /// The request id was seen before: the stored grant, never a second one.
+    case replayed(Grant)
+    case refused(ClaimRefusal)
+    case unknownCampaign
+    /// The request id was used before by another user.
+    case requestConflict
+
+    public var outcome: String {
+        switch self {
+        case .granted: "granted"
+        case .replayed: "replayed"
+        case .refused(let refusal): refusal.rawValue
+        case .unknownCampaign: "unknown_campaign"
+        case .requestConflict: "request_conflict"
+        }
+    }
+
+    /// Maps the script's reply; nil when the reply is not one the script can produce.
+    public init?(reply: RESPValue, campaignId: Int64, userId: String, requestId: String) {
+        guard let items = reply.array, let head = items.first?.string else { return nil }
+        switch head {
+        case "granted", "replayed":
+            guard items.count == 2, let record = items[1].string,
+                let grant = Grant(record: record, campaignId: campaignId, userId: userId, requestId: requestId)
+            else { return nil }
+            self = head == "granted" ? .granted(grant) : .replayed(grant)
+        case "unknown_campaign": self = .unknownCampaign
+        case "request_conflict": self = .requestConflict
+        default:
+            guard let refusal = ClaimRefusal(rawValue: head) else { return nil }
+            self = .refused(refusal)
+        }
+    }
+}

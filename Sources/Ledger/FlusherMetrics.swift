@@ -1,0 +1,61 @@
+import Synchronization
+
+/// Counters the flusher keeps for `/metrics` and benchmarks.
+public final class FlusherMetrics: Sendable {
+    public let rowsWritten = Atomic<Int>(0)
+    public let entriesAcked = Atomic<Int>(0)
+    public let batches = Atomic<Int>(0)
+    public let errors = Atomic<Int>(0)
+    public let backlog = Atomic<Int>(0)
+    public let lastBatchMicros = Atomic<Int>(0)
+    /// Grant-to-PostgreSQL lag in milliseconds.
+    public let lagMilliseconds = Histogram(bounds: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000])
+
+    public init() {}
+}
+
+/// A fixed-bucket histogram with atomic counters (Prometheus `le` semantics).
+public final class Histogram: Sendable {
+    public let bounds: [Int64]
+    private let counts: [Atomic<Int>]
+    private let total = Atomic<Int>(0)
+    private let sum = Atomic<Int>(0)
+
+    public init(bounds: [Int64]) {
+        self.bounds = bounds
+        self.counts = (0...bounds.count).map { _ in Atomic<Int>(0) }
+    }
+
+    public func record(_ value: Int64) {
+        var index = bounds.count
+        for (position, bound) in bounds.enumerated() where value <= bound {
+            index = position
+            break
+        }
+        counts[index].add(1, ordering: .relaxed)
+        total.add(1, ordering: .relaxed)
+        sum.add(Int(value), ordering: .relaxed)
+    }
+
+    /// Cumulative counts per bound, then +Inf; and the sum and count.
+    public func snapshot() -> (cumulative: [Int], count: Int, sum: Int) {
+        var running = 0
+        var cumulative: [Int] = []
+        for counter in counts {
+            running += counter.load(ordering: .relaxed)
+            cumulative.append(running)
+        }
+        return (cumulative, total.load(ordering: .relaxed), sum.load(ordering: .relaxed))
+    }
+
+    /// The smallest bound below which at least `quantile` of the values fall (an upper estimate).
+    public func quantileUpperBound(_ quantile: Double) -> Int64? {
+        let (cumulative, count, _) = snapshot()
+        guard count > 0 else { return nil }
+        let target = Int((Double(count) * quantile).rounded(.up))
+        for (index, value) in cumulative.enumerated() where value >= target {
+            return index < bounds.count ? bounds[index] : Int64.max
+        }
+        return nil
+    }
+}

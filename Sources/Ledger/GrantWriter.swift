@@ -1,0 +1,47 @@
+import Issuance
+import PostgresClient
+import Store
+
+/// Writes grants into PostgreSQL idempotently: a coupon row per code (ON CONFLICT DO NOTHING)
+/// and, only for rows actually inserted, its `issued` event — in one statement, inside the
+/// caller's transaction. Used by the flusher and by redeem-before-flush.
+public enum GrantWriter {
+    static let sql = """
+        WITH input AS (
+            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[])
+                AS x(code, campaign_id, user_id, request_id, at_ms, from_ms, until_ms, stream_id)
+        ), inserted AS (
+            INSERT INTO coupons (code, campaign_id, template_id, user_id, request_id, issued_at, valid_from, valid_until, stream_id, face_value)
+            SELECT x.code, x.campaign_id,
+                   (SELECT c.template_id FROM campaigns c WHERE c.id = x.campaign_id),
+                   x.user_id, x.request_id,
+                   timestamptz 'epoch' + x.at_ms * interval '1 millisecond',
+                   timestamptz 'epoch' + x.from_ms * interval '1 millisecond',
+                   timestamptz 'epoch' + x.until_ms * interval '1 millisecond',
+                   x.stream_id,
+                   COALESCE((SELECT t.face_value FROM campaigns c JOIN templates t ON t.id = c.template_id WHERE c.id = x.campaign_id), 0)
+            FROM input x
+            ON CONFLICT (code) DO NOTHING
+            RETURNING code, campaign_id, issued_at, face_value
+        )
+        INSERT INTO coupon_events (code, campaign_id, event, at, face_value)
+        SELECT code, campaign_id, 'issued', issued_at, face_value FROM inserted
+        """
+
+    /// Inserts the grants not yet in PostgreSQL; returns how many were new.
+    @discardableResult
+    public static func write(_ grants: [Grant], on connection: PostgresConnection) throws -> Int {
+        guard !grants.isEmpty else { return 0 }
+        let binds: [PostgresBindable?] = [
+            PostgresArrayLiteral.text(grants.map(\.code)),
+            PostgresArrayLiteral.integers(grants.map(\.campaignId)),
+            PostgresArrayLiteral.text(grants.map(\.userId)),
+            PostgresArrayLiteral.text(grants.map(\.requestId)),
+            PostgresArrayLiteral.integers(grants.map(\.issuedAtMs)),
+            PostgresArrayLiteral.integers(grants.map(\.validFromMs)),
+            PostgresArrayLiteral.integers(grants.map(\.validUntilMs)),
+            PostgresArrayLiteral.text(grants.map(\.streamId)),
+        ]
+        return try connection.execute(sql, binds).rowsAffected
+    }
+}

@@ -1,0 +1,15 @@
+import PostgresClient
+
+/// The coupond schema, one migration per version. Applied by `coupond migrate`, at node start
+/// and at test start; never edit a migration that has shipped, add a new one.
+public enum CouponSchema {
+    public static let migrations: [Migration] = [
+        Migration(version: 1, name: "initial", sql: v1Initial),
+    ]
+
+    /// Applies every migration not yet applied; returns the versions it applied.
+    @discardableResult
+    public static func migrate(_ connection: PostgresConnection) throws -> [Int] {
+        try Migrator.migrate(connection, migrations)
+    }
+}
