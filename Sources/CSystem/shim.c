@@ -48,3 +48,8 @@ int csystem_connect_tcp4(const char *host, int port) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     return fd;
 }
+
+static __thread void *current_loop = NULL;
+
+void *csystem_current_loop(void) { return current_loop; }
+void csystem_set_current_loop(void *loop) { current_loop = loop; }

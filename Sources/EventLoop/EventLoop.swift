@@ -60,6 +60,12 @@ public final class EventLoop: @unchecked Sendable {  // state is confined to the
 
     // MARK: Thread confinement
 
+    /// The loop running on the calling thread, if any.
+    public static var current: EventLoop? {
+        guard let pointer = csystem_current_loop() else { return nil }
+        return Unmanaged<EventLoop>.fromOpaque(pointer).takeUnretainedValue()
+    }
+
     public var inEventLoop: Bool {
         guard let threadID else { return false }
         return pthread_equal(threadID, pthread_self()) != 0
@@ -159,6 +165,8 @@ public final class EventLoop: @unchecked Sendable {  // state is confined to the
     /// Runs the loop on the calling thread until `stop()`.
     public func run() {
         threadID = pthread_self()
+        csystem_set_current_loop(Unmanaged.passUnretained(self).toOpaque())
+        defer { csystem_set_current_loop(nil) }
         running.store(true, ordering: .releasing)
         let capacity = 512
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)

@@ -31,4 +31,9 @@ int csystem_listen_tcp4(const char *host, int port, int backlog, int reuseport);
 int csystem_local_port(int fd);
 /// Non-blocking connect to an IPv4 address; returns the fd (connect may be in progress) or -1.
 int csystem_connect_tcp4(const char *host, int port);
+
+
+/// The event loop running on this thread (an opaque pointer owned by Swift), or NULL.
+void *csystem_current_loop(void);
+void csystem_set_current_loop(void *loop);
 #endif

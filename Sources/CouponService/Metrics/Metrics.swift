@@ -1,0 +1,81 @@
+import HTTPServer
+import Ledger
+import Synchronization
+
+/// The node's Prometheus metrics: requests by route and status, claim outcomes, request
+/// latency, flusher progress. Counters are cheap to bump from any loop.
+public final class Metrics: Sendable {
+    private struct RequestKey: Hashable {
+        let route: String
+        let method: String
+        let status: Int
+    }
+
+    private let requests = Mutex<[RequestKey: Int]>([:])
+    private let claimOutcomes = Mutex<[String: Int]>([:])
+    /// Request latency in microseconds.
+    public let latency = Histogram(bounds: [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000])
+    public let redisUnavailable = Atomic<Int>(0)
+
+    public init() {}
+
+    public func recordRequest(route: String, method: String, status: Int, latencyNanos: UInt64) {
+        requests.withLock { $0[RequestKey(route: route, method: method, status: status), default: 0] += 1 }
+        latency.record(Int64(latencyNanos / 1_000))
+    }
+
+    public func recordClaim(outcome: String) {
+        claimOutcomes.withLock { $0[outcome, default: 0] += 1 }
+    }
+
+    public func claimCount(_ outcome: String) -> Int { claimOutcomes.withLock { $0[outcome] ?? 0 } }
+
+    /// Prometheus text exposition format 0.0.4.
+    public func render(flusher: FlusherMetrics?) -> String {
+        var out = ""
+        out += "# HELP coupond_http_requests_total HTTP requests answered, by route pattern, method and status.\n"
+        out += "# TYPE coupond_http_requests_total counter\n"
+        let requestCounts = requests.withLock { $0 }
+        for (key, count) in requestCounts.sorted(by: { ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status) }) {
+            out += "coupond_http_requests_total{route=\"\(escape(key.route))\",method=\"\(key.method)\",status=\"\(key.status)\"} \(count)\n"
+        }
+        out += "# HELP coupond_claims_total Claim decisions by outcome.\n# TYPE coupond_claims_total counter\n"
+        for (outcome, count) in claimOutcomes.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            out += "coupond_claims_total{outcome=\"\(outcome)\"} \(count)\n"
+        }
+        out += "# HELP coupond_http_request_duration_seconds Time from request parsed to response queued.\n"
+        out += "# TYPE coupond_http_request_duration_seconds histogram\n"
+        out += histogram("coupond_http_request_duration_seconds", latency, scale: 1_000_000)
+        out += "# HELP coupond_redis_unavailable_total Requests answered 503 because Redis was unreachable.\n"
+        out += "# TYPE coupond_redis_unavailable_total counter\n"
+        out += "coupond_redis_unavailable_total \(redisUnavailable.load(ordering: .relaxed))\n"
+        if let flusher {
+            out += "# HELP coupond_flusher_rows_total Coupon rows the flusher inserted into PostgreSQL.\n# TYPE coupond_flusher_rows_total counter\n"
+            out += "coupond_flusher_rows_total \(flusher.rowsWritten.load(ordering: .relaxed))\n"
+            out += "# HELP coupond_flusher_acked_total Stream entries acknowledged after commit.\n# TYPE coupond_flusher_acked_total counter\n"
+            out += "coupond_flusher_acked_total \(flusher.entriesAcked.load(ordering: .relaxed))\n"
+            out += "# HELP coupond_flusher_errors_total Flusher iterations that failed and were retried.\n# TYPE coupond_flusher_errors_total counter\n"
+            out += "coupond_flusher_errors_total \(flusher.errors.load(ordering: .relaxed))\n"
+            out += "# HELP coupond_flusher_backlog Grant stream entries not yet flushed (all streams).\n# TYPE coupond_flusher_backlog gauge\n"
+            out += "coupond_flusher_backlog \(flusher.backlog.load(ordering: .relaxed))\n"
+            out += "# HELP coupond_flusher_lag_seconds Time from grant to its PostgreSQL commit.\n# TYPE coupond_flusher_lag_seconds histogram\n"
+            out += histogram("coupond_flusher_lag_seconds", flusher.lagMilliseconds, scale: 1_000)
+        }
+        return out
+    }
+
+    private func histogram(_ name: String, _ histogram: Histogram, scale: Double) -> String {
+        let (cumulative, count, sum) = histogram.snapshot()
+        var out = ""
+        for (index, bound) in histogram.bounds.enumerated() {
+            out += "\(name)_bucket{le=\"\(Double(bound) / scale)\"} \(cumulative[index])\n"
+        }
+        out += "\(name)_bucket{le=\"+Inf\"} \(count)\n"
+        out += "\(name)_sum \(Double(sum) / scale)\n\(name)_count \(count)\n"
+        return out
+    }
+
+    private func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    }
+}
