@@ -1,0 +1,145 @@
+internal import CHiredis
+import Foundation
+import Glibc
+
+/// A synchronous hiredis connection for tools, tests and the flusher thread — never for an
+/// event loop. It connects lazily, and after any I/O error it throws and replaces its context
+/// on the next call (a hiredis context is dead after its first error).
+/// Calls are serialized by a lock, so one instance may be handed between threads, but each
+/// call blocks its thread for up to the socket timeout.
+public final class BlockingRedisConnection: @unchecked Sendable {  // the hiredis context is only touched under `lock`
+    public let endpoint: RedisEndpoint
+    private let lock = NSLock()
+    private var context: UnsafeMutablePointer<redisContext>?
+    private var timeoutSeconds: Double
+
+    /// Connects now; throws `RedisError.connectFailed` when the server cannot be reached.
+    public init(endpoint: RedisEndpoint, timeoutSeconds: Double = 5) throws(RedisError) {
+        self.endpoint = endpoint
+        self.timeoutSeconds = timeoutSeconds
+        try locked { () throws(RedisError) in _ = try liveContext() }
+    }
+
+    deinit {
+        if let context { redisFree(context) }
+    }
+
+    /// Changes the socket read/write timeout (e.g. longer than an `XREADGROUP ... BLOCK` wait).
+    public func setTimeout(seconds: Double) {
+        lock.withLock {
+            timeoutSeconds = seconds
+            if let context { redisSetTimeout(context, Self.timeval(seconds)) }
+        }
+    }
+
+    /// True while a context is open (it may still turn out dead on the next call).
+    public var isConnected: Bool { lock.withLock { context != nil } }
+
+    /// Drops the connection; the next call reconnects.
+    public func close() {
+        lock.withLock { dropContext() }
+    }
+
+    /// Runs one command. An error reply throws `RedisError.server`.
+    @discardableResult
+    public func command(_ args: [RedisArgument]) throws(RedisError) -> RESPValue {
+        try locked { () throws(RedisError) -> RESPValue in
+            let context = try liveContext()
+            let raw = withArgv(args) { argc, argv, lengths in redisCommandArgv(context, argc, argv, lengths) }
+            guard let raw else { throw failure(of: context) }
+            defer { freeReplyObject(raw) }
+            return try RESPValue(copying: raw.assumingMemoryBound(to: redisReply.self)).asResult.get()
+        }
+    }
+
+    /// Sends every command in one write, then reads every reply. Error replies are
+    /// `.failure(.server)` in their slot; an I/O error throws (and the connection is replaced).
+    public func pipeline(_ commands: [[RedisArgument]]) throws(RedisError) -> [Result<RESPValue, RedisError>] {
+        try locked { () throws(RedisError) -> [Result<RESPValue, RedisError>] in
+            let context = try liveContext()
+            for args in commands {
+                let status = withArgv(args) { argc, argv, lengths in redisAppendCommandArgv(context, argc, argv, lengths) }
+                guard status == REDIS_OK else { throw failure(of: context) }
+            }
+            var results: [Result<RESPValue, RedisError>] = []
+            results.reserveCapacity(commands.count)
+            for _ in commands {
+                var raw: UnsafeMutableRawPointer?
+                guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw failure(of: context) }
+                results.append(RESPValue(copying: raw.assumingMemoryBound(to: redisReply.self)).asResult)
+                freeReplyObject(raw)
+            }
+            return results
+        }
+    }
+
+    /// `EVALSHA`; on `NOSCRIPT` loads the script and retries once.
+    @discardableResult
+    public func evalScript(_ script: RedisScript, keys: [RedisArgument] = [], args: [RedisArgument] = []) throws(RedisError) -> RESPValue {
+        let evalsha = script.evalshaCommand(keys: keys, args: args)
+        do {
+            return try command(evalsha)
+        } catch .server(let error) where error.prefix == .noscript {
+            try command(script.loadCommand)
+            return try command(evalsha)
+        }
+    }
+
+    private func locked<R>(_ body: () throws(RedisError) -> R) throws(RedisError) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    // MARK: Context lifetime (call under `lock`)
+
+    private func liveContext() throws(RedisError) -> UnsafeMutablePointer<redisContext> {
+        if let context { return context }
+        let tv = Self.timeval(timeoutSeconds)
+        let created: UnsafeMutablePointer<redisContext>?
+        switch endpoint {
+        case .tcp(let host, let port): created = redisConnectWithTimeout(host, Int32(port), tv)
+        case .unix(let path): created = redisConnectUnixWithTimeout(path, tv)
+        }
+        guard let created else { throw .connectFailed("\(endpoint): out of memory") }
+        if created.pointee.err != 0 {
+            let text = Self.errorText(created)
+            redisFree(created)
+            throw .connectFailed("\(endpoint): \(text)")
+        }
+        redisSetTimeout(created, tv)
+        context = created
+        return created
+    }
+
+    /// Maps the context's error to a `RedisError` and drops the dead context.
+    private func failure(of context: UnsafeMutablePointer<redisContext>) -> RedisError {
+        let savedErrno = errno
+        let code = context.pointee.err
+        let text = Self.errorText(context)
+        dropContext()
+        switch code {
+        case REDIS_ERR_IO where savedErrno == EAGAIN || savedErrno == EWOULDBLOCK: return .timeout
+        case REDIS_ERR_IO, REDIS_ERR_EOF: return .connectionLost
+        case REDIS_ERR_PROTOCOL: return .protocolError(text)
+        default: return .protocolError("hiredis error \(code): \(text)")
+        }
+    }
+
+    private func dropContext() {
+        if let context { redisFree(context) }
+        context = nil
+    }
+
+    private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
+        withUnsafeBytes(of: context.pointee.errstr) { raw in
+            let bytes = raw.prefix { $0 != 0 }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    static func timeval(_ seconds: Double) -> Glibc.timeval {
+        let whole = max(seconds, 0).rounded(.down)
+        return Glibc.timeval(tv_sec: Int(whole), tv_usec: Int((max(seconds, 0) - whole) * 1_000_000))
+    }
+}
