@@ -5,7 +5,7 @@ import RedisClient
 /// the same campaign again never resets stock; a changed `stock_total` moves the remaining
 /// stock by the difference. Called on create, on every change and at node start.
 public enum CampaignPublisher {
-    public static let script = RedisScript(source: source)
+    public static let script = RedisScript(source)
 
     /// The script's keys and arguments for `campaign`; `alreadyIssued` is how many coupons
     /// PostgreSQL and the stream know of, used only when Redis has never seen the campaign.

@@ -6,7 +6,7 @@ import RedisClient
 /// cannot fail: decrement, count, append the grant to the stream, remember the request.
 /// Time comes from Redis `TIME`; the code comes from the node's CSPRNG.
 public enum ClaimScript {
-    public static let script = RedisScript(source: source)
+    public static let script = RedisScript(source)
 
     /// How long a request id is remembered; a retry within this window never grants twice.
     public static let requestTTLMs: Int64 = 24 * 3_600_000

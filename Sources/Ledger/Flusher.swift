@@ -140,9 +140,10 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
         streams = ids.map { CampaignKeys(campaignId: $0).grants }
         for stream in streams {
             // Creating the group is idempotent in effect: BUSYGROUP means it exists.
-            do {
-                _ = try redis.command(["XGROUP", "CREATE", .string(stream), .string(CampaignKeys.flusherGroup), "0", "MKSTREAM"])
-            } catch RedisError.server(let error) where error.kind == .busyGroup {}
+            let created = Result { () throws(RedisError) -> RESPValue in
+                try redis.command(["XGROUP", "CREATE", .string(stream), .string(CampaignKeys.flusherGroup), "0", "MKSTREAM"])
+            }
+            if case .failure(let error) = created, error.serverError?.prefix != .busygroup { throw error }
         }
     }
 

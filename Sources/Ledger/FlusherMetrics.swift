@@ -17,13 +17,17 @@ public final class FlusherMetrics: Sendable {
 /// A fixed-bucket histogram with atomic counters (Prometheus `le` semantics).
 public final class Histogram: Sendable {
     public let bounds: [Int64]
-    private let counts: [Atomic<Int>]
-    private let total = Atomic<Int>(0)
-    private let sum = Atomic<Int>(0)
+    private struct State {
+        var counts: [Int]
+        var total = 0
+        var sum = 0
+    }
+
+    private let state: Mutex<State>
 
     public init(bounds: [Int64]) {
         self.bounds = bounds
-        self.counts = (0...bounds.count).map { _ in Atomic<Int>(0) }
+        self.state = Mutex(State(counts: [Int](repeating: 0, count: bounds.count + 1)))
     }
 
     public func record(_ value: Int64) {
@@ -32,20 +36,23 @@ public final class Histogram: Sendable {
             index = position
             break
         }
-        counts[index].add(1, ordering: .relaxed)
-        total.add(1, ordering: .relaxed)
-        sum.add(Int(value), ordering: .relaxed)
+        state.withLock {
+            $0.counts[index] += 1
+            $0.total += 1
+            $0.sum += Int(value)
+        }
     }
 
     /// Cumulative counts per bound, then +Inf; and the sum and count.
     public func snapshot() -> (cumulative: [Int], count: Int, sum: Int) {
+        let current = state.withLock { $0 }
         var running = 0
         var cumulative: [Int] = []
-        for counter in counts {
-            running += counter.load(ordering: .relaxed)
+        for count in current.counts {
+            running += count
             cumulative.append(running)
         }
-        return (cumulative, total.load(ordering: .relaxed), sum.load(ordering: .relaxed))
+        return (cumulative, current.total, current.sum)
     }
 
     /// The smallest bound below which at least `quantile` of the values fall (an upper estimate).

@@ -14,10 +14,10 @@ public struct GrantStreamState: Sendable, Equatable {
     /// Reads the group's position (XINFO GROUPS) and pending summary (XPENDING).
     public static func read(_ redis: BlockingRedisConnection, stream: String) throws -> GrantStreamState? {
         let groups: RESPValue
-        do {
-            groups = try redis.command(["XINFO", "GROUPS", .string(stream)])
-        } catch RedisError.server(let error) where error.message.contains("no such key") {
-            return nil
+        switch Result(catching: { () throws(RedisError) -> RESPValue in try redis.command(["XINFO", "GROUPS", .string(stream)]) }) {
+        case .success(let value): groups = value
+        case .failure(.server(let error)) where error.message.contains("no such key"): return nil
+        case .failure(let error): throw error
         }
         guard let group = (groups.array ?? []).first(where: { field($0, "name")?.string == CampaignKeys.flusherGroup })
         else { return nil }
