@@ -28,6 +28,8 @@ public final class PostgresConnection: @unchecked Sendable {
             throw PostgresError(.connectionFailed, message)
         }
         self.conn = conn
+        // Server notices (e.g. "relation already exists, skipping") would otherwise go to stderr.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
     }
 
     deinit { PQfinish(conn) }
@@ -47,8 +49,10 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Reads anything the server sent without blocking; returns false if the connection turned out to be dead.
     /// Used by the pool to notice connections a server restart closed while they sat idle.
     public func probeIdle() -> Bool {
-        guard PQstatus(conn) == CONNECTION_OK else { return false }
-        if PQconsumeInput(conn) == 0 { return false }
+        // A terminated backend first sends FATAL (taken as a notice), then EOF: the second read sees the EOF.
+        for _ in 0..<3 {
+            guard PQstatus(conn) == CONNECTION_OK, PQconsumeInput(conn) != 0 else { return false }
+        }
         return PQstatus(conn) == CONNECTION_OK
     }
 

@@ -5,16 +5,12 @@ public enum JSONNumber: Sendable, Hashable {
     case integer(Int64)
     case double(Double)
 
-    /// The exact Int64 value, or nil when the number is not an integer in Int64 range
-    /// (1.5, 1e400, 2^63). An integral double such as `1e3` or `2.0` converts exactly.
+    /// The exact Int64 value of an integer literal; nil for anything written with a fraction
+    /// or exponent (1.5, 1e3, 1e400) and for integers beyond Int64 (2^63). Doubles are never
+    /// converted: once rounded, a double cannot prove the literal was that integer.
     public var int64Value: Int64? {
-        switch self {
-        case .integer(let value):
-            return value
-        case .double(let value):
-            // Int64(exactly:) is nil for fractions, NaN, infinities and out-of-range values.
-            return Int64(exactly: value)
-        }
+        if case .integer(let value) = self { return value }
+        return nil
     }
 
     /// The value as a Double (integers beyond 2^53 lose precision).

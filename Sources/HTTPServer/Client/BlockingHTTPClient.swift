@@ -1,0 +1,177 @@
+import CSystem
+import Glibc
+
+/// A blocking HTTP/1.1 client over one keep-alive TCP connection, for tests, tools and the
+/// load generator (one per thread; not thread-safe). Reconnects lazily when the server has
+/// closed the connection, and retries a request once if a reused connection turned out dead
+/// before any response byte arrived.
+public final class BlockingHTTPClient {
+    public let host: String
+    public let port: Int
+    public let timeoutSeconds: Double
+    private var fd: Int32 = -1
+    private var parser = HTTPResponseParser()
+    private var requestsOnConnection = 0
+    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+
+    public init(host: String = "127.0.0.1", port: Int, timeoutSeconds: Double = 5) {
+        self.host = host
+        self.port = port
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    deinit {
+        close()
+        readBuffer.deallocate()
+    }
+
+    public var isConnected: Bool { fd >= 0 }
+
+    /// Sends one request and reads its response. Adds `Host` and, with a body, `Content-Length`.
+    public func send(
+        method: String, path: String, headers: [(String, String)] = [], body: [UInt8]? = nil
+    ) throws(HTTPClientError) -> HTTPClientResponse {
+        let request = Self.encode(method: method, path: path, host: "\(host):\(port)", headers: headers, body: body)
+        let reused = isConnected && requestsOnConnection > 0
+        do {
+            return try exchange(request)
+        } catch let error where reused && (error == .connectionClosed || Self.isResetOrPipe(error)) {
+            close()
+            return try exchange(request)
+        }
+    }
+
+    /// Writes raw bytes (pipelining and malformed-input tests); connects if needed.
+    public func sendRaw(_ bytes: [UInt8]) throws(HTTPClientError) {
+        try connectIfNeeded()
+        try writeAll(bytes)
+    }
+
+    /// Reads the next response on the connection.
+    public func readResponse() throws(HTTPClientError) -> HTTPClientResponse {
+        guard isConnected else { throw .connectionClosed }
+        while true {
+            if let response = try parser.next() {
+                if response.closesConnection { close() }
+                return response
+            }
+            let count = recv(fd, readBuffer.baseAddress, readBuffer.count, 0)
+            if count > 0 {
+                parser.append(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
+                continue
+            }
+            if count == 0 {
+                let last = try parser.finish()
+                close()
+                if let last { return last }
+                throw .connectionClosed
+            }
+            let code = errno
+            if code == EINTR { continue }
+            if code == EAGAIN || code == EWOULDBLOCK { throw .timeout }
+            close()
+            throw .io(.init(errno: code, function: "recv"))
+        }
+    }
+
+    /// Waits for the server to close the connection; true if it did within the timeout
+    /// (bytes received meanwhile are discarded).
+    public func waitForClose() -> Bool {
+        guard isConnected else { return true }
+        while true {
+            let count = recv(fd, readBuffer.baseAddress, readBuffer.count, 0)
+            if count > 0 { continue }
+            if count < 0 && errno == EINTR { continue }
+            let closed = count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)
+            if closed { close() }
+            return closed
+        }
+    }
+
+    public func close() {
+        if fd >= 0 { _ = Glibc.close(fd) }
+        fd = -1
+        parser = HTTPResponseParser()
+        requestsOnConnection = 0
+    }
+
+    // MARK: Internals
+
+    private func exchange(_ request: [UInt8]) throws(HTTPClientError) -> HTTPClientResponse {
+        try connectIfNeeded()
+        try writeAll(request)
+        requestsOnConnection += 1
+        return try readResponse()
+    }
+
+    private static func isResetOrPipe(_ error: HTTPClientError) -> Bool {
+        if case .io(let code) = error { return code.errno == ECONNRESET || code.errno == EPIPE }
+        return false
+    }
+
+    private func connectIfNeeded() throws(HTTPClientError) {
+        if fd >= 0 { return }
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        if socketFD < 0 { throw .connectFailed(errno: errno) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
+            _ = Glibc.close(socketFD)
+            throw .connectFailed(errno: EINVAL)
+        }
+        var timeout = timeval(tv_sec: Int(timeoutSeconds), tv_usec: Int((timeoutSeconds - Double(Int(timeoutSeconds))) * 1_000_000))
+        _ = setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        _ = setsockopt(socketFD, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        _ = csystem_setsockopt_int(socketFD, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+        let result = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        if result < 0 {
+            let code = errno
+            _ = Glibc.close(socketFD)
+            throw .connectFailed(errno: code)
+        }
+        fd = socketFD
+        parser = HTTPResponseParser()
+        requestsOnConnection = 0
+    }
+
+    private func writeAll(_ bytes: [UInt8]) throws(HTTPClientError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { raw in
+                Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+            }
+            if written >= 0 {
+                offset += written
+                continue
+            }
+            let code = errno
+            if code == EINTR { continue }
+            close()
+            if code == EAGAIN || code == EWOULDBLOCK { throw .timeout }
+            throw .io(.init(errno: code, function: "send"))
+        }
+    }
+
+    static func encode(method: String, path: String, host: String, headers: [(String, String)], body: [UInt8]?) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(128 + (body?.count ?? 0))
+        out.append(contentsOf: "\(method) \(path) HTTP/1.1\r\n".utf8)
+        var hasHost = false
+        var hasLength = false
+        for (name, value) in headers {
+            if HTTPHeaders.equalsIgnoringCase(name, "host") { hasHost = true }
+            if HTTPHeaders.equalsIgnoringCase(name, "content-length") { hasLength = true }
+            out.append(contentsOf: "\(name): \(value)\r\n".utf8)
+        }
+        if !hasHost { out.append(contentsOf: "Host: \(host)\r\n".utf8) }
+        if let body, !hasLength { out.append(contentsOf: "Content-Length: \(body.count)\r\n".utf8) }
+        out.append(contentsOf: "\r\n".utf8)
+        if let body { out.append(contentsOf: body) }
+        return out
+    }
+}

@@ -1,0 +1,59 @@
+/// Character classes and small grammars from RFC 9110 / 9112, shared by the request and
+/// response parsers.
+enum HTTPSyntax {
+    /// tchar: "!#$%&'*+-.^_`|~", digits and letters.
+    @inline(__always)
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// field-vchar / SP / HTAB / obs-text; no other control characters (NUL, CR, DEL, ...).
+    @inline(__always)
+    static func isFieldValueByte(_ byte: UInt8) -> Bool {
+        byte == 0x09 || (byte >= 0x20 && byte != 0x7F)
+    }
+
+    enum VersionParse: Equatable {
+        case supported(HTTPVersion)
+        case unsupported
+        case malformed
+    }
+
+    /// `HTTP/1.1` and `HTTP/1.0` are supported; any other `HTTP/<digit>[.<digit>]` is
+    /// well-formed but unsupported (505); everything else is malformed (400).
+    static func parseVersion(_ bytes: UnsafeBufferPointer<UInt8>) -> VersionParse {
+        guard bytes.count >= 6, bytes.starts(with: "HTTP/".utf8) else { return .malformed }
+        let rest = UnsafeBufferPointer(rebasing: bytes[5...])
+        func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+        if rest.count == 3, isDigit(rest[0]), rest[1] == UInt8(ascii: "."), isDigit(rest[2]) {
+            if rest[0] == UInt8(ascii: "1") && rest[2] == UInt8(ascii: "1") { return .supported(.http1_1) }
+            if rest[0] == UInt8(ascii: "1") && rest[2] == UInt8(ascii: "0") { return .supported(.http1_0) }
+            return .unsupported
+        }
+        if rest.count == 1, isDigit(rest[0]), rest[0] >= UInt8(ascii: "2") { return .unsupported }
+        return .malformed
+    }
+
+    /// 1 to 18 ASCII digits; no sign, spaces or lists.
+    static func parseContentLength(_ value: String) -> Int? {
+        var result = 0
+        var digits = 0
+        for byte in value.utf8 {
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            digits += 1
+            if digits > 18 { return nil }
+            result = result * 10 + Int(byte - 0x30)
+        }
+        return digits == 0 ? nil : result
+    }
+}

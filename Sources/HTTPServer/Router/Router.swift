@@ -1,0 +1,122 @@
+/// Handles one request. Called on the connection's event-loop thread; must call
+/// `responder.respond(_:)` exactly once, from any thread, now or later.
+public typealias RouteHandler = (HTTPRequest, RouteParameters, Responder) -> Void
+
+/// A registered route.
+public struct Route {
+    public let method: HTTPMethod
+    public let pattern: String
+    public let bodyLimit: Int
+    public let handler: RouteHandler
+}
+
+/// Maps (method, path) to a handler. Patterns are `/`-separated segments; `{name}` captures a
+/// segment. Lookup walks a segment tree (no regex), static segments before parameters.
+/// Routes are added before the server starts; afterwards the router is only read.
+public final class Router: @unchecked Sendable {  // mutated only before serving, then read-only from every loop
+    final class Node {
+        var statics: [String: Node] = [:]
+        var parameter: (name: String, node: Node)?
+        var routes: [HTTPMethod: Route] = [:]
+    }
+
+    /// The result of a lookup.
+    public enum Match {
+        case found(Route, RouteParameters)
+        /// The path exists but not for this method; `allowed` is sorted.
+        case methodNotAllowed(allowed: [HTTPMethod])
+        case notFound
+    }
+
+    private let root = Node()
+    private var registered: [(method: HTTPMethod, pattern: String)] = []
+
+    /// Body limit used for requests that match no route (their answer is 404/405 anyway).
+    public var defaultBodyLimit: Int
+
+    public init(defaultBodyLimit: Int = 64 * 1024) {
+        self.defaultBodyLimit = defaultBodyLimit
+    }
+
+    /// Every route in registration order.
+    public var routes: [(method: HTTPMethod, pattern: String)] { registered }
+
+    public func add(_ method: HTTPMethod, _ pattern: String, bodyLimit: Int = 64 * 1024, handler: @escaping RouteHandler) {
+        var node = root
+        for segment in Self.segments(pattern) {
+            if segment.first == "{" && segment.last == "}" && segment.count >= 2 {
+                let name = String(segment.dropFirst().dropLast())
+                if let existing = node.parameter {
+                    precondition(existing.name == name, "route \(pattern): parameter {\(name)} conflicts with {\(existing.name)}")
+                    node = existing.node
+                } else {
+                    let child = Node()
+                    node.parameter = (name, child)
+                    node = child
+                }
+            } else {
+                let key = String(segment)
+                if let child = node.statics[key] {
+                    node = child
+                } else {
+                    let child = Node()
+                    node.statics[key] = child
+                    node = child
+                }
+            }
+        }
+        precondition(node.routes[method] == nil, "route \(method) \(pattern) registered twice")
+        node.routes[method] = Route(method: method, pattern: pattern, bodyLimit: bodyLimit, handler: handler)
+        registered.append((method, pattern))
+    }
+
+    public func get(_ pattern: String, handler: @escaping RouteHandler) { add(.GET, pattern, handler: handler) }
+    public func post(_ pattern: String, bodyLimit: Int = 64 * 1024, handler: @escaping RouteHandler) {
+        add(.POST, pattern, bodyLimit: bodyLimit, handler: handler)
+    }
+
+    /// Finds the route for `path` (no query string; raw, segments are decoded here).
+    public func match(_ method: HTTPMethod, path: String) -> Match {
+        let segments = Self.segments(path)
+        var parameters = RouteParameters()
+        var pathMatch: Node?
+        if let route = search(root, segments[...], method, &parameters, &pathMatch) {
+            return .found(route, parameters)
+        }
+        if let pathMatch {
+            return .methodNotAllowed(allowed: pathMatch.routes.keys.sorted { $0.rawValue < $1.rawValue })
+        }
+        return .notFound
+    }
+
+    private func search(
+        _ node: Node, _ segments: ArraySlice<Substring>, _ method: HTTPMethod,
+        _ parameters: inout RouteParameters, _ pathMatch: inout Node?
+    ) -> Route? {
+        guard let segment = segments.first else {
+            if let route = node.routes[method] { return route }
+            if !node.routes.isEmpty && pathMatch == nil { pathMatch = node }
+            return nil
+        }
+        let rest = segments.dropFirst()
+        if let child = node.statics[String(segment)],
+            let route = search(child, rest, method, &parameters, &pathMatch)
+        {
+            return route
+        }
+        if let (name, child) = node.parameter, !segment.isEmpty {
+            parameters.append(name: name, value: PercentDecoding.decode(segment.utf8, plusIsSpace: false))
+            if let route = search(child, rest, method, &parameters, &pathMatch) { return route }
+            parameters.removeLast()
+        }
+        return nil
+    }
+
+    /// `/a/b/` → ["a", "b", ""]; the leading slash is dropped, a trailing one is significant.
+    static func segments<S: StringProtocol>(_ path: S) -> [Substring] where S.SubSequence == Substring {
+        var body = path[...]
+        if body.first == "/" { body = body.dropFirst() }
+        if body.isEmpty { return [] }
+        return body.split(separator: "/", omittingEmptySubsequences: false)
+    }
+}

@@ -1,0 +1,35 @@
+import EventLoop
+
+/// What one event loop shares among its connections: configuration, router, one read
+/// buffer (reads copy straight into each connection's parser, so one buffer per loop is
+/// enough), and the set of open connections so `stop()` can close them.
+final class LoopContext {
+    let loop: EventLoop
+    let configuration: HTTPServerConfiguration
+    let router: Router
+    let readBuffer: UnsafeMutableRawBufferPointer
+    private var connections: [ObjectIdentifier: HTTPConnection] = [:]
+
+    init(loop: EventLoop, configuration: HTTPServerConfiguration, router: Router) {
+        self.loop = loop
+        self.configuration = configuration
+        self.router = router
+        readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
+    }
+
+    deinit { readBuffer.deallocate() }
+
+    var connectionCount: Int { connections.count }
+
+    func add(_ connection: HTTPConnection) {
+        connections[ObjectIdentifier(connection)] = connection
+    }
+
+    func remove(_ connection: HTTPConnection) {
+        connections.removeValue(forKey: ObjectIdentifier(connection))
+    }
+
+    func closeAll() {
+        for connection in Array(connections.values) { connection.close() }
+    }
+}

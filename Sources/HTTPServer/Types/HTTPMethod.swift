@@ -1,0 +1,50 @@
+/// An HTTP request method. The common methods are constants; anything else is `.other(name)`.
+/// A struct rather than an enum so `case .GET:` and `==` work for unknown tokens too.
+public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static let GET = HTTPMethod(rawValue: "GET")
+    public static let POST = HTTPMethod(rawValue: "POST")
+    public static let PUT = HTTPMethod(rawValue: "PUT")
+    public static let DELETE = HTTPMethod(rawValue: "DELETE")
+    public static let PATCH = HTTPMethod(rawValue: "PATCH")
+    public static let HEAD = HTTPMethod(rawValue: "HEAD")
+    public static let OPTIONS = HTTPMethod(rawValue: "OPTIONS")
+
+    // Lower-case spellings, as in swift-nio / hummingbird.
+    public static var get: HTTPMethod { .GET }
+    public static var post: HTTPMethod { .POST }
+    public static var put: HTTPMethod { .PUT }
+    public static var delete: HTTPMethod { .DELETE }
+    public static var patch: HTTPMethod { .PATCH }
+    public static var head: HTTPMethod { .HEAD }
+    public static var options: HTTPMethod { .OPTIONS }
+
+    /// Any other method token (e.g. "PURGE"); case-sensitive as RFC 9110 says.
+    public static func other(_ token: String) -> HTTPMethod { HTTPMethod(rawValue: token) }
+
+    public var description: String { rawValue }
+
+    /// Maps a method token to a shared constant without allocating for the common methods.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> HTTPMethod {
+        switch bytes.count {
+        case 3:
+            if bytes[0] == 0x47, bytes[1] == 0x45, bytes[2] == 0x54 { return .GET }
+            if bytes[0] == 0x50, bytes[1] == 0x55, bytes[2] == 0x54 { return .PUT }
+        case 4:
+            if bytes.elementsEqual("POST".utf8) { return .POST }
+            if bytes.elementsEqual("HEAD".utf8) { return .HEAD }
+        case 5:
+            if bytes.elementsEqual("PATCH".utf8) { return .PATCH }
+        case 6:
+            if bytes.elementsEqual("DELETE".utf8) { return .DELETE }
+        case 7:
+            if bytes.elementsEqual("OPTIONS".utf8) { return .OPTIONS }
+        default:
+            break
+        }
+        return HTTPMethod(rawValue: String(decoding: bytes, as: UTF8.self))
+    }
+}
