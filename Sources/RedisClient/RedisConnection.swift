@@ -1,0 +1,348 @@
+internal import CHiredis
+import EventLoop
+
+/// One hiredis async connection driven by one `EventLoop`, auto-pipelined: every command
+/// appended during a loop turn leaves in the same `write`. It owns its hiredis context and
+/// must not be touched off its loop. It adds what hiredis 0.14 lacks: command timeouts,
+/// failing everything in flight when the connection dies, and reconnecting with backoff.
+///
+/// Completions run on the loop, exactly once each. A failure known at `send` time
+/// (`.notConnected`) is delivered synchronously, before `send` returns.
+public final class RedisConnection: @unchecked Sendable {  // every mutable field is confined to `loop`
+    public let endpoint: RedisEndpoint
+    public let loop: EventLoop
+    public let options: RedisConnectionOptions
+
+    enum State {
+        case idle, connecting, connected
+        /// The context is being freed; its commands are failing.
+        case dropping
+        case waitingToReconnect, closed
+    }
+
+    private(set) var state: State = .idle
+    private var context: UnsafeMutablePointer<redisAsyncContext>?
+    private var fd: Int32 = -1
+    private var interest: IOInterest = []
+    private lazy var socketHandler = SocketHandler(self)
+    private var inFlight = InFlightCommands()
+    private var backoff: ReconnectBackoff
+    private var timeoutTimer: TimerID?
+    private var connectTimer: TimerID?
+    private var reconnectTimer: TimerID?
+    /// Why the current context is being dropped, and when (commands older than the timeout get `.timeout`).
+    private var dropReason: RedisError = .connectionLost
+    private var droppedAt: UInt64 = 0
+    /// Keeps `self` alive while hiredis holds an unretained pointer to it.
+    private var retainedWhileAttached: RedisConnection?
+    private let timeoutNs: UInt64
+    private var announcedUp = false
+
+    /// The last connect error, for logs and readiness probes.
+    public private(set) var lastConnectError: RedisError?
+    /// Called on the loop with `true` when the connection comes up and `false` when it goes down.
+    public var onConnectionStateChange: ((Bool) -> Void)?
+
+    /// How many times hiredis was asked to write (each is at most one `write` syscall); for tests.
+    private(set) var writeEvents = 0
+
+    public init(endpoint: RedisEndpoint, loop: EventLoop, options: RedisConnectionOptions = RedisConnectionOptions()) {
+        self.endpoint = endpoint
+        self.loop = loop
+        self.options = options
+        self.backoff = ReconnectBackoff(minMs: options.reconnectMinMs, maxMs: options.reconnectMaxMs)
+        self.timeoutNs = UInt64(max(options.commandTimeoutMs, 1)) * 1_000_000
+    }
+
+    /// True once the server accepted the connection, until it drops.
+    public var isConnected: Bool {
+        loop.preconditionInEventLoop()
+        return state == .connected
+    }
+
+    /// Starts connecting (non-blocking). Commands sent before the connection is up are queued
+    /// and leave once it is; on failure the connection keeps retrying with backoff.
+    public func connect() {
+        loop.preconditionInEventLoop()
+        switch state {
+        case .idle, .waitingToReconnect:
+            if let reconnectTimer { loop.cancel(reconnectTimer) }
+            reconnectTimer = nil
+            startConnecting()
+        case .connecting, .connected, .dropping, .closed:
+            return
+        }
+    }
+
+    /// Sends one command. A server error reply completes with `.failure(.server(...))`.
+    public func send(_ args: [RedisArgument], _ completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
+        loop.preconditionInEventLoop()
+        guard let context, state == .connected || state == .connecting else {
+            completion(.failure(.notConnected))
+            return
+        }
+        let now = MonotonicClock.now()
+        let privdata = Unmanaged.passRetained(PendingCommand(completion, sentAt: now)).toOpaque()
+        let status = withArgv(args) { argc, argv, lengths in
+            redisAsyncCommandArgv(context, RedisConnection.replyCallback, privdata, argc, argv, lengths)
+        }
+        guard status == REDIS_OK else {
+            // hiredis refused it (context disconnecting) and will never call back: release here.
+            Unmanaged<PendingCommand>.fromOpaque(privdata).release()
+            completion(.failure(.notConnected))
+            return
+        }
+        inFlight.sent(at: now)
+        if timeoutTimer == nil { armTimeoutTimer(now: now) }
+    }
+
+    /// `EVALSHA`; on `NOSCRIPT` pipelines `SCRIPT LOAD` and the `EVALSHA` retry in one round trip.
+    public func evalScript(
+        _ script: RedisScript, keys: [RedisArgument] = [], args: [RedisArgument] = [],
+        _ completion: @escaping (Result<RESPValue, RedisError>) -> Void
+    ) {
+        let evalsha = script.evalshaCommand(keys: keys, args: args)
+        send(evalsha) { [self] result in
+            guard case .failure(.server(let error)) = result, error.prefix == .noscript else {
+                completion(result)
+                return
+            }
+            var loadError: RedisError?
+            send(script.loadCommand) { loaded in
+                if case .failure(let error) = loaded { loadError = error }
+            }
+            send(evalsha) { retried in
+                if case .failure = retried, let loadError { completion(.failure(loadError)) } else { completion(retried) }
+            }
+        }
+    }
+
+    /// Closes for good: commands in flight fail with `.connectionLost`, later sends with `.notConnected`.
+    public func close() {
+        loop.preconditionInEventLoop()
+        let previous = state
+        state = .closed
+        cancelTimers()
+        if let reconnectTimer { loop.cancel(reconnectTimer) }
+        reconnectTimer = nil
+        if let context, previous != .dropping {
+            dropReason = .connectionLost
+            redisAsyncFree(context)  // inside a hiredis callback this only flags it; hiredis frees after
+        }
+    }
+
+    // MARK: Connecting
+
+    private func startConnecting() {
+        dropReason = .connectionLost
+        let created: UnsafeMutablePointer<redisAsyncContext>?
+        switch endpoint {
+        case .tcp(let host, let port): created = redisAsyncConnect(host, Int32(port))
+        case .unix(let path): created = redisAsyncConnectUnix(path)
+        }
+        guard let created else {
+            lastConnectError = .connectFailed("\(endpoint): out of memory")
+            scheduleReconnect()
+            return
+        }
+        if created.pointee.err != 0 {
+            lastConnectError = .connectFailed("\(endpoint): \(Self.errorText(created))")
+            redisAsyncFree(created)  // nothing attached yet: no hooks run
+            scheduleReconnect()
+            return
+        }
+        let descriptor = created.pointee.c.fd
+        do {
+            try loop.register(fd: descriptor, interest: [], handler: socketHandler)
+        } catch {
+            lastConnectError = .connectFailed("\(endpoint): \(error)")
+            redisAsyncFree(created)
+            scheduleReconnect()
+            return
+        }
+        context = created
+        fd = descriptor
+        interest = []
+        state = .connecting
+        retainedWhileAttached = self
+        attachHooks(to: created)
+        redisAsyncSetConnectCallback(created, RedisConnection.connectCallback)  // asks for write readiness
+        connectTimer = loop.schedule(afterMilliseconds: options.connectTimeoutMs) { [weak self] in
+            guard let self else { return }
+            self.connectTimer = nil
+            if self.state == .connecting {
+                self.lastConnectError = .connectFailed("\(self.endpoint): connect timed out")
+                self.drop(reason: .connectionLost)
+            }
+        }
+    }
+
+    private func connectFinished(ok: Bool, errorText: String) {
+        if let connectTimer { loop.cancel(connectTimer) }
+        connectTimer = nil
+        guard ok else {
+            // hiredis frees the context right after this; the cleanup hook schedules the retry.
+            lastConnectError = .connectFailed("\(endpoint): \(errorText)")
+            return
+        }
+        guard state == .connecting else { return }
+        state = .connected
+        lastConnectError = nil
+        backoff.reset()
+        announcedUp = true
+        onConnectionStateChange?(true)
+    }
+
+    private func scheduleReconnect() {
+        guard state != .closed else { return }
+        state = .waitingToReconnect
+        reconnectTimer = loop.schedule(afterMilliseconds: backoff.next()) { [weak self] in
+            guard let self, self.state == .waitingToReconnect else { return }
+            self.reconnectTimer = nil
+            self.startConnecting()
+        }
+    }
+
+    // MARK: Dropping
+
+    /// Frees the context now; its pending commands fail (overdue ones with `reason`).
+    private func drop(reason: RedisError) {
+        guard let context, state == .connected || state == .connecting else { return }
+        state = .dropping
+        dropReason = reason
+        droppedAt = MonotonicClock.now()
+        redisAsyncFree(context)
+    }
+
+    /// The cleanup hook: hiredis is about to free the context (after failing its commands).
+    /// From here on the context must not be touched.
+    private func contextWillBeFreed() {
+        if fd >= 0 { loop.unregister(fd: fd) }
+        fd = -1
+        interest = []
+        context = nil
+        inFlight.removeAll()
+        cancelTimers()
+        let wasUp = announcedUp
+        announcedUp = false
+        if state != .closed {
+            state = .waitingToReconnect
+            scheduleReconnect()
+        }
+        if wasUp { onConnectionStateChange?(false) }
+        // Release our self-reference after hiredis has returned from freeing the context.
+        if let retained = retainedWhileAttached {
+            retainedWhileAttached = nil
+            loop.execute { withExtendedLifetime(retained) {} }
+        }
+    }
+
+    private func cancelTimers() {
+        if let timeoutTimer { loop.cancel(timeoutTimer) }
+        if let connectTimer { loop.cancel(connectTimer) }
+        timeoutTimer = nil
+        connectTimer = nil
+    }
+
+    // MARK: Replies and timeouts
+
+    private func commandFinished(_ command: PendingCommand, reply: UnsafeMutableRawPointer?) {
+        inFlight.replied()
+        if let reply {
+            command.completion(RESPValue(copying: reply.assumingMemoryBound(to: redisReply.self)).asResult)
+            return
+        }
+        // NULL reply: the context is going away (server gone, timeout, close).
+        if state == .connected || state == .connecting { state = .dropping }
+        let overdue = droppedAt >= command.sentAt && droppedAt - command.sentAt >= timeoutNs
+        command.completion(.failure(dropReason == .timeout && overdue ? .timeout : .connectionLost))
+    }
+
+    private func armTimeoutTimer(now: UInt64) {
+        switch inFlight.check(now: now, timeout: timeoutNs) {
+        case .idle:
+            timeoutTimer = nil
+        case .checkAt(let deadline):
+            timeoutTimer = loop.schedule(afterNanoseconds: deadline - now) { [weak self] in
+                guard let self else { return }
+                self.timeoutTimer = nil
+                self.armTimeoutTimer(now: MonotonicClock.now())
+            }
+        case .expired:
+            timeoutTimer = nil
+            drop(reason: .timeout)
+        }
+    }
+
+    // MARK: Readiness
+
+    fileprivate func socketReadable() {
+        if let context { redisAsyncHandleRead(context) }
+    }
+
+    fileprivate func socketWritable() {
+        guard let context else { return }
+        writeEvents += 1
+        redisAsyncHandleWrite(context)
+    }
+
+    private func setInterest(_ change: IOInterest, enabled: Bool) {
+        let updated = enabled ? interest.union(change) : interest.subtracting(change)
+        guard updated != interest, fd >= 0 else { return }
+        interest = updated
+        loop.setInterest(fd: fd, updated)
+    }
+
+    // MARK: hiredis hooks (C function pointers; `self` travels unretained in `data`)
+
+    private func attachHooks(to context: UnsafeMutablePointer<redisAsyncContext>) {
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        context.pointee.data = me
+        context.pointee.ev.data = me
+        context.pointee.ev.addRead = { RedisConnection.owner($0).setInterest(.read, enabled: true) }
+        context.pointee.ev.delRead = { RedisConnection.owner($0).setInterest(.read, enabled: false) }
+        context.pointee.ev.addWrite = { RedisConnection.owner($0).setInterest(.write, enabled: true) }
+        context.pointee.ev.delWrite = { RedisConnection.owner($0).setInterest(.write, enabled: false) }
+        context.pointee.ev.cleanup = { RedisConnection.owner($0).contextWillBeFreed() }
+    }
+
+    private static func owner(_ data: UnsafeMutableRawPointer?) -> RedisConnection {
+        Unmanaged<RedisConnection>.fromOpaque(data!).takeUnretainedValue()
+    }
+
+    private static let replyCallback: @convention(c) (UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = {
+        context, reply, privdata in
+        // Exactly one retain per command was passed in `send`; hiredis calls back exactly once.
+        let command = Unmanaged<PendingCommand>.fromOpaque(privdata!).takeRetainedValue()
+        owner(context!.pointee.data).commandFinished(command, reply: reply)
+    }
+
+    private static let connectCallback: @convention(c) (UnsafePointer<redisAsyncContext>?, Int32) -> Void = { context, status in
+        let connection = owner(context!.pointee.data)
+        connection.connectFinished(ok: status == REDIS_OK, errorText: status == REDIS_OK ? "" : errorText(context!))
+    }
+
+    private static func errorText(_ context: UnsafePointer<redisAsyncContext>) -> String {
+        if let text = context.pointee.errstr { return String(cString: text) }
+        return withUnsafeBytes(of: context.pointee.c.errstr) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+}
+
+/// A command's completion, boxed so it can travel through hiredis as `privdata`.
+final class PendingCommand {
+    let completion: (Result<RESPValue, RedisError>) -> Void
+    let sentAt: UInt64
+
+    init(_ completion: @escaping (Result<RESPValue, RedisError>) -> Void, sentAt: UInt64) {
+        self.completion = completion
+        self.sentAt = sentAt
+    }
+}
+
+/// Forwards readiness of the connection's socket; weak so the loop's registry does not keep it alive.
+private final class SocketHandler: IOHandler {
+    weak var connection: RedisConnection?
+    init(_ connection: RedisConnection) { self.connection = connection }
+    func readable() { connection?.socketReadable() }
+    func writable() { connection?.socketWritable() }
+}

@@ -1,0 +1,152 @@
+import EventLoop
+import Foundation
+import Testing
+import TestSupport
+@testable import RedisClient
+
+@Suite struct RedisConnectionTests {
+    private func connect(_ server: RedisServer, _ testLoop: TestLoop, options: RedisConnectionOptions = RedisConnectionOptions()) async -> RedisConnection {
+        let connection = RedisConnection(endpoint: server.endpoint, loop: testLoop.loop, options: options)
+        await testLoop.sync { connection.connect() }
+        return connection
+    }
+
+    @Test func replyTypesConvert() async throws {
+        let server = try RedisServer.start()
+        let testLoop = try TestLoop()
+        let redis = await connect(server, testLoop)
+        // Sent right after connect(): queued while connecting, written once connected.
+        let results = await testLoop.send(redis, [
+            ["SET", "k", "v"], ["GET", "k"], ["GET", "missing"], ["INCR", "n"], ["INCRBY", "n", -3],
+            ["RPUSH", "l", "a", .bytes([0, 1])], ["LRANGE", "l", 0, -1], ["INCR", "l"], ["NOSUCH"],
+        ])
+        #expect(try results[0].get() == .simpleString("OK"))
+        #expect(try results[1].get() == .bulkString([118]))
+        #expect(try results[2].get() == .null)
+        #expect(try results[3].get() == .integer(1))
+        #expect(try results[4].get() == .integer(-2))
+        #expect(try results[5].get() == .integer(2))
+        #expect(try results[6].get() == .array([.bulkString([97]), .bulkString([0, 1])]))
+        #expect(results[7] == .failure(.server(RedisServerError(message: "WRONGTYPE Operation against a key holding the wrong kind of value"))))
+        guard case .failure(.server(let error)) = results[8] else { Issue.record("expected ERR"); return }
+        #expect(error.prefix == .err)
+        #expect(await testLoop.sync { redis.isConnected })
+        await testLoop.sync { redis.close() }
+    }
+
+    @Test func tenThousandIncrsInOneTurnArePipelined() async throws {
+        let server = try RedisServer.start()
+        let testLoop = try TestLoop()
+        let redis = await connect(server, testLoop)
+        #expect(await testLoop.waitConnected(redis))
+        let writesBefore = await testLoop.sync { redis.writeEvents }
+        let results = await testLoop.send(redis, Array(repeating: ["INCR", "counter"], count: 10_000))
+        let writes = await testLoop.sync { redis.writeEvents } - writesBefore
+        #expect(results.count == 10_000)
+        #expect(results.allSatisfy { (try? $0.get())?.int != nil })
+        #expect(try results.last?.get() == .integer(10_000))
+        #expect(try server.client().command(["GET", "counter"]).int == 10_000)
+        #expect(writes < 100, "\(writes) write events for 10,000 commands")
+        await testLoop.sync { redis.close() }
+    }
+
+    @Test func evalShaLoadsOnNoscriptAndAfterFlush() async throws {
+        let server = try RedisServer.start()
+        let testLoop = try TestLoop()
+        let redis = await connect(server, testLoop)
+        let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+        func eval(_ amount: Int64) async -> Result<RESPValue, RedisError> {
+            await testLoop.run { done in redis.evalScript(script, keys: ["c"], args: [.int(amount)]) { done($0) } }
+        }
+        #expect(try server.client().command(["SCRIPT", "EXISTS", .string(script.sha1)]) == .array([.integer(0)]))
+        #expect(await eval(5) == .success(.integer(5)))
+        #expect(await eval(5) == .success(.integer(10)))
+        try server.client().command(["SCRIPT", "FLUSH"])
+        #expect(await eval(1) == .success(.integer(11)))
+        let broken = RedisScript("this is not lua")
+        let failure = await testLoop.run { done in redis.evalScript(broken) { done($0) } }
+        guard case .failure(.server(let error)) = failure else { Issue.record("expected a compile error"); return }
+        #expect(error.prefix == .err)
+        await testLoop.sync { redis.close() }
+    }
+
+    @Test func serverKilledFailsEverythingInFlightThenReconnects() async throws {
+        let server = try RedisServer.start()
+        let testLoop = try TestLoop()
+        let redis = await connect(server, testLoop, options: RedisConnectionOptions(commandTimeoutMs: 5000))
+        #expect(await testLoop.waitConnected(redis))
+        let started = Date()
+        async let inFlight = testLoop.send(redis, [["DEBUG", "SLEEP", "2"]] + Array(repeating: ["PING"], count: 100))
+        try await Task.sleep(nanoseconds: 100_000_000)
+        server.kill()
+        let results = await inFlight
+        #expect(Date().timeIntervalSince(started) < 1.5)
+        #expect(results.count == 101)
+        #expect(results.allSatisfy { $0 == .failure(.connectionLost) })
+        #expect(await testLoop.sync { redis.isConnected } == false)
+        #expect(await testLoop.send(redis, [["PING"]]) == [.failure(.notConnected)])
+
+        try server.restart()
+        #expect(await testLoop.waitConnected(redis))
+        #expect(await testLoop.send(redis, [["PING"]]) == [.success(.simpleString("PONG"))])
+        await testLoop.sync { redis.close() }
+    }
+
+    @Test func commandTimeoutDropsAndRecovers() async throws {
+        let server = try RedisServer.start()
+        let testLoop = try TestLoop()
+        let redis = await connect(server, testLoop, options: RedisConnectionOptions(commandTimeoutMs: 100))
+        #expect(await testLoop.waitConnected(redis))
+        let started = Date()
+        let results = await testLoop.send(redis, [["DEBUG", "SLEEP", "0.5"], ["PING"]])
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(results == [.failure(.timeout), .failure(.timeout)])
+        #expect(elapsed >= 0.09 && elapsed < 0.4, "timed out after \(elapsed) s")
+        // Reconnects by itself; the server answers once its sleep is over.
+        var recovered = false
+        for _ in 0..<100 where !recovered {
+            if await testLoop.waitConnected(redis, seconds: 2) {
+                recovered = await testLoop.send(redis, [["PING"]]) == [.success(.simpleString("PONG"))]
+            }
+        }
+        #expect(recovered)
+        await testLoop.sync { redis.close() }
+    }
+
+    @Test func closeFailsInFlightAndRefusesLaterSends() async throws {
+        let server = try RedisServer.start()
+        let testLoop = try TestLoop()
+        let redis = await connect(server, testLoop)
+        #expect(await testLoop.waitConnected(redis))
+        let results: [Result<RESPValue, RedisError>] = await testLoop.run { done in
+            var collected: [Result<RESPValue, RedisError>] = []
+            for _ in 0..<3 {
+                redis.send(["PING"]) { result in
+                    collected.append(result)
+                    if collected.count == 3 { done(collected) }
+                }
+            }
+            redis.close()
+        }
+        #expect(results == Array(repeating: .failure(.connectionLost), count: 3))
+        #expect(await testLoop.send(redis, [["PING"]]) == [.failure(.notConnected)])
+        try await Task.sleep(nanoseconds: 100_000_000)
+        #expect(await testLoop.sync { redis.isConnected } == false)
+    }
+
+    @Test func unreachableServerKeepsRetrying() async throws {
+        let testLoop = try TestLoop()
+        let port = TestEnvironment.freePort()
+        let redis = RedisConnection(endpoint: .tcp("127.0.0.1", port), loop: testLoop.loop,
+                                    options: RedisConnectionOptions(reconnectMinMs: 5, reconnectMaxMs: 20))
+        let queued: [Result<RESPValue, RedisError>] = await testLoop.run { done in
+            redis.connect()
+            redis.send(["PING"]) { done([$0]) }
+        }
+        #expect(queued == [.failure(.connectionLost)])
+        try await Task.sleep(nanoseconds: 100_000_000)
+        #expect(await testLoop.sync { redis.isConnected } == false)
+        #expect(await testLoop.sync { redis.lastConnectError } == .connectFailed("127.0.0.1:\(port): Connection refused"))
+        await testLoop.sync { redis.close() }
+    }
+}
