@@ -52,12 +52,7 @@ public struct Campaign: Sendable, Equatable {
         if claimEndMs <= claimStartMs {
             errors.append(ValidationError(field: "claim_end", message: "must be after claim_start"))
         }
-        if case .fixed(let fromMs, let untilMs) = validity, untilMs <= fromMs {
-            errors.append(ValidationError(field: "validity", message: "until must be after from"))
-        }
-        if case .relative(let days) = validity, days < 1 || days > 3650 {
-            errors.append(ValidationError(field: "validity.days", message: "must be between 1 and 3650"))
-        }
+        errors += validity.validationErrors()
         if eligibility.requiredTags.count > 20 || !eligibility.requiredTags.allSatisfy(Identifier.isValid) {
             errors.append(ValidationError(field: "eligibility.required_tags", message: "at most 20 tags of A-Z a-z 0-9 _ - . : @"))
         }

@@ -27,14 +27,16 @@ public struct Grant: Sendable, Equatable {
         self.streamId = streamId
     }
 
-    /// Parses the script's compact grant record `code|at|valid_from|valid_until|stream_id`.
+    /// Parses the script's compact grant record `code|at|valid_from|valid_until|stream_id`;
+    /// the per-user recent-grants list adds `|request_id`, which wins over `requestId`.
     public init?(record: String, campaignId: Int64, userId: String, requestId: String) {
         let parts = record.split(separator: "|", omittingEmptySubsequences: false)
-        guard parts.count == 5, let at = Int64(parts[1]), let from = Int64(parts[2]), let until = Int64(parts[3]) else {
-            return nil
-        }
+        guard parts.count == 5 || parts.count == 6, let at = Int64(parts[1]), let from = Int64(parts[2]),
+            let until = Int64(parts[3])
+        else { return nil }
         self.init(
-            code: String(parts[0]), campaignId: campaignId, userId: userId, requestId: requestId,
+            code: String(parts[0]), campaignId: campaignId, userId: userId,
+            requestId: parts.count == 6 ? String(parts[5]) : requestId,
             issuedAtMs: at, validFromMs: from, validUntilMs: until, streamId: String(parts[4]))
     }
 }

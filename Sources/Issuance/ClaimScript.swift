@@ -79,7 +79,7 @@ public enum ClaimScript {
         local id = redis.call('XADD', grants, '*', 'code', code, 'user', user, 'req', rid, 'at', nowText, 'vf', vfText, 'vu', vuText)
         local grant = code .. '|' .. nowText .. '|' .. vfText .. '|' .. vuText .. '|' .. id
         redis.call('SET', req, user .. '\n' .. grant, 'PX', ARGV[4])
-        redis.call('RPUSH', recent, grant)
+        redis.call('RPUSH', recent, grant .. '|' .. rid)
         redis.call('PEXPIRE', recent, ARGV[6])
         return {'granted', grant}
         """#

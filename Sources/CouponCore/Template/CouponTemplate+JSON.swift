@@ -66,7 +66,7 @@ extension CouponTemplate {
             businessLines: try fields.stringArray("business_lines") ?? [], storeIds: try fields.stringArray("store_ids") ?? [])
     }
 
-    private static func decodeValidity(_ fields: JSONFields) throws(ValidationError) -> ValidityRule {
+    static func decodeValidity(_ fields: JSONFields) throws(ValidationError) -> ValidityRule {
         switch try fields.requiredString("type") {
         case "fixed":
             try fields.rejectUnknown(["type", "from", "until"])

@@ -6,7 +6,7 @@ import RedisClient
 /// cooperative pool never block. Each worker owns one PostgreSQL and one Redis connection,
 /// opened lazily and replaced after a connection error.
 public final class WorkerPool: @unchecked Sendable {  // `queue` is guarded by `condition`; contexts are confined to their threads
-    public final class Context {
+    public final class Context: @unchecked Sendable {  // each Context is used only by the one worker thread that owns it
         let conninfo: String
         let redisEndpoint: RedisEndpoint
         private var postgresConnection: PostgresConnection?

@@ -1,0 +1,137 @@
+import CouponCore
+import HTTPServer
+import Issuance
+import RedisClient
+import Store
+
+/// Templates and campaigns (role `admin`; reads also `finance`). These run on worker
+/// threads: PostgreSQL first (the system of record), then the campaign is published to Redis.
+struct CampaignHandlers {
+    let api: API
+
+    func createTemplate(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        let template: CouponTemplate
+        do throws(ValidationError) {
+            template = try CouponTemplate(jsonBytes: request.body)
+        } catch {
+            return responder.respond(APIError.invalid([error]))
+        }
+        guard template.id == nil else { return responder.respond(APIError.invalid("id is assigned by the server")) }
+        api.blocking(responder) { context in
+            var spec = JSONWriter()
+            spec.write(template.json)
+            let record = try TemplateStore.insert(
+                name: template.name, currency: template.currency, kind: template.kind.wireName,
+                specJSON: String(decoding: spec.bytes, as: UTF8.self), faceValue: template.kind.faceValue,
+                on: context.postgres())
+            return .json(status: 201, body: try Self.templateBody(record))
+        }
+    }
+
+    func getTemplate(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        guard let id = parameters["id"].flatMap(Int64.init) else { return responder.respond(APIError.notFound("template")) }
+        api.blocking(responder) { context in
+            guard let record = try TemplateStore.find(id: id, on: context.postgres()) else { return APIError.notFound("template") }
+            return .json(body: try Self.templateBody(record))
+        }
+    }
+
+    func createCampaign(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        let body: JSONValue
+        switch RequestBody.object(request) {
+        case .success(let value): body = value
+        case .failure(let failure): return responder.respond(failure.response)
+        }
+        api.blocking(responder) { [api] context in
+            let postgres = try context.postgres()
+            var template: CouponTemplate?
+            if let id = body["template_id"]?.int64Value, let record = try TemplateStore.find(id: id, on: postgres) {
+                template = try Self.decodeTemplate(record)
+            }
+            var campaign: Campaign
+            do throws(ValidationError) {
+                campaign = try Campaign(json: body) { _ in template?.validity }
+            } catch {
+                return APIError.invalid([error])
+            }
+            guard template != nil else { return APIError.invalid("template_id: no template with id \(campaign.templateId)") }
+            campaign = try CampaignStore.insert(campaign, on: postgres)
+            api.logger.info("campaign_created", ["campaign_id": String(campaign.id), "stock": String(campaign.stockTotal)])
+            return try api.publishAndDescribe(campaign, context: context, status: 201)
+        }
+    }
+
+    func getCampaign(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        guard let id = parameters["id"].flatMap(Int64.init) else { return responder.respond(APIError.notFound("campaign")) }
+        api.blocking(responder) { [api] context in
+            guard let campaign = try CampaignStore.find(id: id, on: context.postgres()) else { return APIError.notFound("campaign") }
+            return .json(body: try api.describe(campaign, redis: context.redis()))
+        }
+    }
+
+    func setState(_ state: Campaign.State) -> RouteHandler {
+        { [api] request, parameters, responder in
+            guard let id = parameters["id"].flatMap(Int64.init) else { return responder.respond(APIError.notFound("campaign")) }
+            api.blocking(responder) { context in
+                let postgres = try context.postgres()
+                guard let current = try CampaignStore.find(id: id, on: postgres) else { return APIError.notFound("campaign") }
+                guard current.state != .ended else {
+                    return .error(status: 409, code: "campaign_ended", message: "an ended campaign cannot change state")
+                }
+                guard let campaign = try CampaignStore.setState(id: id, state, on: postgres) else { return APIError.notFound("campaign") }
+                api.logger.info("campaign_state", ["campaign_id": String(id), "state": state.rawValue])
+                return try api.publishAndDescribe(campaign, context: context, status: 200)
+            }
+        }
+    }
+
+    func addStock(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        guard let id = parameters["id"].flatMap(Int64.init) else { return responder.respond(APIError.notFound("campaign")) }
+        let units: Int64
+        switch RequestBody.object(request) {
+        case .success(let body):
+            guard let add = body["add"]?.int64Value, add > 0, add <= Campaign.maxStock, body.objectValue?.count == 1 else {
+                return responder.respond(APIError.invalid("send {\"add\": N} with N from 1 to \(Campaign.maxStock)"))
+            }
+            units = add
+        case .failure(let failure): return responder.respond(failure.response)
+        }
+        api.blocking(responder) { [api] context in
+            let postgres = try context.postgres()
+            guard let current = try CampaignStore.find(id: id, on: postgres) else { return APIError.notFound("campaign") }
+            guard current.state != .ended else {
+                return .error(status: 409, code: "campaign_ended", message: "an ended campaign cannot get more stock")
+            }
+            guard let campaign = try CampaignStore.addStock(id: id, units: units, on: postgres) else {
+                return APIError.invalid("stock would exceed \(Campaign.maxStock)")
+            }
+            api.logger.info("campaign_stock", ["campaign_id": String(id), "added": String(units)])
+            return try api.publishAndDescribe(campaign, context: context, status: 200)
+        }
+    }
+
+    static func decodeTemplate(_ record: TemplateRecord) throws -> CouponTemplate {
+        var template = try CouponTemplate(json: JSONParser.parse(record.specJSON))
+        template.id = record.id
+        return template
+    }
+
+    static func templateBody(_ record: TemplateRecord) throws -> [UInt8] {
+        var writer = JSONWriter()
+        writer.write(try decodeTemplate(record).json)
+        return writer.bytes
+    }
+}
+
+extension CouponKind {
+    /// What one coupon is worth at most, for liability reports: the amount off or voucher
+    /// value, a percentage coupon's cap (0 when uncapped), a gift's stated value; 0 for shipping.
+    var faceValue: Int64 {
+        switch self {
+        case .amountOff(_, let amount), .cash(let amount): amount
+        case .percentOff(_, _, let cap): cap ?? 0
+        case .freeShipping: 0
+        case .gift(_, _, let giftValue): giftValue
+        }
+    }
+}

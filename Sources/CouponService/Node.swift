@@ -1,0 +1,144 @@
+import Dispatch
+import EventLoop
+import Foundation
+import HTTPServer
+import Ledger
+import PostgresClient
+import RedisClient
+import Store
+
+/// One coupond node: event loops serving HTTP, a Redis connection per loop for claims,
+/// worker threads for PostgreSQL, the stream flusher, and a periodic campaign sync.
+/// It keeps no state that another node would need: it can be killed at any moment.
+public final class Node: @unchecked Sendable {  // start/stop are called from one thread; the rest is owned by API, loops and workers
+    public let configuration: Configuration
+    public let logger: Logger
+    public let metrics = Metrics()
+    let api: API
+    private let group: EventLoopGroup
+    private let workers: WorkerPool
+    private var server: HTTPServer?
+    private var flusher: Flusher?
+    private var syncTimer: DispatchSourceTimer?
+
+    public init(configuration: Configuration, logger: Logger, flusherOptions: Flusher.Options = Flusher.Options()) throws {
+        self.configuration = configuration
+        self.logger = logger
+        group = try EventLoopGroup(count: configuration.loops)
+        workers = WorkerPool(threads: configuration.workers, conninfo: configuration.postgres, redis: configuration.redis)
+        api = API(configuration: configuration, logger: logger, metrics: metrics, workers: workers)
+        if configuration.flusher {
+            flusher = Flusher(
+                consumer: configuration.nodeId, redis: configuration.redis, postgresConninfo: configuration.postgres,
+                options: flusherOptions, log: { [logger] event, fields in logger.warning(event, fields) })
+            api.flusher = flusher
+        }
+    }
+
+    /// The port the node listens on (the real one when configured with port 0).
+    public var port: Int { server?.port ?? 0 }
+    public var flusherMetrics: FlusherMetrics? { flusher?.metrics }
+
+    /// Migrates PostgreSQL, connects each loop to Redis, publishes campaigns, then serves.
+    public func start() throws {
+        let connection = try PostgresConnection(conninfo: configuration.postgres)
+        let applied = try CouponSchema.migrate(connection)
+        if !applied.isEmpty { logger.info("migrated", ["versions": applied.map(String.init).joined(separator: ",")]) }
+
+        let options = RedisConnectionOptions(commandTimeoutMs: configuration.redisCommandTimeoutMs)
+        for loop in group.loops {
+            let endpoint = configuration.redis
+            let redis = LoopHop(value: RedisConnection(endpoint: endpoint, loop: loop, options: options))
+            let ready = DispatchSemaphore(value: 0)
+            loop.execute {
+                redis.value.connect()
+                ready.signal()
+            }
+            ready.wait()
+            api.redisByLoop[ObjectIdentifier(loop)] = redis.value
+        }
+
+        syncCampaignsNow()
+
+        let router = Router()
+        Routes.install(on: router, api: api)
+        let metrics = self.metrics
+        let server = HTTPServer(
+            group: group,
+            configuration: HTTPServerConfiguration(
+                host: configuration.host, port: configuration.port,
+                headerReadTimeout: .milliseconds(Int(configuration.headerTimeoutSeconds * 1000)),
+                idleTimeout: .milliseconds(Int(configuration.idleTimeoutSeconds * 1000)),
+                onResponse: { route, method, status, latency in
+                    metrics.recordRequest(route: route, method: method.rawValue, status: status, latencyNanos: latency)
+                }),
+            router: router)
+        try server.start()
+        self.server = server
+        flusher?.start()
+        scheduleCampaignSync()
+        logger.info(
+            "node_started",
+            [
+                "node_id": configuration.nodeId, "port": String(server.port), "loops": String(group.loops.count),
+                "redis": configuration.redis.description, "flusher": String(configuration.flusher),
+            ])
+    }
+
+    /// Publishes every active and paused campaign to Redis, waiting for the result.
+    @discardableResult
+    public func syncCampaignsNow() -> Bool {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = LoopHop(value: Box(false))
+        workers.submit({ [api] context in try api.syncCampaigns(context: context) }) { [logger] result in
+            switch result {
+            case .success(let count):
+                outcome.value.value = true
+                if count > 0 { logger.info("campaigns_published", ["count": String(count)]) }
+            case .failure(let error):
+                logger.warning("campaign_sync_failed", ["error": "\(error)"])
+            }
+            done.signal()
+        }
+        done.wait()
+        return outcome.value.value
+    }
+
+    private func scheduleCampaignSync() {
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        let interval = configuration.campaignSyncSeconds
+        timer.schedule(deadline: .now() + interval, repeating: interval)
+        timer.setEventHandler { [workers, api, logger] in
+            workers.submit({ context in try api.syncCampaigns(context: context) }) { result in
+                if case .failure(let error) = result { logger.warning("campaign_sync_failed", ["error": "\(error)"]) }
+            }
+        }
+        timer.resume()
+        syncTimer = timer
+    }
+
+    /// Stops serving, stops the flusher after its batch, and closes connections.
+    public func stop() {
+        syncTimer?.cancel()
+        server?.stop()
+        flusher?.stop()
+        for loop in group.loops {
+            guard let redis = api.redisByLoop[ObjectIdentifier(loop)] else { continue }
+            let hop = LoopHop(value: redis)
+            let done = DispatchSemaphore(value: 0)
+            loop.execute {
+                hop.value.close()
+                done.signal()
+            }
+            done.wait()
+        }
+        group.shutdown()
+        workers.shutdown()
+        logger.info("node_stopped", ["node_id": configuration.nodeId])
+    }
+}
+
+final class Box<Value> {
+    var value: Value
+    init(_ value: Value) { self.value = value }
+}
