@@ -64,12 +64,12 @@ final class API: @unchecked Sendable {  // `redisByLoop` is filled before servin
                 responder.respond(APIError.unauthorized)
             case .miss:
                 guard let loop = EventLoop.current else { return responder.respond(APIError.internalError) }
-                let hop = LoopHop(value: (handler, request, parameters))
+                let pending = PendingRequest(handler: handler, request: request, parameters: parameters)
                 workers.submit({ context in
                     try APIKeyStore.role(forHash: APIKey.hash(key), on: context.postgres()).flatMap(Role.init(rawValue:))
                 }) { [self] result in
                     loop.execute { [self] in
-                        let (handler, request, parameters) = hop.value
+                        let (handler, request, parameters) = (pending.handler, pending.request, pending.parameters)
                         switch result {
                         case .success(let role):
                             keys.remember(key, role: role, now: MonotonicClock.now())
@@ -134,5 +134,18 @@ final class API: @unchecked Sendable {  // `redisByLoop` is filled before servin
         let campaigns = try CampaignStore.published(on: context.postgres())
         for campaign in campaigns { try publish(campaign, context: context) }
         return campaigns.count
+    }
+}
+
+/// A request waiting for its key to be looked up; handed back to its loop before use.
+final class PendingRequest: @unchecked Sendable {  // created and consumed on one loop; only carried by a worker
+    let handler: RouteHandler
+    let request: HTTPRequest
+    let parameters: RouteParameters
+
+    init(handler: @escaping RouteHandler, request: HTTPRequest, parameters: RouteParameters) {
+        self.handler = handler
+        self.request = request
+        self.parameters = parameters
     }
 }

@@ -24,6 +24,7 @@ public struct Configuration: Sendable {
 
     public struct Error: Swift.Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// The settings this parser knows, with their help text.

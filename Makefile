@@ -1,0 +1,39 @@
+# coupond — `make run` starts a local node with a demo campaign; `make test` runs every test.
+# Both install what is missing first (Debian packages via apt-get).
+
+SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
+APT_PACKAGES := redis-server redis-tools libhiredis-dev libpq-dev postgresql-15 postgresql-client-15 util-linux pkg-config
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build release run test bench loadtest clean
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@# Debian starts services on install where it can; coupond runs its own servers.
+	@test -x "$(SWIFT)" || { echo "Swift 6 toolchain not found (looked for $(SWIFT))"; exit 1; }
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+run: build
+	./deploy/local/run.sh
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: release
+	./Benchmarks/run.sh
+
+loadtest: release
+	./load-tests/run.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,110 @@
+import CouponCore
+import Dispatch
+import Foundation
+import Issuance
+import PostgresClient
+import RedisClient
+import Store
+
+/// The command-line commands of `coupond`, kept here so tests can drive them too.
+public enum Commands {
+    /// Runs a node until SIGINT or SIGTERM.
+    public static func serve(_ configuration: Configuration, logger: Logger) throws {
+        signal(SIGPIPE, SIG_IGN)
+        let node = try Node(configuration: configuration, logger: logger)
+        try node.start()
+        let stop = DispatchSemaphore(value: 0)
+        var sources: [DispatchSourceSignal] = []
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { stop.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        stop.wait()
+        logger.info("node_stopping", [:])
+        node.stop()
+    }
+
+    public static func migrate(_ configuration: Configuration, logger: Logger) throws {
+        let connection = try PostgresConnection(conninfo: configuration.postgres)
+        let applied = try CouponSchema.migrate(connection)
+        print(applied.isEmpty ? "schema is up to date" : "applied migrations: \(applied.map(String.init).joined(separator: ", "))")
+    }
+
+    /// `keys create --role R [--label L]`.
+    public static func keys(_ arguments: [String], _ configuration: Configuration) throws {
+        let options = try parseOptions(arguments, allowed: ["role", "label"], positional: ["create"])
+        guard let roleName = options["role"], let role = Role(rawValue: roleName) else {
+            throw Configuration.Error(description: "keys create needs --role issue|checkout|admin|finance")
+        }
+        let key = try createKey(role: role, label: options["label"] ?? "", conninfo: configuration.postgres)
+        print(key)
+    }
+
+    public static func createKey(role: Role, label: String, conninfo: String) throws -> String {
+        let connection = try PostgresConnection(conninfo: conninfo)
+        try CouponSchema.migrate(connection)
+        let key = APIKey.generate()
+        _ = try APIKeyStore.insert(hash: APIKey.hash(key), role: role.rawValue, label: label, on: connection)
+        return key
+    }
+
+    /// Creates keys for every role, a "spend 200, save 30" template and a campaign open
+    /// from now for 30 days, publishes it, and prints (and optionally writes) the keys.
+    public static func demo(_ arguments: [String], _ configuration: Configuration, logger: Logger) throws {
+        let options = try parseOptions(arguments, allowed: ["stock", "per-user-limit", "keys-file"], positional: [])
+        let stock = Int64(options["stock"] ?? "1000") ?? 1000
+        let limit = Int(options["per-user-limit"] ?? "2") ?? 2
+        let connection = try PostgresConnection(conninfo: configuration.postgres)
+        try CouponSchema.migrate(connection)
+        var lines: [String] = []
+        for role in Role.allCases {
+            let key = try createKey(role: role, label: "demo", conninfo: configuration.postgres)
+            lines.append("COUPOND_\(role.rawValue.uppercased())_KEY=\(key)")
+        }
+        let template = CouponTemplate(
+            id: nil, name: "Spend 200, save 30", currency: "CNY", kind: .amountOff(threshold: 20_000, amount: 3_000),
+            scope: .everywhere, validity: .relative(days: 7))
+        var spec = JSONWriter()
+        spec.write(template.json)
+        let record = try TemplateStore.insert(
+            name: template.name, currency: template.currency, kind: template.kind.wireName,
+            specJSON: String(decoding: spec.bytes, as: UTF8.self), faceValue: template.kind.faceValue, on: connection)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var campaign = Campaign(
+            id: 0, templateId: record.id, name: "Demo flash sale", stockTotal: stock, perUserLimit: limit,
+            claimStartMs: now - 60_000, claimEndMs: now + 30 * 86_400_000, validity: .relative(days: 7))
+        campaign = try CampaignStore.insert(campaign, on: connection)
+        let redis = try BlockingRedisConnection(endpoint: configuration.redis, timeoutSeconds: 5)
+        try CampaignPublisher.publish(campaign, alreadyIssued: 0, on: redis)
+        lines.append("COUPOND_DEMO_CAMPAIGN=\(campaign.id)")
+        if let path = options["keys-file"] {
+            try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        print(lines.joined(separator: "\n"))
+    }
+
+    /// `--name value` options for a subcommand; positional words must match `positional`.
+    static func parseOptions(_ arguments: [String], allowed: Set<String>, positional: [String]) throws -> [String: String] {
+        var options: [String: String] = [:]
+        var words: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            guard argument.hasPrefix("--") else { words.append(argument); continue }
+            let name = String(argument.dropFirst(2))
+            guard allowed.contains(name), index < arguments.count else {
+                throw Configuration.Error(description: "unknown or incomplete option \(argument)")
+            }
+            options[name] = arguments[index]
+            index += 1
+        }
+        guard words == positional else {
+            throw Configuration.Error(description: "expected '\(positional.joined(separator: " "))', got '\(words.joined(separator: " "))'")
+        }
+        return options
+    }
+}
