@@ -4,6 +4,11 @@ import Testing
 import TestSupport
 @testable import RedisClient
 
+/// Connection up/down notifications, only touched on the test loop.
+private final class StateLog: @unchecked Sendable {
+    var values: [Bool] = []
+}
+
 @Suite struct RedisConnectionTests {
     private func connect(_ server: RedisServer, _ testLoop: TestLoop, options: RedisConnectionOptions = RedisConnectionOptions()) async -> RedisConnection {
         let connection = RedisConnection(endpoint: server.endpoint, loop: testLoop.loop, options: options)
@@ -73,7 +78,12 @@ import TestSupport
     @Test func serverKilledFailsEverythingInFlightThenReconnects() async throws {
         let server = try RedisServer.start()
         let testLoop = try TestLoop()
-        let redis = await connect(server, testLoop, options: RedisConnectionOptions(commandTimeoutMs: 5000))
+        let redis = RedisConnection(endpoint: server.endpoint, loop: testLoop.loop, options: RedisConnectionOptions(commandTimeoutMs: 5000))
+        let transitions = StateLog()
+        await testLoop.sync {
+            redis.onConnectionStateChange = { transitions.values.append($0) }
+            redis.connect()
+        }
         #expect(await testLoop.waitConnected(redis))
         let started = Date()
         async let inFlight = testLoop.send(redis, [["DEBUG", "SLEEP", "2"]] + Array(repeating: ["PING"], count: 100))
@@ -89,6 +99,7 @@ import TestSupport
         try server.restart()
         #expect(await testLoop.waitConnected(redis))
         #expect(await testLoop.send(redis, [["PING"]]) == [.success(.simpleString("PONG"))])
+        #expect(await testLoop.sync { transitions.values } == [true, false, true])
         await testLoop.sync { redis.close() }
     }
 
