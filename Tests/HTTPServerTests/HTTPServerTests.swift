@@ -179,6 +179,21 @@ import Testing
         }
     }
 
+    @Test func clientRetriesOnceOnAConnectionTheServerClosed() throws {
+        try withServer(configure: { $0.idleTimeout = .milliseconds(100) }, routes: { router, _ in
+            router.add(.GET, "/ok") { _, _, r in r.respond(.text("ok")) }
+        }) { server in
+            let client = BlockingHTTPClient(port: server.port, timeoutSeconds: 2)
+            defer { client.close() }
+            let first = try client.send(method: "GET", path: "/ok")
+            #expect(first.bodyString == "ok")
+            sleepMilliseconds(300)  // the server closes the idle connection; the client has not noticed
+            #expect(client.isConnected)
+            let second = try client.send(method: "GET", path: "/ok")
+            #expect(second.bodyString == "ok")
+        }
+    }
+
     @Test func largeResponseIsWrittenCompletely() throws {
         let payload = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         try withServer(routes: { router, _ in

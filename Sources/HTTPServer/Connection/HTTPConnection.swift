@@ -194,6 +194,10 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
 
     private func flush() {
         guard !isClosed else { return }
+        if output.isEmpty {
+            if closeAfterFlush { close() }
+            return
+        }
         while outputOffset < output.count {
             let result: IOResult<Int>
             do {
