@@ -194,6 +194,42 @@ import Testing
         }
     }
 
+    @Test func manyClientsOnManyThreads() throws {
+        let calls = Counter()
+        try withServer(routes: { router, _ in
+            router.add(.POST, "/echo/{n}") { request, parameters, r in
+                calls.increment()
+                r.respond(.json(body: bytes("\(parameters["n"]!):") + request.body))
+            }
+        }) { server in
+            let failures = Counter()
+            DispatchQueue.concurrentPerform(iterations: 4) { thread in
+                let client = BlockingHTTPClient(port: server.port, timeoutSeconds: 3)
+                defer { client.close() }
+                for index in 0..<300 {
+                    let response = try? client.send(method: "POST", path: "/echo/\(thread)", body: bytes("\(index)"))
+                    if response?.bodyString != "\(thread):\(index)" { failures.increment() }
+                }
+            }
+            #expect(failures.count == 0)
+            #expect(calls.count == 1200)
+        }
+    }
+
+    @Test func refusedBodyStillArrivingDoesNotLoseThe413() throws {
+        try withServer(routes: { router, _ in
+            router.add(.POST, "/small", bodyLimit: 16) { _, _, r in r.respond(HTTPResponse(status: 200)) }
+        }) { server in
+            let client = BlockingHTTPClient(port: server.port, timeoutSeconds: 2)
+            defer { client.close() }
+            // Head and 256 KiB of body in one write: the body is unread when the server closes.
+            try client.sendRaw(
+                bytes("POST /small HTTP/1.1\r\nHost: h\r\nContent-Length: 262144\r\n\r\n") + [UInt8](repeating: 0x61, count: 262_144))
+            let response = try client.readResponse()
+            #expect(response.status == 413)
+        }
+    }
+
     @Test func largeResponseIsWrittenCompletely() throws {
         let payload = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         try withServer(routes: { router, _ in
