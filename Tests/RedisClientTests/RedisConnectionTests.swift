@@ -4,6 +4,11 @@ import Testing
 import TestSupport
 @testable import RedisClient
 
+/// Connection up/down notifications, only touched on the test loop.
+private final class StateLog: @unchecked Sendable {
+    var values: [Bool] = []
+}
+
 @Suite struct RedisConnectionTests {
     private func connect(_ server: RedisServer, _ testLoop: TestLoop, options: RedisConnectionOptions = RedisConnectionOptions()) async -> RedisConnection {
         let connection = RedisConnection(endpoint: server.endpoint, loop: testLoop.loop, options: options)
@@ -73,7 +78,12 @@ import TestSupport
     @Test func serverKilledFailsEverythingInFlightThenReconnects() async throws {
         let server = try RedisServer.start()
         let testLoop = try TestLoop()
-        let redis = await connect(server, testLoop, options: RedisConnectionOptions(commandTimeoutMs: 5000))
+        let redis = RedisConnection(endpoint: server.endpoint, loop: testLoop.loop, options: RedisConnectionOptions(commandTimeoutMs: 5000))
+        let transitions = StateLog()
+        await testLoop.sync {
+            redis.onConnectionStateChange = { transitions.values.append($0) }
+            redis.connect()
+        }
         #expect(await testLoop.waitConnected(redis))
         let started = Date()
         async let inFlight = testLoop.send(redis, [["DEBUG", "SLEEP", "2"]] + Array(repeating: ["PING"], count: 100))
@@ -89,6 +99,7 @@ import TestSupport
         try server.restart()
         #expect(await testLoop.waitConnected(redis))
         #expect(await testLoop.send(redis, [["PING"]]) == [.success(.simpleString("PONG"))])
+        #expect(await testLoop.sync { transitions.values } == [true, false, true])
         await testLoop.sync { redis.close() }
     }
 
@@ -147,6 +158,82 @@ import TestSupport
         try await Task.sleep(nanoseconds: 100_000_000)
         #expect(await testLoop.sync { redis.isConnected } == false)
         #expect(await testLoop.sync { redis.lastConnectError } == .connectFailed("127.0.0.1:\(port): Connection refused"))
+        await testLoop.sync { redis.close() }
+    }
+}
+
+@Suite struct RedisConnectionReentrancyTests {
+    @Test func completionsMaySendAgain() async throws {
+        let server = try RedisServer.start()
+        let testLoop = try TestLoop()
+        let redis = RedisConnection(endpoint: server.endpoint, loop: testLoop.loop)
+        let last: Result<RESPValue, RedisError> = await testLoop.run { done in
+            redis.connect()
+            var step: ((Result<RESPValue, RedisError>) -> Void)!
+            var count = 0
+            step = { result in
+                count += 1
+                if count == 500 { done(result); step = nil; return }
+                redis.send(["INCR", "chain"], step)
+            }
+            redis.send(["INCR", "chain"], step)
+        }
+        #expect(last == .success(.integer(500)))
+        await testLoop.sync { redis.close() }
+    }
+
+    @Test func closeInsideACompletionFailsTheRest() async throws {
+        let server = try RedisServer.start()
+        let testLoop = try TestLoop()
+        let redis = RedisConnection(endpoint: server.endpoint, loop: testLoop.loop)
+        let results: [Result<RESPValue, RedisError>] = await testLoop.run { done in
+            redis.connect()
+            var collected: [Result<RESPValue, RedisError>] = []
+            func collect(_ result: Result<RESPValue, RedisError>) {
+                collected.append(result)
+                if collected.count == 4 { done(collected) }
+            }
+            redis.send(["PING"]) { result in
+                collect(result)
+                redis.close()
+                redis.send(["PING"]) { collect($0) }  // refused at once
+            }
+            redis.send(["PING"]) { collect($0) }
+            redis.send(["PING"]) { collect($0) }
+        }
+        // hiredis frees the context right after the callback that asked for it: the two
+        // replies already read are dropped with the context.
+        #expect(results == [.success(.simpleString("PONG")), .failure(.notConnected), .failure(.connectionLost), .failure(.connectionLost)])
+    }
+
+    @Test func sendFromAFailedCompletionIsRefused() async throws {
+        let server = try RedisServer.start()
+        let testLoop = try TestLoop()
+        let redis = RedisConnection(endpoint: server.endpoint, loop: testLoop.loop, options: RedisConnectionOptions(commandTimeoutMs: 5000))
+        #expect(await testLoop.sync { redis.connect(); return true })
+        #expect(await testLoop.waitConnected(redis))
+        async let results: [Result<RESPValue, RedisError>] = testLoop.run { done in
+            var collected: [Result<RESPValue, RedisError>] = []
+            redis.send(["DEBUG", "SLEEP", "2"]) { result in
+                collected.append(result)
+                redis.send(["PING"]) { collected.append($0); done(collected) }
+            }
+        }
+        try await Task.sleep(nanoseconds: 100_000_000)
+        server.kill()
+        #expect(await results == [.failure(.connectionLost), .failure(.notConnected)])
+        await testLoop.sync { redis.close() }
+    }
+
+    @Test func unixSocketEndpoints() async throws {
+        let server = try RedisServer.start(unixSocket: true)
+        let endpoint = try #require(server.unixEndpoint)
+        let blocking = try BlockingRedisConnection(endpoint: endpoint, timeoutSeconds: 2)
+        #expect(try blocking.command(["SET", "via", "unix"]) == .simpleString("OK"))
+        let testLoop = try TestLoop()
+        let redis = RedisConnection(endpoint: endpoint, loop: testLoop.loop)
+        await testLoop.sync { redis.connect() }
+        #expect(await testLoop.send(redis, [["GET", "via"]]) == [.success(.bulkString(Array("unix".utf8)))])
         await testLoop.sync { redis.close() }
     }
 }

@@ -84,8 +84,8 @@ public final class PostgresServer: @unchecked Sendable {  // mutable state is on
 
     /// Starts the server process (again) on the same port and data directory and waits until it accepts connections.
     public func start() throws {
-        try lock.withLock {
-            if let process, process.isRunning { return }
+        let child: ChildProcess = try lock.withLock {
+            if let process, process.isRunning { return process }
             let child = try ChildProcess(
                 executable: "/usr/bin/setpriv",
                 // setpriv execs postgres directly: the child pid *is* the postmaster, so killing it kills the server.
@@ -101,13 +101,14 @@ public final class PostgresServer: @unchecked Sendable {  // mutable state is on
             )
             process = child
             PostgresServer.installExitHandler()
+            return child
         }
         let conninfo = conninfo()
         let ready = TestEnvironment.waitUntil(seconds: 30, interval: 0.05) {
-            guard process?.isRunning == true else { return true }
+            guard child.isRunning else { return true }
             return (try? PostgresConnection(conninfo: conninfo)) != nil
         }
-        guard ready, lock.withLock({ process?.isRunning == true }) else {
+        guard ready, child.isRunning else {
             let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
             throw TestSupportError("postgres did not start on port \(port): \(log.suffix(2000))")
         }

@@ -14,13 +14,17 @@ public final class RedisServer: @unchecked Sendable {  // `child` is only touche
     public static let executable = "/usr/bin/redis-server"
 
     public var endpoint: RedisEndpoint { .tcp(host: "127.0.0.1", port: port) }
+    /// Set when started with `unixSocket: true`.
+    public let unixSocketPath: String?
+    public var unixEndpoint: RedisEndpoint? { unixSocketPath.map { .unix(path: $0) } }
 
     /// Starts a server and waits until it answers `PING`.
-    public static func start(appendOnly: Bool = false, appendFsyncAlways: Bool = false) throws -> RedisServer {
+    /// With `unixSocket`, it also listens on `<dir>/redis.sock` (see `unixEndpoint`).
+    public static func start(appendOnly: Bool = false, appendFsyncAlways: Bool = false, unixSocket: Bool = false) throws -> RedisServer {
         let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "coupond-redis")
         var lastError: Error?
         for _ in 0..<5 {  // a free port can be taken between probing and binding: retry on another
-            let server = RedisServer(port: TestEnvironment.freePort(), directory: directory, appendOnly: appendOnly, appendFsyncAlways: appendFsyncAlways)
+            let server = RedisServer(port: TestEnvironment.freePort(), directory: directory, appendOnly: appendOnly, appendFsyncAlways: appendFsyncAlways, unixSocket: unixSocket)
             do {
                 try server.launch()
                 return server
@@ -32,10 +36,11 @@ public final class RedisServer: @unchecked Sendable {  // `child` is only touche
         throw lastError ?? TestSupportError("redis-server did not start")
     }
 
-    private init(port: Int, directory: String, appendOnly: Bool, appendFsyncAlways: Bool) {
+    private init(port: Int, directory: String, appendOnly: Bool, appendFsyncAlways: Bool, unixSocket: Bool) {
         self.port = port
         self.directory = directory
-        self.arguments = [
+        self.unixSocketPath = unixSocket ? directory + "/redis.sock" : nil
+        self.arguments = (unixSocket ? ["--unixsocket", directory + "/redis.sock"] : []) + [
             "--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "",
             "--appendonly", appendOnly ? "yes" : "no", "--appendfsync", appendFsyncAlways ? "always" : "everysec",
             "--daemonize", "no", "--logfile", "", "--enable-debug-command", "yes",

@@ -21,6 +21,9 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
     /// No further requests will be read (error, `Connection: close`, closing).
     private var stopReading = false
     private var closeAfterFlush = false
+    /// The last response is written and our side shut down; draining the peer before closing.
+    private var lingering = false
+    private var lingerDiscarded = 0
     /// True while `processInput` runs, so synchronous responses don't re-enter it.
     private var processing = false
 
@@ -55,6 +58,10 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
     func readable() {
         guard !isClosed else { return }
         let buffer = context.readBuffer
+        if lingering {
+            drainWhileLingering(buffer)
+            return
+        }
         // Paused (backpressure or done reading): we are here for a hang-up or error; reading
         // drains what the peer sent before it so the EOF is seen and epoll stops reporting.
         var rounds = 0
@@ -88,7 +95,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         loop.preconditionInEventLoop()
         guard !isClosed, queue.fill(sequence, response) else { return }
         drainReadyResponses()
-        if !processing { pump() }
+        if !processing && !lingering { pump() }
     }
 
     /// Parses what is buffered, writes what is ready, then sets epoll interest and timers.
@@ -96,7 +103,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         if !stopReading && !atCapacity { processInput() }
         drainReadyResponses()
         flush()
-        guard !isClosed else { return }
+        guard !isClosed && !lingering else { return }
         var wanted: IOInterest = []
         if !stopReading && !atCapacity { wanted.insert(.read) }
         if outputOffset < output.count { wanted.insert(.write) }
@@ -194,6 +201,10 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
 
     private func flush() {
         guard !isClosed else { return }
+        if output.isEmpty {
+            if closeAfterFlush { close() }
+            return
+        }
         while outputOffset < output.count {
             let result: IOResult<Int>
             do {
@@ -211,7 +222,40 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         }
         output.removeAll(keepingCapacity: output.capacity <= 256 * 1024)
         outputOffset = 0
-        if closeAfterFlush { close() }
+        if closeAfterFlush { startLingering() }
+    }
+
+    // MARK: Lingering close
+
+    /// Closing a socket with unread input makes the kernel send RST, which can destroy the
+    /// response we just wrote (a 413 with the body still arriving). So, like nginx's lingering
+    /// close: shut our side down, discard input until EOF, at most 1 MiB or 500 ms, then close.
+    private func startLingering() {
+        guard !lingering, !isClosed else { return }
+        lingering = true
+        stopReading = true
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+        if let timer { loop.cancel(timer) }
+        timer = loop.schedule(afterMilliseconds: 500) { [weak self] in self?.close() }
+        if interest != .read {
+            loop.setInterest(fd: fd, .read)
+            interest = .read
+        }
+    }
+
+    private func drainWhileLingering(_ buffer: UnsafeMutableRawBufferPointer) {
+        while true {
+            let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if count > 0 {
+                lingerDiscarded += count
+                if lingerDiscarded > 1 << 20 { break }
+                continue
+            }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+            break  // EOF or error
+        }
+        close()
     }
 
     // MARK: Timeouts
