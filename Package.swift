@@ -28,9 +28,16 @@ let package = Package(
         .target(name: "Store", dependencies: ["CouponCore", "PostgresClient"]),
         .target(name: "Issuance", dependencies: ["CouponCore", "RedisClient"]),
         .target(name: "Ledger", dependencies: ["CouponCore", "Issuance", "Store", "RedisClient", "PostgresClient"]),
-        .target(name: "CouponService", dependencies: [
-            "EventLoop", "HTTPServer", "RedisClient", "PostgresClient", "CouponCore", "Store", "Issuance", "Ledger",
-        ]),
+        .target(name: "Redemption", dependencies: ["CouponCore", "Store", "Issuance", "Ledger", "PostgresClient", "RedisClient"]),
+        .target(name: "Finance", dependencies: ["CouponCore", "Store", "Issuance", "Ledger", "PostgresClient", "RedisClient"]),
+        .target(
+            name: "CouponService",
+            dependencies: [
+                "EventLoop", "HTTPServer", "RedisClient", "PostgresClient", "CouponCore", "Store", "Issuance", "Ledger",
+                "Redemption", "Finance",
+            ],
+            exclude: ["openapi.yaml"]
+        ),
         .executableTarget(name: "coupond", dependencies: ["CouponService"]),
 
         // Tools.
@@ -47,13 +54,27 @@ let package = Package(
 
         // Tests.
         .target(name: "TestSupport", dependencies: ["PostgresClient", "RedisClient"], path: "Tests/TestSupport"),
+        .target(
+            name: "ServiceTestSupport",
+            dependencies: ["CouponService", "TestSupport", "HTTPServer", "RedisClient", "PostgresClient", "CouponCore"],
+            path: "Tests/ServiceTestSupport"
+        ),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "EventLoop"]),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "EventLoop", "TestSupport"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
         .testTarget(name: "CouponCoreTests", dependencies: ["CouponCore"]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer", "EventLoop", "TestSupport",
+            "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer", "EventLoop",
+            "TestSupport", "ServiceTestSupport",
+        ]),
+        .testTarget(name: "RedemptionTests", dependencies: [
+            "Redemption", "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",
+            "TestSupport", "ServiceTestSupport",
+        ]),
+        .testTarget(name: "FinanceTests", dependencies: [
+            "Finance", "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",
+            "TestSupport", "ServiceTestSupport",
         ]),
     ]
 )

@@ -24,5 +24,8 @@ enum Routes {
 
         let wallet = WalletHandler(api: api)
         router.add(.GET, "/v1/users/{user_id}/coupons", handler: api.guarded([.checkout], wallet.handle))
+
+        installCheckout(on: router, api: api)
+        installFinance(on: router, api: api)
     }
 }

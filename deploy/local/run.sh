@@ -28,7 +28,8 @@ fi
 
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # SIGINT is PostgreSQL's fast shutdown and stops Redis and coupond cleanly too.
+  for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
 trap cleanup EXIT INT TERM
@@ -37,8 +38,13 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$run_dir/redis" --appe
   --appendfsync always --save "" --daemonize no >"$run_dir/redis.log" 2>&1 &
 pids+=($!)
 
-as_pg "$pg_bin/postgres" -D "$run_dir/pg" -p "$pg_port" -c listen_addresses=127.0.0.1 \
-  -c unix_socket_directories="$run_dir/pg" -c synchronous_commit=on >"$run_dir/postgres.log" 2>&1 &
+# `exec` in a subshell so that $! is the postgres process itself, not a shell around it.
+pg_args=(-D "$run_dir/pg" -p "$pg_port" -c listen_addresses=127.0.0.1 -c unix_socket_directories="$run_dir/pg" -c synchronous_commit=on)
+if [ "$(id -u)" = 0 ]; then
+  (exec setpriv --reuid=postgres --regid=postgres --init-groups -- "$pg_bin/postgres" "${pg_args[@]}" >"$run_dir/postgres.log" 2>&1) &
+else
+  (exec "$pg_bin/postgres" "${pg_args[@]}" >"$run_dir/postgres.log" 2>&1) &
+fi
 pids+=($!)
 
 for _ in $(seq 1 100); do

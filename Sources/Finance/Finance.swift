@@ -1,0 +1,2 @@
+/// Finance: campaign statistics, reconciliation, exports (issue 4).
+public enum Finance {}
