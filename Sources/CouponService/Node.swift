@@ -18,6 +18,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     private let group: EventLoopGroup
     private let workers: WorkerPool
     private var server: HTTPServer?
+    private let router = Router()
     private var flusher: Flusher?
     private var syncTimer: DispatchSourceTimer?
 
@@ -33,6 +34,12 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
                 options: flusherOptions, log: { [logger] event, fields in logger.warning(event, fields) })
             api.flusher = flusher
         }
+        Routes.install(on: router, api: api)
+    }
+
+    /// Every route this node serves, as (method, pattern).
+    public var routes: [(method: String, pattern: String)] {
+        router.routes.map { ($0.method.rawValue, $0.pattern) }
     }
 
     /// The port the node listens on (the real one when configured with port 0).
@@ -60,8 +67,6 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
 
         syncCampaignsNow()
 
-        let router = Router()
-        Routes.install(on: router, api: api)
         let metrics = self.metrics
         let server = HTTPServer(
             group: group,

@@ -30,6 +30,7 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
     private let conninfo: String
     private let options: Options
     private let stopping = Atomic<Bool>(false)
+    private let started = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private let log: @Sendable (String, [String: String]) -> Void
 
@@ -54,6 +55,7 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
 
     /// Starts the flusher thread.
     public func start() {
+        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let thread = Thread { [self] in
             var backoff = 0.05
             while !stopping.load(ordering: .acquiring) {
@@ -79,7 +81,7 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
     /// Stops after the current batch and waits for the thread.
     public func stop() {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        finished.wait()
+        if started.load(ordering: .acquiring) { finished.wait() }
     }
 
     /// One iteration: refresh the stream list, take over idle entries, read new ones (blocking
