@@ -10,8 +10,9 @@ public enum ClaimScript {
 
     /// How long a request id is remembered; a retry within this window never grants twice.
     public static let requestTTLMs: Int64 = 24 * 3_600_000
-    /// How long a user's recent grants stay listed in Redis (far longer than any flush lag).
-    public static let recentGrantsTTLMs: Int64 = 7 * 24 * 3_600_000
+    /// How long a user's recent grants stay listed in Redis: only the wallet's view of grants
+    /// not yet flushed needs them, so a day (far beyond any flush lag) bounds their memory.
+    public static let recentGrantsTTLMs: Int64 = 24 * 3_600_000
 
     public static func keys(_ keys: CampaignKeys, userId: String, requestId: String) -> [RedisArgument] {
         [
