@@ -43,7 +43,7 @@ let package = Package(
         // Tools.
         .executableTarget(
             name: "coupon-load",
-            dependencies: ["HTTPServer", "EventLoop", "RedisClient", "PostgresClient", "Issuance"],
+            dependencies: ["HTTPServer", "EventLoop", "CSystem", "RedisClient", "PostgresClient", "Issuance"],
             path: "load-tests/coupon-load"
         ),
         .executableTarget(
