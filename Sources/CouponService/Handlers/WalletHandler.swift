@@ -2,10 +2,17 @@ import CouponCore
 import HTTPServer
 import Issuance
 import RedisClient
+import Redemption
 import Store
 
 /// `GET /v1/users/{user_id}/coupons` (role `checkout`): the user's coupons from PostgreSQL,
 /// plus grants still on their way there (read from the per-user recent-grants lists in Redis).
+///
+/// Without order parameters: every coupon, grouped by its state now (a lapsed lock shows as
+/// `issued`, a coupon past its window as `expired`), with counts per state. With
+/// `order_amount` (and optionally `shipping_fee`, `business_line`, `store_id`): the usable
+/// coupons with discount and final price, best first, then the unusable ones with a reason.
+/// Read-only: the expiry sweep and the checkout routes write what time changed.
 struct WalletHandler {
     let api: API
 
@@ -13,52 +20,89 @@ struct WalletHandler {
         guard let userId = parameters["user_id"], Identifier.isValid(userId) else {
             return responder.respond(APIError.invalid("user_id must be 1 to 128 characters of A-Z a-z 0-9 _ - . : @"))
         }
+        let order: Order?
+        do throws(HTTPResponseError) {
+            order = try CheckoutRequest.walletOrder(request.query)
+        } catch {
+            return responder.respond(error.response)
+        }
         api.blocking(responder) { context in
-            let stored = try CouponStore.forUser(userId, on: context.postgres())
             let pending = try Self.unflushedGrants(of: userId, redis: context.redis())
-            let known = Set(stored.map(\.code))
-            let body = JSONWriter.object { object in
-                object.field("user_id", userId)
-                object.arrayField("coupons") { array in
-                    for coupon in stored {
-                        array.objectElement { Self.fields(coupon, into: &$0) }
-                    }
-                    for grant in pending where !known.contains(grant.code) {
-                        array.objectElement { item in
-                            ClaimHandler.grantFields(grant, into: &item)
-                            item.field("flushed", false)
-                        }
-                    }
-                }
+            let postgres = try context.postgres()
+            let coupons = try Wallet.load(userId: userId, pending: pending, on: postgres)
+            let nowMs = try CheckoutStore.nowMs(on: postgres)
+            if let order {
+                return .json(body: Self.pricedBody(userId: userId, order: order, wallet: Wallet.price(coupons, order: order, nowMs: nowMs), nowMs: nowMs))
             }
-            return .json(body: body)
+            return .json(body: Self.listBody(userId: userId, coupons: coupons, nowMs: nowMs))
         }
     }
 
     /// Grants recorded by the claim script for this user, across published campaigns.
     static func unflushedGrants(of userId: String, redis: BlockingRedisConnection) throws -> [Grant] {
-        let members = try redis.command(["SMEMBERS", .string(CampaignKeys.registry)])
-        let campaignIds = (members.array ?? []).compactMap { $0.string.flatMap(Int64.init) }.sorted()
-        guard !campaignIds.isEmpty else { return [] }
-        let replies = try redis.pipeline(campaignIds.map { ["LRANGE", .string(CampaignKeys(campaignId: $0).recentGrants(of: userId)), "0", "-1"] })
-        var grants: [Grant] = []
-        for (campaignId, reply) in zip(campaignIds, replies) {
-            for record in (try reply.get().array ?? []).compactMap(\.string) {
-                if let grant = Grant(record: record, campaignId: campaignId, userId: userId, requestId: "") { grants.append(grant) }
-            }
-        }
-        return grants
+        try UnflushedGrants.of(userId, redis: redis)
     }
 
-    static func fields(_ coupon: CouponRecord, into object: inout JSONObjectWriter) {
+    static func listBody(userId: String, coupons: [WalletCoupon], nowMs: Int64) -> [UInt8] {
+        let states = CouponState.allCases
+        let grouped = Dictionary(grouping: coupons) { $0.effectiveState(nowMs: nowMs) }
+        return JSONWriter.object { object in
+            object.field("user_id", userId)
+            object.arrayField("coupons") { array in
+                for state in states {
+                    for coupon in grouped[state] ?? [] {
+                        array.objectElement { Self.fields(coupon, state: state, into: &$0) }
+                    }
+                }
+            }
+            object.objectField("counts") { counts in
+                for state in states { counts.field(state.rawValue, grouped[state]?.count ?? 0) }
+            }
+        }
+    }
+
+    static func pricedBody(userId: String, order: Order, wallet: PricedWallet, nowMs: Int64) -> [UInt8] {
+        JSONWriter.object { object in
+            object.field("user_id", userId)
+            object.objectField("order") { fields in
+                fields.field("order_amount", order.amount)
+                fields.field("shipping_fee", order.shippingFee)
+                if let line = order.businessLine { fields.field("business_line", line) }
+                if let store = order.storeId { fields.field("store_id", store) }
+            }
+            object.arrayField("usable") { array in
+                for (coupon, quote) in wallet.usable {
+                    array.objectElement { item in
+                        Self.fields(coupon, state: coupon.effectiveState(nowMs: nowMs), into: &item)
+                        item.field("discount", quote.discount)
+                        item.field("final_price", quote.finalPrice)
+                        if let sku = quote.giftSku { item.field("gift_sku", sku) }
+                    }
+                }
+            }
+            object.arrayField("unusable") { array in
+                for (coupon, reason) in wallet.unusable {
+                    array.objectElement { item in
+                        Self.fields(coupon, state: coupon.effectiveState(nowMs: nowMs), into: &item)
+                        item.field("reason", reason)
+                    }
+                }
+            }
+        }
+    }
+
+    static func fields(_ coupon: WalletCoupon, state: CouponState, into object: inout JSONObjectWriter) {
         object.field("code", coupon.code)
         object.field("campaign_id", coupon.campaignId)
+        object.field("template_id", coupon.templateId)
         object.field("user_id", coupon.userId)
         object.field("request_id", coupon.requestId)
-        object.field("state", coupon.state)
+        object.field("state", state.rawValue)
+        object.field("kind", coupon.template.kind.wireName)
+        object.field("name", coupon.template.name)
         object.field("issued_at", RFC3339.format(epochMs: coupon.issuedAtMs))
         object.field("valid_from", RFC3339.format(epochMs: coupon.validFromMs))
         object.field("valid_until", RFC3339.format(epochMs: coupon.validUntilMs))
-        object.field("flushed", true)
+        object.field("flushed", coupon.flushed)
     }
 }

@@ -5,6 +5,7 @@ import PostgresClient
 public enum CouponSchema {
     public static let migrations: [Migration] = [
         Migration(version: 1, name: "initial", sql: v1Initial),
+        Migration(version: 2, name: "checkout", sql: v2Checkout),
     ]
 
     /// Applies every migration not yet applied; returns the versions it applied.

@@ -1,0 +1,90 @@
+import CouponCore
+import HTTPServer
+import Redemption
+
+/// `POST /v1/coupons/{code}/redeem|lock|confirm|release|restore` (role `checkout`). The body
+/// is decoded on the loop (400 before anything is read or written), then one PostgreSQL
+/// transaction on a worker decides and records (see `Checkout.perform`).
+struct CheckoutHandlers {
+    let api: API
+
+    func redeem(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        run(request, parameters, responder, allowed: CheckoutRequest.orderFields) { body throws(HTTPResponseError) in
+            .redeem(try CheckoutRequest.order(body))
+        }
+    }
+
+    func lock(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        run(request, parameters, responder, allowed: CheckoutRequest.orderFields.union(["ttl_seconds"])) { body throws(HTTPResponseError) in
+            let order = try CheckoutRequest.order(body)
+            return .lock(order, ttlMs: try CheckoutRequest.ttlSeconds(body) * 1000)
+        }
+    }
+
+    func confirm(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        run(request, parameters, responder, allowed: ["user_id", "order_id"]) { body throws(HTTPResponseError) in
+            .confirm(orderId: try CheckoutRequest.identifier(body, "order_id"))
+        }
+    }
+
+    func release(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        run(request, parameters, responder, allowed: ["user_id", "order_id"]) { body throws(HTTPResponseError) in
+            .release(orderId: try CheckoutRequest.identifier(body, "order_id"))
+        }
+    }
+
+    func restore(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        run(request, parameters, responder, allowed: ["user_id", "order_id", "reason"]) { body throws(HTTPResponseError) in
+            let orderId = try CheckoutRequest.identifier(body, "order_id")
+            return .restore(orderId: orderId, reason: try CheckoutRequest.reason(body))
+        }
+    }
+
+    private func run(
+        _ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder, allowed: Set<String>,
+        _ decode: (JSONValue) throws(HTTPResponseError) -> CheckoutCommand
+    ) {
+        // A malformed code cannot exist: answer exactly as for an unknown one.
+        guard let code = parameters["code"], Identifier.isValid(code) else { return responder.respond(Self.refusal(.notFound)) }
+        let userId: String, command: CheckoutCommand
+        do throws(HTTPResponseError) {
+            let body = try CheckoutRequest.body(request, allowed: allowed)
+            userId = try CheckoutRequest.identifier(body, "user_id")
+            command = try decode(body)
+        } catch {
+            return responder.respond(error.response)
+        }
+        api.blocking(responder) { context in
+            let result = try Checkout.perform(command, code: code, userId: userId, on: context.postgres()) {
+                try UnflushedGrants.find(code: code, of: userId, redis: context.redis())
+            }
+            switch result {
+            case .success(let receipt): return .json(body: Self.body(receipt))
+            case .failure(let refusal): return Self.refusal(refusal)
+            }
+        }
+    }
+
+    static func refusal(_ refusal: CheckoutRefusal) -> HTTPResponse {
+        .error(status: refusal == .notFound ? 404 : 409, code: refusal.rawValue, message: refusal.message)
+    }
+
+    /// The coupon after the command; the order's price when the coupon holds or used it
+    /// (restore: the price given back).
+    static func body(_ receipt: CheckoutReceipt) -> [UInt8] {
+        JSONWriter.object { object in
+            object.field("code", receipt.code)
+            object.field("state", receipt.state.rawValue)
+            object.field("order_id", receipt.orderId)
+            if let order = receipt.order {
+                object.field("order_amount", order.amount)
+                object.field("shipping_fee", order.shippingFee)
+                object.field("discount", order.discount)
+                object.field("final_price", order.finalPrice)
+            }
+            if let sku = receipt.giftSku { object.field("gift_sku", sku) }
+            if let until = receipt.lockedUntilMs { object.field("locked_until", RFC3339.format(epochMs: until)) }
+            if let at = receipt.redeemedAtMs { object.field("redeemed_at", RFC3339.format(epochMs: at)) }
+        }
+    }
+}

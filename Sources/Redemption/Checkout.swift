@@ -1,0 +1,37 @@
+import Issuance
+import Ledger
+import PostgresClient
+import RedisClient
+import Store
+
+/// Runs one checkout command against PostgreSQL: the coupon row is locked, the lifecycle
+/// decides, and the row with its events is written in the same transaction.
+public enum Checkout {
+    /// `findGrant` is asked only when PostgreSQL does not know the code: it returns the
+    /// user's grant still on its way through the stream (see `UnflushedGrants`), which is
+    /// then written first, in the same transaction, exactly as the flusher would.
+    public static func perform(
+        _ command: CheckoutCommand, code: String, userId: String, on connection: PostgresConnection,
+        findGrant: () throws -> Grant?
+    ) throws -> Result<CheckoutReceipt, CheckoutRefusal> {
+        var pending: Grant?
+        switch try CheckoutStore.owner(code: code, on: connection) {
+        case .some(let owner) where owner != userId:
+            return .failure(.notFound)
+        case .some:
+            break
+        case .none:
+            // Redis is read before the transaction so no row lock waits on it.
+            guard let grant = try findGrant(), grant.code == code, grant.userId == userId else { return .failure(.notFound) }
+            pending = grant
+        }
+        return try connection.transaction { connection in
+            if let pending { try GrantWriter.write([pending], on: connection) }
+            guard let coupon = try CheckoutStore.lock(code: code, on: connection) else { return .failure(.notFound) }
+            let nowMs = try CheckoutStore.nowMs(on: connection)
+            let plan = CouponLifecycle.plan(command, userId: userId, coupon: coupon, nowMs: nowMs)
+            try CheckoutStore.write(plan, nowMs: nowMs, on: connection)
+            return plan.result
+        }
+    }
+}
