@@ -14,6 +14,8 @@ let usage = """
       demo [--stock N] [--per-user-limit N] [--keys-file PATH]
                                     create API keys for every role, a template and an open
                                     campaign, publish it, and print what was created
+      reconcile --from YYYY-MM-DD --to YYYY-MM-DD [--campaign-id N] [--tz Area/City] [--format table|csv|json]
+                                    reconciliation report; exits 1 when a check fails
 
     settings (flags or COUPOND_* environment variables):
     \(Configuration.settings.map { "  --\($0.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \($0.help)" }.joined(separator: "\n"))
@@ -39,6 +41,8 @@ do {
         try Commands.keys(rest, configuration)
     case "demo":
         try Commands.demo(rest, configuration, logger: logger)
+    case "reconcile":
+        exit(try Commands.reconcile(rest, configuration))
     case "help", "--help", "-h":
         print(usage)
     default:

@@ -1,0 +1,155 @@
+import CouponCore
+
+/// The report's wire forms. Fixed field order, integers for money (minor units) and a
+/// currency per campaign, so the same figures always give the same bytes.
+extension ReconciliationReport {
+    public static let csvColumns = [
+        "campaign_id", "currency", "date", "issued", "redeemed", "restored", "expired", "discount", "discount_restored",
+        "opening_liability", "closing_liability",
+    ]
+
+    static func values(_ day: DayFigures) -> [Int64] {
+        [day.issued, day.redeemed, day.restored, day.expired, day.discount, day.discountRestored, day.openingLiability, day.closingLiability]
+    }
+
+    // MARK: JSON
+
+    public func json() -> [UInt8] {
+        JSONWriterBox.object { report in
+            report.field("report", "reconciliation")
+            report.field("from", period.from)
+            report.field("to", period.to)
+            report.field("tz", period.timeZone)
+            if let id = period.campaignId { report.field("campaign_id", id) } else { report.nullField("campaign_id") }
+            report.objectField("period") { section in
+                section.arrayField("campaigns") { list in
+                    for campaign in campaigns {
+                        list.objectElement { item in
+                            item.field("campaign_id", campaign.campaignId)
+                            item.field("currency", campaign.currency)
+                            item.arrayField("days") { days in
+                                for day in campaign.days { days.objectElement { Self.write(day, into: &$0) } }
+                            }
+                            item.objectField("totals") { Self.write(campaign.totals, into: &$0) }
+                        }
+                    }
+                }
+            }
+            guard let checks, let checkedAt else { return }
+            report.objectField("checks") { section in
+                section.field("as_of", checkedAt)
+                section.field("passed", passed)
+                section.arrayField("campaigns") { list in
+                    for campaign in checks {
+                        list.objectElement { item in
+                            item.field("campaign_id", campaign.campaignId)
+                            item.field("passed", campaign.passed)
+                            for check in campaign.checks { item.objectField(check.name) { Self.write(check, into: &$0) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static func write(_ day: DayFigures, into object: inout JSONObjectWriter) {
+        if !day.date.isEmpty { object.field("date", day.date) }
+        object.field("issued", day.issued)
+        object.field("redeemed", day.redeemed)
+        object.field("restored", day.restored)
+        object.field("expired", day.expired)
+        object.field("discount", day.discount)
+        object.field("discount_restored", day.discountRestored)
+        object.field("opening_liability", day.openingLiability)
+        object.field("closing_liability", day.closingLiability)
+    }
+
+    static func write(_ check: CheckResult, into object: inout JSONObjectWriter) {
+        object.field("passed", check.passed)
+        object.objectField("figures") { figures in
+            for (name, value) in check.figures {
+                if let value { figures.field(name, value) } else { figures.nullField(name) }
+            }
+        }
+        object.arrayField("offenders") { list in
+            for offender in check.offenders {
+                list.objectElement { item in
+                    item.field("code", offender.code)
+                    item.field("stream_id", offender.streamId)
+                    item.field("issue", offender.issue)
+                }
+            }
+        }
+        if let note = check.note { object.field("note", note) } else { object.nullField("note") }
+    }
+
+    // MARK: CSV (RFC 4180)
+
+    /// The period section, one row per campaign and day, CRLF line ends, one header row.
+    public func csv() -> String {
+        var lines = [Self.csvColumns.map(CSV.field).joined(separator: ",")]
+        for campaign in campaigns {
+            for day in campaign.days {
+                let cells = [String(campaign.campaignId), campaign.currency, day.date] + Self.values(day).map(String.init)
+                lines.append(cells.map(CSV.field).joined(separator: ","))
+            }
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    // MARK: Table (terminal)
+
+    public func table() -> String {
+        var out = "reconciliation \(period.from) .. \(period.to) (\(period.timeZone))\n"
+        let header = ["campaign", "cur", "date", "issued", "redeemed", "restored", "expired", "discount", "disc_rest", "open_liab", "close_liab"]
+        var rows = [header]
+        for campaign in campaigns {
+            for day in campaign.days {
+                rows.append([String(campaign.campaignId), campaign.currency, day.date] + Self.values(day).map(String.init))
+            }
+            rows.append([String(campaign.campaignId), campaign.currency, "total"] + Self.values(campaign.totals).map(String.init))
+        }
+        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        for row in rows {
+            out += row.enumerated().map { index, cell in
+                let pad = String(repeating: " ", count: widths[index] - cell.count)
+                return index < 3 ? cell + pad : pad + cell
+            }.joined(separator: "  ") + "\n"
+        }
+        if let checks, let checkedAt {
+            out += "\nchecks as of \(checkedAt): \(passed ? "PASS" : "FAIL")\n"
+            for campaign in checks {
+                for check in campaign.checks {
+                    let figures = check.figures.map { "\($0.name)=\($0.value.map(String.init) ?? "null")" }.joined(separator: " ")
+                    out += "  campaign \(campaign.campaignId) \(check.name): \(check.passed ? "pass" : "FAIL")  \(figures)\n"
+                    for offender in check.offenders {
+                        out += "    \(offender.issue) code=\(offender.code) stream_id=\(offender.streamId)\n"
+                    }
+                    if let note = check.note { out += "    note: \(note)\n" }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// RFC 4180 fields: quoted when they hold a comma, quote, CR or LF; quotes doubled.
+public enum CSV {
+    public static func field(_ value: String) -> String {
+        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) else { return value }
+        var quoted = "\""
+        for character in value {
+            if character == "\"" { quoted += "\"" }
+            quoted.append(character)
+        }
+        return quoted + "\""
+    }
+}
+
+enum JSONWriterBox {
+    static func object(_ body: (inout JSONObjectWriter) -> Void) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.writeObject(body)
+        return writer.bytes
+    }
+}
