@@ -25,7 +25,11 @@ extension ClaimPathTests {
                 let client = node.client(timeoutSeconds: 10)
                 defer { client.close() }
                 var mine: [ClaimOutcome] = []
-                for index in stride(from: thread, to: total, by: threads) {
+                for position in stride(from: thread, to: total, by: threads) {
+                    // Send a user's 4 requests together (positions 4k..4k+3 are user k), so
+                    // the limit is contended, not only the stock.
+                    let perUser = total / users
+                    let index = (position % perUser) * users + position / perUser
                     do {
                         mine.append(try node.timedClaim(campaignId: campaign, userId: "u\(index % users)", requestId: "r\(index)", on: client))
                     } catch {
@@ -48,12 +52,20 @@ extension ClaimPathTests {
             #expect(all.filter { $0.status != 201 && $0.status != 409 }.count == 0)
             #expect(Set(refused.compactMap(\.code)).isSubset(of: ["sold_out", "limit_reached"]))
             #expect(refused.filter { $0.code == "sold_out" || $0.code == "limit_reached" }.count == total - 1_000)
+            let limitReached = refused.filter { $0.code == "limit_reached" }.count
+            let soldOut = refused.filter { $0.code == "sold_out" }.count
+            print("[concurrency] 409 limit_reached: \(limitReached), sold_out: \(soldOut)")
+            #expect(limitReached > 0)
+            #expect(soldOut > 0)
             let grantedCodes = granted.compactMap(\.code)
             #expect(grantedCodes.count == 1_000)
             #expect(Set(grantedCodes).count == 1_000)
             var grantsPerUser: [String: Int] = [:]
             for outcome in granted { grantsPerUser[outcome.userId, default: 0] += 1 }
             #expect(grantsPerUser.values.max() ?? 0 <= 2)
+            // The script checks the limit before the stock: a user holding 2 is refused
+            // limit_reached for both other requests, a user holding fewer is never.
+            #expect(limitReached == 2 * grantsPerUser.values.filter { $0 == 2 }.count)
 
             #expect(try node.waitForFlush(campaignId: campaign, expected: 1_000, seconds: 60))
             let stored = try node.storedCoupons(campaign)
