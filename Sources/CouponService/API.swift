@@ -1,3 +1,4 @@
+import Foundation
 import CouponCore
 import EventLoop
 import HTTPServer
@@ -16,6 +17,7 @@ final class API: @unchecked Sendable {  // `redisByLoop` is filled before servin
     let keys = KeyCache()
     let workers: WorkerPool
     var redisByLoop: [ObjectIdentifier: RedisConnection] = [:]
+    let keyLookups = KeyLookups()
     var flusher: Flusher?
 
     init(configuration: Configuration, logger: Logger, metrics: Metrics, workers: WorkerPool) {
@@ -64,20 +66,25 @@ final class API: @unchecked Sendable {  // `redisByLoop` is filled before servin
                 responder.respond(APIError.unauthorized)
             case .miss:
                 guard let loop = EventLoop.current else { return responder.respond(APIError.internalError) }
-                let pending = PendingRequest(handler: handler, request: request, parameters: parameters)
+                let pending = PendingRequest(handler: handler, request: request, parameters: parameters, responder: responder, roles: roles)
+                // Requests with this key that arrive while it is looked up wait for that lookup and
+                // then run in arrival order: pipelined claims must take effect in order.
+                guard keyLookups.wait(pending, key: key, loop: loop) else { return }
                 workers.submit({ context in
                     try APIKeyStore.role(forHash: APIKey.hash(key), on: context.postgres()).flatMap(Role.init(rawValue:))
                 }) { [self] result in
                     loop.execute { [self] in
-                        let (handler, request, parameters) = (pending.handler, pending.request, pending.parameters)
-                        switch result {
-                        case .success(let role):
-                            keys.remember(key, role: role, now: MonotonicClock.now())
-                            guard let role else { return responder.respond(APIError.unauthorized) }
-                            guard roles.contains(role) else { return responder.respond(APIError.forbidden(roles)) }
-                            handler(request, parameters, responder)
-                        case .failure(let error):
-                            responder.respond(APIError.backend(error))
+                        if case .success(let role) = result { keys.remember(key, role: role, now: MonotonicClock.now()) }
+                        for waiting in keyLookups.finish(key: key, loop: loop) {
+                            let (handler, request, parameters, responder) = (waiting.handler, waiting.request, waiting.parameters, waiting.responder)
+                            switch result {
+                            case .success(let role):
+                                guard let role else { responder.respond(APIError.unauthorized); continue }
+                                guard waiting.roles.contains(role) else { responder.respond(APIError.forbidden(waiting.roles)); continue }
+                                handler(request, parameters, responder)
+                            case .failure(let error):
+                                responder.respond(APIError.backend(error))
+                            }
                         }
                     }
                 }
@@ -142,10 +149,40 @@ final class PendingRequest: @unchecked Sendable {  // created and consumed on on
     let handler: RouteHandler
     let request: HTTPRequest
     let parameters: RouteParameters
+    let responder: Responder
+    let roles: Set<Role>
 
-    init(handler: @escaping RouteHandler, request: HTTPRequest, parameters: RouteParameters) {
+    init(handler: @escaping RouteHandler, request: HTTPRequest, parameters: RouteParameters, responder: Responder, roles: Set<Role>) {
         self.handler = handler
         self.request = request
         self.parameters = parameters
+        self.responder = responder
+        self.roles = roles
+    }
+}
+
+/// Key lookups in flight, per loop and key, with the requests waiting for each in arrival order.
+final class KeyLookups: @unchecked Sendable {  // `waiting` is only touched under `lock` (loops share this)
+    private struct Lookup: Hashable {
+        let loop: ObjectIdentifier
+        let key: String
+    }
+
+    private let lock = NSLock()
+    private var waiting: [Lookup: [PendingRequest]] = [:]
+
+    /// Queues `request`; true when no lookup of `key` is in flight on `loop` (the caller starts one).
+    func wait(_ request: PendingRequest, key: String, loop: EventLoop) -> Bool {
+        lock.withLock {
+            let lookup = Lookup(loop: ObjectIdentifier(loop), key: key)
+            let first = waiting[lookup] == nil
+            waiting[lookup, default: []].append(request)
+            return first
+        }
+    }
+
+    /// Ends the lookup of `key` on `loop` and returns the requests that waited for it, oldest first.
+    func finish(key: String, loop: EventLoop) -> [PendingRequest] {
+        lock.withLock { waiting.removeValue(forKey: Lookup(loop: ObjectIdentifier(loop), key: key)) ?? [] }
     }
 }
