@@ -5,6 +5,7 @@ import HTTPServer
 import Ledger
 import PostgresClient
 import RedisClient
+import Redemption
 import Store
 
 /// One coupond node: event loops serving HTTP, a Redis connection per loop for claims,
@@ -21,6 +22,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     private let router = Router()
     private var flusher: Flusher?
     private var syncTimer: DispatchSourceTimer?
+    private var expirySweeper: ExpirySweeper?
 
     public init(configuration: Configuration, logger: Logger, flusherOptions: Flusher.Options = Flusher.Options()) throws {
         self.configuration = configuration
@@ -81,6 +83,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         try server.start()
         self.server = server
         flusher?.start()
+        expirySweeper = ExpirySweeper(conninfo: configuration.postgres, log: { [logger] in logger.warning($0, $1) }).start()
         scheduleCampaignSync()
         logger.info(
             "node_started",
@@ -127,6 +130,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         syncTimer?.cancel()
         server?.stop()
         flusher?.stop()
+        expirySweeper?.stop()
         for loop in group.loops {
             guard let redis = api.redisByLoop[ObjectIdentifier(loop)] else { continue }
             let hop = LoopHop(value: redis)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import PostgresClient
 
 /// Writes what time alone does to coupons, in batches: locks past their TTL are released
@@ -69,11 +70,15 @@ public enum ExpirySweep {
 }
 
 /// Runs `ExpirySweep` every `interval` seconds on its own thread with its own PostgreSQL
-/// connection (libpq blocks; never on an event loop or the cooperative pool).
+/// connection (libpq blocks; never on an event loop or the cooperative pool). Failures are
+/// logged and retried on the next pass; totals are counted for metrics.
 public final class ExpirySweeper: @unchecked Sendable {  // `stopped` and `connection` are guarded by `condition`
     private let conninfo: String
     private let intervalSeconds: Double
     private let log: @Sendable (String, [String: String]) -> Void
+    /// Locks released and coupons expired by this sweeper since it started.
+    public let released = Atomic<Int>(0)
+    public let expired = Atomic<Int>(0)
     private let condition = NSCondition()
     private var stopped = false
     private var running = false
@@ -98,9 +103,8 @@ public final class ExpirySweeper: @unchecked Sendable {  // `stopped` and `conne
                 do {
                     if connection?.isUsable != true { connection = try PostgresConnection(conninfo: conninfo) }
                     let outcome = try ExpirySweep.run(on: connection!)
-                    if outcome.released + outcome.expired > 0 {
-                        log("expiry_swept", ["released": String(outcome.released), "expired": String(outcome.expired)])
-                    }
+                    released.add(outcome.released, ordering: .relaxed)
+                    expired.add(outcome.expired, ordering: .relaxed)
                 } catch {
                     connection = nil
                     log("expiry_sweep_failed", ["error": "\(error)"])
