@@ -4,6 +4,7 @@ import HTTPServer
 import PostgresClient
 import Redemption
 import ServiceTestSupport
+import Synchronization
 import Testing
 
 /// Two-phase use, restore and expiry against a real node; each test asserts the exact
@@ -188,5 +189,24 @@ import Testing
         #expect(try ExpirySweep.run(on: node.postgres()) == ExpirySweep.Outcome(released: 1, expired: 1))
         #expect(try node.events(code) == ["issued", "locked:o-1:25000/3000", "released:o-1:25000/3000:lock_expired", "expired"])
         #expect(try node.couponRow(code) == "expired - -")
+    }
+}
+
+@Suite struct ExpirySweeperTests {
+    @Test func sweeperThreadExpiresPeriodicallyAndStops() throws {
+        let node = try TestNode.start()
+        defer { node.stop() }
+        let campaign = try node.createCampaign(stock: 10, perUserLimit: 5)
+        let code = try node.claimCode(campaign: campaign)
+        #expect(try node.waitForFlush(campaignId: campaign, expected: 1))
+        try node.postgres().execute("UPDATE coupons SET valid_until = now() - interval '1 second' WHERE code = $1", [code])
+
+        let sweeper = ExpirySweeper(conninfo: node.conninfo, intervalSeconds: 0.1, log: { _, _ in }).start()
+        let deadline = Date().addingTimeInterval(10)
+        while sweeper.expired.load(ordering: .relaxed) == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        sweeper.stop()
+        #expect(sweeper.expired.load(ordering: .relaxed) == 1)
+        #expect(sweeper.released.load(ordering: .relaxed) == 0)
+        #expect(try node.events(code) == ["issued", "expired"])
     }
 }
