@@ -1,5 +1,6 @@
 import CouponCore
 import EventLoop
+import Synchronization
 import HTTPServer
 import Issuance
 import RedisClient
@@ -9,6 +10,8 @@ import RedisClient
 /// (auto-pipelined with every other claim of this loop turn), answer.
 struct ClaimHandler {
     let api: API
+    /// Campaigns this node recently saw sold out (see `SoldOutMarks`).
+    let soldOut = SoldOutMarks()
 
     func handle(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
         guard let campaignId = parameters["id"].flatMap(Int64.init), campaignId > 0 else {
@@ -34,9 +37,38 @@ struct ClaimHandler {
         }
         guard let loop = EventLoop.current else { return responder.respond(APIError.internalError) }
         let keys = CampaignKeys(campaignId: campaignId)
+        let redis = api.redis(on: loop)
+        guard soldOut.isMarked(campaignId) else {
+            return claim(keys, userId: userId, requestId: requestId, tags: tags, redis: redis, loop: loop, responder)
+        }
+        // Marked sold out: idempotency beats the mark. A retry of a request granted earlier (on
+        // any node) must get its coupon back, and refusals keep the script's order (limit_reached
+        // before sold_out), so a read-only probe decides: plain sold out → answered here (no
+        // grant preparation, no write, no fsync wait for this request); anything else → the
+        // full script, which replays a stored result.
+        redis.evalScript(
+            SoldOutProbe.script, keys: SoldOutProbe.keys(keys, userId: userId, requestId: requestId),
+            args: SoldOutProbe.arguments(userId: userId)
+        ) { [api, soldOut] result in
+            guard case .success(let reply) = result, SoldOutProbe.isSoldOut(reply) else {
+                return claim(keys, userId: userId, requestId: requestId, tags: tags, redis: redis, loop: loop, responder)
+            }
+            api.metrics.recordClaim(outcome: "sold_out")
+            soldOut.countLocalRefusal(campaignId, keys: keys, redis: redis, loop: loop)
+            responder.respond(Self.response(.refused(.soldOut)))
+        }
+    }
+
+    private func claim(
+        _ keys: CampaignKeys, userId: String, requestId: String, tags: [String], redis: RedisConnection, loop: EventLoop,
+        _ responder: Responder
+    ) {
+        let campaignId = keys.campaignId
         let code = CouponCode.random()
         let metrics = api.metrics
-        api.redis(on: loop).evalScript(
+        let soldOut = self.soldOut
+        let markNanos = UInt64(api.configuration.soldOutMarkMs) * 1_000_000
+        redis.evalScript(
             ClaimScript.script,
             keys: ClaimScript.keys(keys, userId: userId, requestId: requestId),
             args: ClaimScript.arguments(userId: userId, requestId: requestId, code: code, tags: tags)
@@ -49,6 +81,11 @@ struct ClaimHandler {
                     return responder.respond(APIError.internalError)
                 }
                 metrics.recordClaim(outcome: decision.outcome)
+                switch decision {
+                case .refused(.soldOut): if markNanos > 0 { soldOut.mark(campaignId, forNanoseconds: markNanos) }
+                case .granted: soldOut.clear(campaignId)  // stock was added back
+                default: break
+                }
                 responder.respond(Self.response(decision))
             case .failure(let error):
                 metrics.recordClaim(outcome: "unavailable")
@@ -92,6 +129,50 @@ struct ClaimHandler {
         case .ended: "the campaign's claim window has closed"
         case .paused: "the campaign is paused"
         case .notEligible: "this user does not meet the campaign's eligibility rules"
+        }
+    }
+}
+
+/// The node-local "sold out" mark: after Redis answers `sold_out` for a campaign, claims for it
+/// run the read-only `SoldOutProbe` instead of the claim script for `soldOutMarkMs`. It is only a
+/// hint: a request whose id Redis has seen, or any case where the script would refuse for another
+/// reason, still goes through the script (replays beat the mark); a `granted` answer clears it.
+/// Refusals answered here are still counted in Redis (`out:sold_out`, finance reads it): one
+/// `HINCRBY` per campaign per loop turn, not one per request.
+final class SoldOutMarks: Sendable {
+    private let expiries = Mutex<[Int64: UInt64]>([:])
+    /// Refusals answered locally and not yet added to Redis, per loop and campaign.
+    private let pending = Mutex<[ObjectIdentifier: [Int64: Int64]]>([:])
+
+    func isMarked(_ campaignId: Int64) -> Bool {
+        guard let expiry = expiries.withLock({ $0[campaignId] }) else { return false }
+        return MonotonicClock.now() < expiry
+    }
+
+    func mark(_ campaignId: Int64, forNanoseconds nanos: UInt64) {
+        let expiry = MonotonicClock.now() &+ nanos
+        expiries.withLock { $0[campaignId] = expiry }
+    }
+
+    func clear(_ campaignId: Int64) {
+        _ = expiries.withLock { $0.removeValue(forKey: campaignId) }
+    }
+
+    /// Adds one locally answered refusal to the campaign's Redis counter at the end of this loop turn.
+    func countLocalRefusal(_ campaignId: Int64, keys: CampaignKeys, redis: RedisConnection, loop: EventLoop) {
+        let id = ObjectIdentifier(loop)
+        let first = pending.withLock { table -> Bool in
+            let wasEmpty = table[id]?.isEmpty ?? true
+            table[id, default: [:]][campaignId, default: 0] += 1
+            return wasEmpty
+        }
+        guard first else { return }
+        let hop = LoopBound(redis, loop: loop)
+        loop.execute { [self] in
+            let counts = pending.withLock { table in table.removeValue(forKey: id) ?? [:] }
+            for (campaign, count) in counts {
+                hop.value.send(["HINCRBY", .string(CampaignKeys(campaignId: campaign).meta), "out:sold_out", .int(count)]) { _ in }
+            }
         }
     }
 }
