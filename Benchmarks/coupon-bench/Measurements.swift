@@ -26,7 +26,7 @@ func redisBenchmarkClaims(redis: (host: String, port: Int), templateCampaign: In
         "bu__rand_int__", "br__rand_int__", "BC__rand_int__", String(ClaimScript.requestTTLMs), "", String(ClaimScript.recentGrantsTTLMs),
     ]
     let (status, output) = try runProgram("/usr/bin/redis-benchmark", arguments)
-    let matches = output.split(whereSeparator: { $0 == "\r" || $0 == "\n" }).compactMap { line -> Double? in
+    let matches = output.split(whereSeparator: \.isNewline).compactMap { line -> Double? in
         guard let range = line.range(of: " requests per second") else { return nil }
         return Double(line[..<range.lowerBound].split(separator: " ").last ?? "")
     }
@@ -194,4 +194,17 @@ func memoryWithConnections(node: (host: String, port: Int), pid: Int32, count: I
     let with = residentKilobytes(pid: pid) ?? 0
     for client in clients { client.close() }
     return (before, with)
+}
+
+/// `total_commands_processed` and `total_reads_processed` from `INFO stats`.
+func redisStats(_ redis: (host: String, port: Int)) throws -> (commands: Double, reads: Double) {
+    let connection = try BlockingRedisConnection(endpoint: .tcp(host: redis.host, port: redis.port), timeoutSeconds: 5)
+    let text = try connection.command(["INFO", "stats"]).string ?? ""
+    func field(_ name: String) -> Double {
+        for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix(name + ":") {
+            return Double(line.dropFirst(name.count + 1)) ?? 0
+        }
+        return 0
+    }
+    return (field("total_commands_processed"), field("total_reads_processed"))
 }

@@ -75,15 +75,26 @@ func main() throws -> Int32 {
 
     // (a) and (b): claims/s through one node, every claim granted (the expensive path).
     log("node closed loop, \(connections) connections, \(seconds) s")
+    let statsBefore = try redisStats(redis)
     let closed = try loadRun(options, label: "node-closed", [
         "--create-campaign", "stock=100000000,limit=1000", "--users", "2000000", "--connections", connections,
         "--duration", String(seconds),
     ])
+    let statsAfter = try redisStats(redis)
     let nodeRate = closed["claims_per_second"] as? Double ?? 0
     let closedLatency = closed["latency_ms"] as? [String: Double] ?? [:]
     let campaign = (closed["campaign_id"] as? NSNumber)?.int64Value ?? 0
     log("redis-benchmark, 50 clients, pipeline 16")
+    let benchBefore = try redisStats(redis)
     let redisRate = try redisBenchmarkClaims(redis: redis, templateCampaign: campaign, requests: max(50_000, Int(nodeRate * 3)))
+    let benchAfter = try redisStats(redis)
+    // Auto-pipelining under load: commands Redis processed per socket read, node vs redis-benchmark -P 16.
+    func perRead(_ a: (commands: Double, reads: Double), _ b: (commands: Double, reads: Double)) -> Double {
+        (b.commands - a.commands) / max(b.reads - a.reads, 1)
+    }
+    rows.append(Row(name: "Redis commands per socket read, node under closed-loop load", value: perRead(statsBefore, statsAfter),
+                    unit: "cmds/read", baselineName: "same for redis-benchmark -c 50 -P 16", baseline: perRead(benchBefore, benchAfter),
+                    target: "", met: nil))
     rows.append(Row(name: "claims/s through one node (closed loop, \(connections) conns)", value: nodeRate, unit: "claims/s",
                     baselineName: "redis-benchmark EVALSHA claim script (-c 50 -P 16)", baseline: redisRate,
                     target: "≥ 0.5×", met: nodeRate >= 0.5 * redisRate))
