@@ -174,7 +174,8 @@ final class LoadDriver: @unchecked Sendable {  // confined to `loop` after start
         guard !finished, generating, let rate = ratePerLoop else { return }
         let now = MonotonicClock.now()
         let horizon = min(now, sendUntilNs)
-        let due = Int(Double(horizon - startNs) * rate / 1e9)
+        // Arrival k is due at startNs + k/rate, so k = 0...floor(elapsed × rate) are due now.
+        let due = min(Int(Double(horizon - startNs) * rate / 1e9) + 1, Int(Double(sendUntilNs - startNs) * rate / 1e9))
         while generated < due {
             guard let index = counter.take() else {
                 generating = false
