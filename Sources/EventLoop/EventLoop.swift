@@ -172,7 +172,7 @@ public final class EventLoop: @unchecked Sendable {  // state is confined to the
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }
         while running.load(ordering: .acquiring) {
-            let count = epoll_wait(epollFD, events, Int32(capacity), nextTimeoutMilliseconds())
+            let count = wait(events, capacity: Int32(capacity), timeoutNanos: nextTimeoutNanoseconds())
             if count > 0 {
                 for index in 0..<Int(count) {
                     let event = events[index]
@@ -215,14 +215,30 @@ public final class EventLoop: @unchecked Sendable {  // state is confined to the
         for task in pending { task() }
     }
 
-    private func nextTimeoutMilliseconds() -> Int32 {
+    /// Nanoseconds until the next timer (0 when tasks wait, nil when nothing is scheduled).
+    private func nextTimeoutNanoseconds() -> UInt64? {
         if tasks.withLock({ !$0.isEmpty }) { return 0 }
         while let top = timers.peek(), timerBodies[top.id] == nil { _ = timers.pop() }
-        guard let top = timers.peek() else { return -1 }
+        guard let top = timers.peek() else { return nil }
         let now = MonotonicClock.now()
-        if top.deadline <= now { return 0 }
-        return Int32(min((top.deadline - now + 999_999) / 1_000_000, 60_000))
+        return top.deadline <= now ? 0 : min(top.deadline - now, 60_000_000_000)
     }
+
+    /// `epoll_pwait2` sleeps with nanosecond precision, so sub-millisecond timers fire on time;
+    /// kernels without it (before 5.11) fall back to `epoll_wait`, rounding up to milliseconds.
+    private func wait(_ events: UnsafeMutablePointer<epoll_event>, capacity: Int32, timeoutNanos: UInt64?) -> Int32 {
+        if Self.hasPwait2 {
+            guard let nanos = timeoutNanos else { return epoll_pwait2(epollFD, events, capacity, nil, nil) }
+            var timeout = timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
+            let count = epoll_pwait2(epollFD, events, capacity, &timeout, nil)
+            if count >= 0 || errno != ENOSYS { return count }
+            Self.hasPwait2 = false
+        }
+        let milliseconds = timeoutNanos.map { Int32(($0 + 999_999) / 1_000_000) } ?? -1
+        return epoll_wait(epollFD, events, capacity, milliseconds)
+    }
+
+    nonisolated(unsafe) private static var hasPwait2 = true  // only ever flips to false, racing writers agree
 
     private func runDueTimers() {
         let now = MonotonicClock.now()
