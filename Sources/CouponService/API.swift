@@ -10,13 +10,14 @@ import Store
 
 /// What every handler shares: settings, logs, metrics, key cache, worker threads and the
 /// per-loop Redis connections. Built once before the server starts, read-only afterwards.
-final class API: @unchecked Sendable {  // `redisByLoop` is filled before serving and only read afterwards
+final class API: @unchecked Sendable {  // the per-loop tables are filled before serving and only read afterwards
     let configuration: Configuration
     let logger: Logger
     let metrics: Metrics
     let keys = KeyCache()
     let workers: WorkerPool
     var redisByLoop: [ObjectIdentifier: RedisConnection] = [:]
+    var codesByLoop: [ObjectIdentifier: CouponCodeGenerator] = [:]
     let keyLookups = KeyLookups()
     var flusher: Flusher?
 
@@ -30,6 +31,11 @@ final class API: @unchecked Sendable {  // `redisByLoop` is filled before servin
     /// The Redis connection owned by `loop`.
     func redis(on loop: EventLoop) -> RedisConnection {
         redisByLoop[ObjectIdentifier(loop)]!
+    }
+
+    /// The coupon-code generator owned by `loop`.
+    func codes(on loop: EventLoop) -> CouponCodeGenerator {
+        codesByLoop[ObjectIdentifier(loop)]!
     }
 
     // MARK: Blocking work

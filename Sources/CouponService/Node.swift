@@ -1,3 +1,4 @@
+import CouponCore
 import Dispatch
 import EventLoop
 import Foundation
@@ -65,6 +66,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
             }
             ready.wait()
             api.redisByLoop[ObjectIdentifier(loop)] = redis.value
+            api.codesByLoop[ObjectIdentifier(loop)] = CouponCodeGenerator()
         }
 
         syncCampaignsNow()

@@ -64,7 +64,7 @@ struct ClaimHandler {
         _ responder: Responder
     ) {
         let campaignId = keys.campaignId
-        let code = CouponCode.random()
+        let code = api.codes(on: loop).code()
         let metrics = api.metrics
         let soldOut = self.soldOut
         let markNanos = UInt64(api.configuration.soldOutMarkMs) * 1_000_000
