@@ -12,15 +12,16 @@ public enum GrantWriter {
                 AS x(code, campaign_id, user_id, request_id, at_ms, from_ms, until_ms, stream_id)
         ), inserted AS (
             INSERT INTO coupons (code, campaign_id, template_id, user_id, request_id, issued_at, valid_from, valid_until, stream_id, face_value)
-            SELECT x.code, x.campaign_id,
-                   (SELECT c.template_id FROM campaigns c WHERE c.id = x.campaign_id),
-                   x.user_id, x.request_id,
+            SELECT x.code, x.campaign_id, c.template_id, x.user_id, x.request_id,
                    timestamptz 'epoch' + x.at_ms * interval '1 millisecond',
                    timestamptz 'epoch' + x.from_ms * interval '1 millisecond',
                    timestamptz 'epoch' + x.until_ms * interval '1 millisecond',
-                   x.stream_id,
-                   COALESCE((SELECT t.face_value FROM campaigns c JOIN templates t ON t.id = c.template_id WHERE c.id = x.campaign_id), 0)
+                   x.stream_id, COALESCE(t.face_value, 0)
+            -- LEFT JOINs: a grant of an unknown campaign fails the batch (template_id NOT NULL)
+            -- instead of being dropped silently and then acked.
             FROM input x
+            LEFT JOIN campaigns c ON c.id = x.campaign_id
+            LEFT JOIN templates t ON t.id = c.template_id
             ON CONFLICT (code) DO NOTHING
             RETURNING code, campaign_id, issued_at, face_value
         )
