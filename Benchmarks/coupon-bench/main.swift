@@ -34,12 +34,15 @@ func arguments() throws -> [String: String] {
     return options
 }
 
-func loadRun(_ options: [String: String], label: String, _ extra: [String]) throws -> [String: Any] {
+/// Runs coupon-load against `target` (the main node by default). With `checks`, it verifies the
+/// guarantees against Redis and PostgreSQL after the flush; without (a node with no flusher), not.
+func loadRun(
+    _ options: [String: String], label: String, target: String? = nil, checks: Bool = true, _ extra: [String]
+) throws -> [String: Any] {
     let json = NSTemporaryDirectory() + "coupon-bench-\(getpid())-\(label).json"
-    let (status, output) = try runProgram(options["load-bin"]!, [
-        "--target", options["node"]!, "--keys-file", options["keys-file"]!, "--redis", options["redis"]!,
-        "--postgres", options["postgres"]!, "--quiet", "--label", label, "--json", json,
-    ] + extra)
+    var arguments = ["--target", target ?? options["node"]!, "--keys-file", options["keys-file"]!, "--quiet", "--label", label, "--json", json]
+    if checks { arguments += ["--redis", options["redis"]!, "--postgres", options["postgres"]!] }
+    let (status, output) = try runProgram(options["load-bin"]!, arguments + extra)
     FileHandle.standardError.write(Data((output.split(separator: "\n").prefix(4).joined(separator: "\n") + "\n").utf8))
     guard status == 0 || status == 1, let data = FileManager.default.contents(atPath: json),
         let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
@@ -98,6 +101,20 @@ func main() throws -> Int32 {
     rows.append(Row(name: "claims/s through one node (closed loop, \(connections) conns)", value: nodeRate, unit: "claims/s",
                     baselineName: "redis-benchmark EVALSHA claim script (-c 50 -P 16)", baseline: redisRate,
                     target: "≥ 0.5×", met: nodeRate >= 0.5 * redisRate))
+    if let noFlush = options["node-noflush"] {
+        // The claim path alone: a node with no flusher on its own Redis (same settings), as when
+        // PostgreSQL and the flushers live on other hosts. Not a substitute for the row above.
+        log("node without flusher, closed loop, \(connections) connections, \(seconds) s")
+        let alone = try loadRun(options, label: "node-noflush", target: noFlush, checks: false, [
+            "--create-campaign", "stock=100000000,limit=1000", "--users", "2000000", "--connections", connections,
+            "--duration", String(seconds),
+        ])
+        let aloneRate = alone["claims_per_second"] as? Double ?? 0
+        rows.append(Row(name: "claims/s through one node, flusher on another host (HTTP → Redis → reply)", value: aloneRate,
+                        unit: "claims/s", baselineName: "redis-benchmark EVALSHA claim script (-c 50 -P 16)", baseline: redisRate,
+                        target: "≥ 0.5×", met: aloneRate >= 0.5 * redisRate))
+        extras["closed_loop_no_flusher"] = alone
+    }
     log("PostgreSQL-only claims, 50 and 8 clients")
     let pg50 = try postgresOnlyClaims(conninfo: conninfo, clients: 50, seconds: 4)
     let pg8 = try postgresOnlyClaims(conninfo: conninfo, clients: 8, seconds: 4)
