@@ -55,10 +55,13 @@ public struct CouponCode: Hashable, Sendable, CustomStringConvertible {
     public var description: String { value }
 }
 
-/// Identifiers that callers choose (user ids, request ids, order ids): 1...128 bytes of
-/// `A-Z a-z 0-9 _ - . : @`, so they are safe as Redis key parts and in logs.
+/// Identifiers that callers choose (user ids, request ids, order ids, SKUs, business lines,
+/// store ids): 1...128 bytes of `A-Z a-z 0-9 _ - . : @`, so they are safe as Redis key parts
+/// and in logs.
 public enum Identifier {
     public static let maxLength = 128
+    /// The rule as a validation message.
+    public static let rule = "must be 1 to 128 characters of A-Z a-z 0-9 _ - . : @"
 
     public static func isValid(_ text: String) -> Bool {
         var count = 0

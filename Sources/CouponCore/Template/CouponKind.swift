@@ -59,8 +59,8 @@ public enum CouponKind: Sendable, Equatable, Hashable {
             check("threshold", threshold, minimum: 0)
         case .gift(let threshold, let sku, let giftValue):
             check("threshold", threshold, minimum: 0)
-            if !TemplateIdentifier.isValid(sku) {
-                errors.append(ValidationError(field: "sku", message: TemplateIdentifier.rule))
+            if !Identifier.isValid(sku) {
+                errors.append(ValidationError(field: "sku", message: Identifier.rule))
             }
             check("gift_value", giftValue, minimum: 0)
         case .cash(let amount):

@@ -33,8 +33,8 @@ public struct CouponScope: Sendable, Equatable, Hashable {
                 errors.append(ValidationError(field: field, message: "must have at most \(CouponCore.maxScopeEntries) entries"))
                 continue
             }
-            for (index, entry) in list.enumerated() where !TemplateIdentifier.isValid(entry) {
-                errors.append(ValidationError(field: "\(field)[\(index)]", message: TemplateIdentifier.rule))
+            for (index, entry) in list.enumerated() where !Identifier.isValid(entry) {
+                errors.append(ValidationError(field: "\(field)[\(index)]", message: Identifier.rule))
             }
         }
         return errors

@@ -58,7 +58,7 @@ enum RequestBody {
     static func identifier(_ body: JSONValue, _ field: String) -> Result<String, HTTPResponseError> {
         guard let value = body[field] else { return .failure(HTTPResponseError(APIError.invalid("\(field) is required"))) }
         guard let text = value.stringValue, Identifier.isValid(text) else {
-            return .failure(HTTPResponseError(APIError.invalid("\(field) must be 1 to 128 characters of A-Z a-z 0-9 _ - . : @")))
+            return .failure(HTTPResponseError(APIError.invalid("\(field) \(Identifier.rule)")))
         }
         return .success(text)
     }

@@ -5,7 +5,7 @@ import Redemption
 /// Decoding of checkout request bodies and wallet query parameters. Unknown fields are
 /// rejected: a misspelt `shipping_fee` must not silently price an order without it.
 enum CheckoutRequest {
-    static let identifierRule = "must be 1 to 128 characters of A-Z a-z 0-9 _ - . : @"
+    static let identifierRule = Identifier.rule
     static let orderFields: Set<String> = ["user_id", "order_id", "order_amount", "shipping_fee", "business_line", "store_id"]
     static let maxReasonLength = 200
 

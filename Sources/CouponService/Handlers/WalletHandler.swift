@@ -18,7 +18,7 @@ struct WalletHandler {
 
     func handle(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
         guard let userId = parameters["user_id"], Identifier.isValid(userId) else {
-            return responder.respond(APIError.invalid("user_id must be 1 to 128 characters of A-Z a-z 0-9 _ - . : @"))
+            return responder.respond(APIError.invalid("user_id \(Identifier.rule)"))
         }
         let order: Order?
         do throws(HTTPResponseError) {
