@@ -28,9 +28,12 @@ fi
 
 pids=()
 cleanup() {
+  # Newest first: the node (so its flusher finishes its batch), then PostgreSQL and Redis.
   # SIGINT is PostgreSQL's fast shutdown and stops Redis and coupond cleanly too.
-  for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -INT "${pids[i]}" 2>/dev/null || true
+    wait "${pids[i]}" 2>/dev/null || true
+  done
 }
 trap cleanup EXIT INT TERM
 
