@@ -37,4 +37,4 @@ echo "machine: $(nproc) cores, $(grep 'model name' /proc/cpuinfo | head -1 | cut
 "$bin_dir/coupon-bench" --node "127.0.0.1:$node_port" --node-pid "$node_pid" --keys-file "$keys_file" \
   --redis "127.0.0.1:$redis_port" --flush-redis "127.0.0.1:$flush_redis_port" --postgres "$conninfo" \
   --node-noflush "127.0.0.1:$noflush_node_port" --load-bin "$bin_dir/coupon-load" --json "$out/latest.json" --seconds "${BENCH_SECONDS:-8}" \
-  --connections "${BENCH_CONNECTIONS:-128}"
+  --connections "${BENCH_CONNECTIONS:-800}"
