@@ -20,7 +20,9 @@ public final class WorkerPool: @unchecked Sendable {  // `queue` is guarded by `
         public func postgres() throws -> PostgresConnection {
             if let connection = postgresConnection, connection.isUsable { return connection }
             postgresConnection = nil
-            let connection = try PostgresConnection(conninfo: conninfo)
+            let connection = try PostgresConnection(conninfo: WorkerPool.bounded(conninfo))
+            // A request never waits on PostgreSQL forever: a stuck query is cancelled (57014 → 503).
+            try connection.execute("SET statement_timeout = '\(WorkerPool.statementTimeoutSeconds)s'")
             postgresConnection = connection
             return connection
         }
@@ -41,10 +43,14 @@ public final class WorkerPool: @unchecked Sendable {  // `queue` is guarded by `
 
     private let condition = NSCondition()
     private var queue: [(Context) -> Void] = []
+    private var head = 0
     private var stopped = false
+    /// Jobs waiting at most; past this a request is answered 503 at once instead of queueing.
+    private let maxQueued: Int
     private let finished = DispatchGroup()
 
-    public init(threads: Int, conninfo: String, redis: RedisEndpoint) {
+    public init(threads: Int, conninfo: String, redis: RedisEndpoint, maxQueued: Int = 10_000) {
+        self.maxQueued = maxQueued
         for index in 0..<max(threads, 1) {
             finished.enter()
             let context = Context(conninfo: conninfo, redisEndpoint: redis)
@@ -59,7 +65,7 @@ public final class WorkerPool: @unchecked Sendable {  // `queue` is guarded by `
 
     /// Runs `body` on a worker; errors it throws reset that worker's connections and are passed on.
     public func submit<T>(_ body: @escaping (Context) throws -> T, completion: @escaping (Result<T, Error>) -> Void) {
-        enqueue { context in
+        let accepted = enqueue { context in
             do {
                 completion(.success(try body(context)))
             } catch {
@@ -67,6 +73,7 @@ public final class WorkerPool: @unchecked Sendable {  // `queue` is guarded by `
                 completion(.failure(error))
             }
         }
+        if !accepted { completion(.failure(WorkerPoolOverloaded())) }
     }
 
     /// Async form for admin paths and tools.
@@ -84,17 +91,40 @@ public final class WorkerPool: @unchecked Sendable {  // `queue` is guarded by `
         finished.wait()
     }
 
-    private func enqueue(_ job: @escaping (Context) -> Void) {
+    private func enqueue(_ job: @escaping (Context) -> Void) -> Bool {
         condition.lock()
+        defer { condition.unlock() }
+        guard queue.count - head < maxQueued else { return false }
         queue.append(job)
         condition.signal()
-        condition.unlock()
+        return true
     }
 
     private func next() -> ((Context) -> Void)? {
         condition.lock()
         defer { condition.unlock() }
-        while queue.isEmpty && !stopped { condition.wait() }
-        return queue.isEmpty ? nil : queue.removeFirst()
+        while queue.count == head && !stopped { condition.wait() }
+        guard queue.count > head else { return nil }
+        let job = queue[head]
+        head += 1
+        if head >= 1_024 && head * 2 >= queue.count {  // drop the consumed prefix now and then
+            queue.removeFirst(head)
+            head = 0
+        }
+        return job
     }
+
+    /// libpq settings every worker connection gets unless the conninfo says otherwise (later
+    /// keywords win): a bounded connect, and TCP keepalives so a peer that vanished is noticed.
+    static func bounded(_ conninfo: String) -> String {
+        guard !conninfo.hasPrefix("postgres://"), !conninfo.hasPrefix("postgresql://") else { return conninfo }
+        return "connect_timeout=5 keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=3 " + conninfo
+    }
+
+    static let statementTimeoutSeconds = 30
+}
+
+/// The worker queue is full: PostgreSQL is slower than requests arrive. Answered 503.
+public struct WorkerPoolOverloaded: Error, CustomStringConvertible {
+    public var description: String { "worker queue full" }
 }
