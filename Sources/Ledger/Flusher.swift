@@ -224,7 +224,7 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
 
     private func connectedPostgres() throws -> PostgresConnection {
         if let postgres { return postgres }
-        let connection = try PostgresConnection(conninfo: conninfo)
+        let connection = try PostgresConnection(conninfo: Conninfo.withTimeouts(conninfo))
         _ = try connection.execute("SET synchronous_commit = on")
         postgres = connection
         return connection

@@ -20,7 +20,7 @@ public final class WorkerPool: @unchecked Sendable {  // `queue` is guarded by `
         public func postgres() throws -> PostgresConnection {
             if let connection = postgresConnection, connection.isUsable { return connection }
             postgresConnection = nil
-            let connection = try PostgresConnection(conninfo: WorkerPool.bounded(conninfo))
+            let connection = try PostgresConnection(conninfo: Conninfo.withTimeouts(conninfo))
             // A request never waits on PostgreSQL forever: a stuck query is cancelled (57014 → 503).
             try connection.execute("SET statement_timeout = '\(WorkerPool.statementTimeoutSeconds)s'")
             postgresConnection = connection
@@ -112,13 +112,6 @@ public final class WorkerPool: @unchecked Sendable {  // `queue` is guarded by `
             head = 0
         }
         return job
-    }
-
-    /// libpq settings every worker connection gets unless the conninfo says otherwise (later
-    /// keywords win): a bounded connect, and TCP keepalives so a peer that vanished is noticed.
-    static func bounded(_ conninfo: String) -> String {
-        guard !conninfo.hasPrefix("postgres://"), !conninfo.hasPrefix("postgresql://") else { return conninfo }
-        return "connect_timeout=5 keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=3 " + conninfo
     }
 
     static let statementTimeoutSeconds = 30
