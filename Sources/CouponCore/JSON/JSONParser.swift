@@ -109,22 +109,27 @@ struct JSONReader {
         }
         while true {
             elements.append(try parseValue(depth: depth))
+            if try closesAfterMember(ASCII.closeBracket) { return .array(elements) }
+        }
+    }
+
+    /// After an array element or object member: consumes `,` (rejecting a trailing one) and
+    /// returns false, or consumes `close` and returns true.
+    private mutating func closesAfterMember(_ close: UInt8) throws(JSONError) -> Bool {
+        skipWhitespace()
+        guard position < bytes.count else { throw JSONError(.unexpectedEnd, at: position) }
+        switch bytes[position] {
+        case ASCII.comma:
+            let comma = position
+            position += 1
             skipWhitespace()
-            guard position < bytes.count else { throw JSONError(.unexpectedEnd, at: position) }
-            switch bytes[position] {
-            case ASCII.comma:
-                let comma = position
-                position += 1
-                skipWhitespace()
-                if position < bytes.count, bytes[position] == ASCII.closeBracket {
-                    throw JSONError(.trailingComma, at: comma)
-                }
-            case ASCII.closeBracket:
-                position += 1
-                return .array(elements)
-            default:
-                throw JSONError(.expectedCommaOrEnd, at: position)
-            }
+            if position < bytes.count, bytes[position] == close { throw JSONError(.trailingComma, at: comma) }
+            return false
+        case close:
+            position += 1
+            return true
+        default:
+            throw JSONError(.expectedCommaOrEnd, at: position)
         }
     }
 
@@ -149,22 +154,7 @@ struct JSONReader {
             position += 1
             let value = try parseValue(depth: depth)
             guard object.insertNew(key, value) else { throw JSONError(.duplicateKey, at: keyStart) }
-            skipWhitespace()
-            guard position < bytes.count else { throw JSONError(.unexpectedEnd, at: position) }
-            switch bytes[position] {
-            case ASCII.comma:
-                let comma = position
-                position += 1
-                skipWhitespace()
-                if position < bytes.count, bytes[position] == ASCII.closeBrace {
-                    throw JSONError(.trailingComma, at: comma)
-                }
-            case ASCII.closeBrace:
-                position += 1
-                return .object(object)
-            default:
-                throw JSONError(.expectedCommaOrEnd, at: position)
-            }
+            if try closesAfterMember(ASCII.closeBrace) { return .object(object) }
         }
     }
 }
