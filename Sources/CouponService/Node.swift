@@ -58,14 +58,14 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         let options = RedisConnectionOptions(commandTimeoutMs: configuration.redisCommandTimeoutMs)
         for loop in group.loops {
             let endpoint = configuration.redis
-            let redis = LoopHop(value: RedisConnection(endpoint: endpoint, loop: loop, options: options))
+            let redis = RedisConnection(endpoint: endpoint, loop: loop, options: options)
             let ready = DispatchSemaphore(value: 0)
             loop.execute {
-                redis.value.connect()
+                redis.connect()
                 ready.signal()
             }
             ready.wait()
-            api.redisByLoop[ObjectIdentifier(loop)] = redis.value
+            api.redisByLoop[ObjectIdentifier(loop)] = redis
             api.codesByLoop[ObjectIdentifier(loop)] = CouponCodeGenerator()
         }
 
@@ -99,30 +99,35 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     @discardableResult
     public func syncCampaignsNow() -> Bool {
         let done = DispatchSemaphore(value: 0)
-        let outcome = LoopHop(value: Box(false))
+        var succeeded = false
+        syncCampaigns(announce: true) { ok in
+            succeeded = ok
+            done.signal()
+        }
+        done.wait()  // orders the write above before the read below
+        return succeeded
+    }
+
+    /// Publishes every active and paused campaign on a worker; logs failures, and with
+    /// `announce` (at start) also how many were published.
+    private func syncCampaigns(announce: Bool = false, then finished: @escaping (Bool) -> Void = { _ in }) {
         workers.submit({ [api] context in try api.syncCampaigns(context: context) }) { [logger] result in
             switch result {
             case .success(let count):
-                outcome.value.value = true
-                if count > 0 { logger.info("campaigns_published", ["count": String(count)]) }
+                if announce && count > 0 { logger.info("campaigns_published", ["count": String(count)]) }
+                finished(true)
             case .failure(let error):
                 logger.warning("campaign_sync_failed", ["error": "\(error)"])
+                finished(false)
             }
-            done.signal()
         }
-        done.wait()
-        return outcome.value.value
     }
 
     private func scheduleCampaignSync() {
         let timer = DispatchSource.makeTimerSource(queue: .global())
         let interval = configuration.campaignSyncSeconds
         timer.schedule(deadline: .now() + interval, repeating: interval)
-        timer.setEventHandler { [workers, api, logger] in
-            workers.submit({ context in try api.syncCampaigns(context: context) }) { result in
-                if case .failure(let error) = result { logger.warning("campaign_sync_failed", ["error": "\(error)"]) }
-            }
-        }
+        timer.setEventHandler { [weak self] in self?.syncCampaigns() }
         timer.resume()
         syncTimer = timer
     }
@@ -135,10 +140,9 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         expirySweeper?.stop()
         for loop in group.loops {
             guard let redis = api.redisByLoop[ObjectIdentifier(loop)] else { continue }
-            let hop = LoopHop(value: redis)
             let done = DispatchSemaphore(value: 0)
             loop.execute {
-                hop.value.close()
+                redis.close()
                 done.signal()
             }
             done.wait()
@@ -147,9 +151,4 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         workers.shutdown()
         logger.info("node_stopped", ["node_id": configuration.nodeId])
     }
-}
-
-final class Box<Value> {
-    var value: Value
-    init(_ value: Value) { self.value = value }
 }

@@ -98,10 +98,6 @@ public final class EventLoop: @unchecked Sendable {  // state is confined to the
         handlers[fd] = registration
     }
 
-    public func interest(fd: Int32) -> IOInterest? {
-        handlers[fd]?.interest
-    }
-
     /// Forgets the descriptor; the caller still owns it and closes it.
     public func unregister(fd: Int32) {
         preconditionInEventLoop()

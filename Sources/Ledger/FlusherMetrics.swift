@@ -54,15 +54,4 @@ public final class Histogram: Sendable {
         }
         return (cumulative, current.total, current.sum)
     }
-
-    /// The smallest bound below which at least `quantile` of the values fall (an upper estimate).
-    public func quantileUpperBound(_ quantile: Double) -> Int64? {
-        let (cumulative, count, _) = snapshot()
-        guard count > 0 else { return nil }
-        let target = Int((Double(count) * quantile).rounded(.up))
-        for (index, value) in cumulative.enumerated() where value >= target {
-            return index < bounds.count ? bounds[index] : Int64.max
-        }
-        return nil
-    }
 }

@@ -27,7 +27,7 @@ struct WalletHandler {
             return responder.respond(error.response)
         }
         api.blocking(responder) { context in
-            let pending = try Self.unflushedGrants(of: userId, redis: context.redis())
+            let pending = try UnflushedGrants.of(userId, redis: context.redis())
             let postgres = try context.postgres()
             let coupons = try Wallet.load(userId: userId, pending: pending, on: postgres)
             let nowMs = try CheckoutStore.nowMs(on: postgres)
@@ -36,11 +36,6 @@ struct WalletHandler {
             }
             return .json(body: Self.listBody(userId: userId, coupons: coupons, nowMs: nowMs))
         }
-    }
-
-    /// Grants recorded by the claim script for this user, across published campaigns.
-    static func unflushedGrants(of userId: String, redis: BlockingRedisConnection) throws -> [Grant] {
-        try UnflushedGrants.of(userId, redis: redis)
     }
 
     static func listBody(userId: String, coupons: [WalletCoupon], nowMs: Int64) -> [UInt8] {

@@ -28,8 +28,6 @@ public final class Metrics: Sendable {
         claimOutcomes.withLock { $0[outcome, default: 0] += 1 }
     }
 
-    public func claimCount(_ outcome: String) -> Int { claimOutcomes.withLock { $0[outcome] ?? 0 } }
-
     /// Prometheus text exposition format 0.0.4.
     public func render(flusher: FlusherMetrics?) -> String {
         var out = ""
