@@ -55,6 +55,24 @@ public struct CouponCode: Hashable, Sendable, CustomStringConvertible {
     public var description: String { value }
 }
 
+/// Numeric resource ids (campaigns, templates) as they appear in paths and queries: only the
+/// canonical decimal form `[1-9][0-9]*` within Int64, so `+6`, `06` and ` 6` never alias `6`.
+public enum ResourceID {
+    public static func parse<S: StringProtocol>(_ text: S) -> Int64? {
+        let utf8 = text.utf8
+        guard let first = utf8.first, first >= UInt8(ascii: "1"), first <= UInt8(ascii: "9"), utf8.count <= 19 else { return nil }
+        var value: Int64 = 0
+        for byte in utf8 {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            guard !overflow, !overflow2 else { return nil }
+            value = sum
+        }
+        return value
+    }
+}
+
 /// Identifiers that callers choose (user ids, request ids, order ids, SKUs, business lines,
 /// store ids): 1...128 bytes of `A-Z a-z 0-9 _ - . : @`, so they are safe as Redis key parts
 /// and in logs.

@@ -63,6 +63,9 @@ final class API: @unchecked Sendable {  // the per-loop tables are filled before
     func guarded(_ roles: Set<Role>, _ handler: @escaping RouteHandler) -> RouteHandler {
         { [self] request, parameters, responder in
             guard let key = APIKey.bearer(request) else { return responder.respond(APIError.unauthorized) }
+            if let name = request.repeatedQueryParameter {
+                return responder.respond(APIError.invalid("query parameter '\(name.prefix(64))' is given more than once"))
+            }
             let now = MonotonicClock.now()
             switch keys.lookup(key, now: now) {
             case .known(let role):

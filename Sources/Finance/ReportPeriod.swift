@@ -1,3 +1,4 @@
+import CouponCore
 import PostgresClient
 
 /// What a reconciliation report covers: calendar days `from`...`to` (inclusive) in the time
@@ -24,7 +25,7 @@ public struct ReportPeriod: Sendable, Equatable {
         guard !zone.isEmpty, zone.utf8.count <= 64 else { throw FinanceError.invalid("tz must be a time zone name such as Europe/Berlin") }
         var campaign: Int64?
         if let campaignId {
-            guard let id = Int64(campaignId), id > 0 else { throw FinanceError.invalid("campaign_id must be a positive integer") }
+            guard let id = ResourceID.parse(campaignId) else { throw FinanceError.invalid("campaign_id must be a positive integer") }
             campaign = id
         }
         let rows: PostgresRows

@@ -45,8 +45,8 @@ func parseError(_ bytes: [UInt8], limits: JSONParser.Limits = .default) -> JSONE
     }
 
     @Test func everyEscape() throws {
-        let value = try parseJSON(#""\" \\ \/ \b \f \n \r \t \u0041 \u00e9 \u4e2d \u0000""#)
-        #expect(value.stringValue == "\" \\ / \u{08} \u{0C} \n \r \t A é 中 \u{0}")
+        let value = try parseJSON(#""\" \\ \/ \b \f \n \r \t \u0041 \u00e9 \u4e2d \u0001""#)
+        #expect(value.stringValue == "\" \\ / \u{08} \u{0C} \n \r \t A é 中 \u{1}")
     }
 
     @Test func surrogatePairs() throws {
@@ -163,6 +163,9 @@ func parseError(_ bytes: [UInt8], limits: JSONParser.Limits = .default) -> JSONE
         ("truncated sequence", [0x22, 0xE4, 0xB8], .invalidUTF8, 1),
         ("truncated then quote", [0x22, 0xE4, 0x22], .invalidUTF8, 1),
         ("NUL outside string", [0x00], .unexpectedCharacter, 0),
+        ("escaped NUL in string", Array(#""a\u0000b""#.utf8), .nulCharacter, 2),
+        ("escaped NUL in key", Array(#"{"\u0000":1}"#.utf8), .nulCharacter, 2),
+        ("raw NUL in string", [0x22, 0x61, 0x00, 0x22], .controlCharacter, 2),
     ]
 
     @Test(arguments: malformed)

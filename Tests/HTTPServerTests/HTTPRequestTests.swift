@@ -10,6 +10,10 @@ import Testing
         #expect(HTTPRequest(method: .GET, target: "/plain").query == [:])
         #expect(HTTPRequest(method: .GET, target: "/plain?").query == [:])
         #expect(HTTPRequest(method: .GET, target: "/a%2Fb?k%3D=v%26").query == ["k=": "v&"])
+        #expect(request.repeatedQueryParameter == "x")
+        #expect(HTTPRequest(method: .GET, target: "/a?x=1&y=1").repeatedQueryParameter == nil)
+        // Encoded and plain spellings of one name are the same name.
+        #expect(HTTPRequest(method: .GET, target: "/a?order_id=1&order%5Fid=2").repeatedQueryParameter == "order_id")
     }
 
     @Test func headersAreCaseInsensitiveAndOrdered() {

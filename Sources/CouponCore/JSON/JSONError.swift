@@ -12,6 +12,8 @@ public struct JSONError: Error, Sendable, Equatable, CustomStringConvertible {
         case controlCharacter = "unescaped control character in string"
         case invalidEscape = "invalid escape sequence"
         case invalidUnicodeEscape = "invalid \\u escape"
+        /// `\u0000`: valid JSON, but no coupond string may hold NUL (PostgreSQL text cannot).
+        case nulCharacter = "NUL character (\\u0000) in string"
         case loneSurrogate = "lone surrogate in \\u escape"
         case invalidUTF8 = "invalid UTF-8"
         case expectedKey = "expected string key"

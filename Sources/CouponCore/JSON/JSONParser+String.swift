@@ -76,6 +76,7 @@ extension JSONReader {
             } else if unit >= 0xDC00 && unit <= 0xDFFF {
                 throw JSONError(.loneSurrogate, at: escapeStart)
             }
+            guard scalar != 0 else { throw JSONError(.nulCharacter, at: escapeStart) }
             appendUTF8(scalar)
         default:
             throw JSONError(.invalidEscape, at: escapeStart)

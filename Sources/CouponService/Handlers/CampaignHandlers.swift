@@ -29,7 +29,7 @@ struct CampaignHandlers {
     }
 
     func getTemplate(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
-        guard let id = parameters["id"].flatMap(Int64.init) else { return responder.respond(APIError.notFound("template")) }
+        guard let id = parameters.resourceID("id") else { return responder.respond(APIError.notFound("template")) }
         api.blocking(responder) { context in
             guard let record = try TemplateStore.find(id: id, on: context.postgres()) else { return APIError.notFound("template") }
             return .json(body: try Self.templateBody(record))
@@ -62,7 +62,7 @@ struct CampaignHandlers {
     }
 
     func getCampaign(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
-        guard let id = parameters["id"].flatMap(Int64.init) else { return responder.respond(APIError.notFound("campaign")) }
+        guard let id = parameters.resourceID("id") else { return responder.respond(APIError.notFound("campaign")) }
         api.blocking(responder) { [api] context in
             guard let campaign = try CampaignStore.find(id: id, on: context.postgres()) else { return APIError.notFound("campaign") }
             return .json(body: try api.describe(campaign, redis: context.redis()))
@@ -71,7 +71,7 @@ struct CampaignHandlers {
 
     func setState(_ state: Campaign.State) -> RouteHandler {
         { [api] request, parameters, responder in
-            guard let id = parameters["id"].flatMap(Int64.init) else { return responder.respond(APIError.notFound("campaign")) }
+            guard let id = parameters.resourceID("id") else { return responder.respond(APIError.notFound("campaign")) }
             api.blocking(responder) { context in
                 let postgres = try context.postgres()
                 guard let current = try CampaignStore.find(id: id, on: postgres) else { return APIError.notFound("campaign") }
@@ -86,7 +86,7 @@ struct CampaignHandlers {
     }
 
     func addStock(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
-        guard let id = parameters["id"].flatMap(Int64.init) else { return responder.respond(APIError.notFound("campaign")) }
+        guard let id = parameters.resourceID("id") else { return responder.respond(APIError.notFound("campaign")) }
         let units: Int64
         switch RequestBody.object(request) {
         case .success(let body):

@@ -14,7 +14,7 @@ struct ClaimHandler {
     let soldOut = SoldOutMarks()
 
     func handle(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
-        guard let campaignId = parameters["id"].flatMap(Int64.init), campaignId > 0 else {
+        guard let campaignId = parameters.resourceID("id"), campaignId > 0 else {
             return responder.respond(APIError.notFound("campaign"))
         }
         let body: JSONValue

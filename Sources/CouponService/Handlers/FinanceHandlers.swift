@@ -1,3 +1,4 @@
+import CouponCore
 import Finance
 import HTTPServer
 
@@ -7,7 +8,7 @@ struct FinanceHandlers {
     let api: API
 
     func stats(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
-        guard let id = parameters["id"].flatMap(Int64.init) else { return responder.respond(APIError.notFound("campaign")) }
+        guard let id = parameters.resourceID("id") else { return responder.respond(APIError.notFound("campaign")) }
         api.blocking(responder) { context in
             guard let stats = try CampaignStats.read(campaignId: id, postgres: context.postgres(), redis: context.redis()) else {
                 return APIError.notFound("campaign")

@@ -43,8 +43,10 @@ public struct HTTPRequest: Sendable {
     public var target: String
     /// The target's path, without the query, not percent-decoded (route parameters are).
     public var path: String
-    /// Query parameters, percent-decoded (`+` is a space); the last of duplicate keys wins.
+    /// Query parameters, percent-decoded (`+` is a space).
     public var query: [String: String]
+    /// The first query parameter name given more than once, if any (the API refuses such requests).
+    public var repeatedQueryParameter: String?
     public var version: HTTPVersion
     public var headers: HTTPHeaders
     public var body: [UInt8]
@@ -55,7 +57,9 @@ public struct HTTPRequest: Sendable {
         target = head.target
         let (path, rawQuery) = PercentDecoding.splitTarget(head.target)
         self.path = path
-        query = rawQuery.map(PercentDecoding.parseQuery) ?? [:]
+        let parsed = rawQuery.map(PercentDecoding.parseQuery)
+        query = parsed?.parameters ?? [:]
+        repeatedQueryParameter = parsed?.repeated
         version = head.version
         headers = head.headers
         self.body = body

@@ -8,19 +8,24 @@ enum PercentDecoding {
         return (path, query)
     }
 
-    /// `a=1&b=x%20y&c` → ["a": "1", "b": "x y", "c": ""]; `+` decodes to a space.
-    static func parseQuery(_ query: Substring) -> [String: String] {
+    /// `a=1&b=x%20y&c` → ["a": "1", "b": "x y", "c": ""]; `+` decodes to a space. A name given
+    /// twice is reported in `repeated` (the first such name): callers refuse the request rather
+    /// than guess which value was meant.
+    static func parseQuery(_ query: Substring) -> (parameters: [String: String], repeated: String?) {
         var result: [String: String] = [:]
+        var repeated: String?
         for pair in query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let key: String, value: String
             if let equals = pair.firstIndex(of: UInt8(ascii: "=")) {
-                let key = decode(pair[pair.startIndex..<equals], plusIsSpace: true)
-                let value = decode(pair[pair.index(after: equals)...], plusIsSpace: true)
-                result[key] = value
+                key = decode(pair[pair.startIndex..<equals], plusIsSpace: true)
+                value = decode(pair[pair.index(after: equals)...], plusIsSpace: true)
             } else {
-                result[decode(pair, plusIsSpace: true)] = ""
+                key = decode(pair, plusIsSpace: true)
+                value = ""
             }
+            if result.updateValue(value, forKey: key) != nil, repeated == nil { repeated = key }
         }
-        return result
+        return (result, repeated)
     }
 
     /// Decodes `%XX` escapes; a malformed escape is kept literally. Invalid UTF-8 is replaced.
