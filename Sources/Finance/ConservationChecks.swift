@@ -35,7 +35,7 @@ public struct CampaignChecks: Sendable, Equatable {
     public var passed: Bool { checks.allSatisfy(\.passed) }
 }
 
-/// The conservation checks of DESIGN §7.5, as of now:
+/// The conservation checks of ARCHITECTURE §7.4, as of now:
 /// - `stock_conservation`: `stock_total = remaining + issued`, all three from Redis.
 /// - `flush_conservation`: `issued (Redis) = rows in PostgreSQL + not yet flushed`, where
 ///   rows count coupons whose stream id is at or below the snapshot's last stream id, and

@@ -1,4 +1,4 @@
-/// The Redis key layout of one campaign (DESIGN §3). Every key shares the hash tag
+/// The Redis key layout of one campaign (ARCHITECTURE §3). Every key shares the hash tag
 /// `{c:<id>}`, so the claim script touches a single Redis Cluster slot.
 public struct CampaignKeys: Sendable, Equatable {
     public let campaignId: Int64

@@ -1,7 +1,7 @@
 import CouponCore
 import RedisClient
 
-/// The claim decision, made atomically by one Lua script (DESIGN §3): idempotency lookup,
+/// The claim decision, made atomically by one Lua script (ARCHITECTURE §3): idempotency lookup,
 /// campaign state and window, eligibility, per-user limit, stock; then the writes, which
 /// cannot fail: decrement, count, append the grant to the stream, remember the request.
 /// Time comes from Redis `TIME`; the code comes from the node's CSPRNG.

@@ -4,7 +4,7 @@ import PostgresClient
 import RedisClient
 import Synchronization
 
-/// Moves grants from the campaigns' Redis streams into PostgreSQL (DESIGN §4). It runs on its
+/// Moves grants from the campaigns' Redis streams into PostgreSQL (ARCHITECTURE §4). It runs on its
 /// own thread with a blocking Redis connection and its own PostgreSQL connection, as consumer
 /// `consumer` of group `flushers`. Delivery is at-least-once — XACK only after COMMIT — and the
 /// unique coupon code makes the effect exactly-once. It never trims an entry that is pending

@@ -5,7 +5,7 @@ import Testing
 
 import ServiceTestSupport
 
-/// The claim path's "must show" tests (DESIGN §7). Serialized: they load the 2 cores and
+/// The claim path's "must show" tests (ARCHITECTURE §7). Serialized: they load the 2 cores and
 /// measure latencies, so they must not compete with each other.
 @Suite(.serialized) struct ClaimPathTests {}
 

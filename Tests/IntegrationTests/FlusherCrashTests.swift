@@ -7,7 +7,7 @@ import ServiceTestSupport
 struct SimulatedCrash: Error {}
 
 extension ClaimPathTests {
-    /// Guarantee 3 across a flusher crash between COMMIT and XACK (DESIGN §4).
+    /// Guarantee 3 across a flusher crash between COMMIT and XACK (ARCHITECTURE §4).
     @Suite struct FlusherCrash {
         static func options(batchSize: Int = 1_000, claimIdleMilliseconds: Int = 600_000, crash: Bool = false) -> Flusher.Options {
             var options = TestNode.fastFlusher

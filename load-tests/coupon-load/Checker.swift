@@ -3,7 +3,7 @@ import Issuance
 import PostgresClient
 import RedisClient
 
-/// The guarantees checked after a run (DESIGN §7), against Redis and PostgreSQL.
+/// The guarantees checked after a run (ARCHITECTURE §7), against Redis and PostgreSQL.
 struct CampaignSnapshot {
     var stockTotal: Int64
     var perUserLimit: Int

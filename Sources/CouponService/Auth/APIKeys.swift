@@ -3,7 +3,7 @@ import HTTPServer
 import Store
 import Synchronization
 
-/// What a key may do; each key has exactly one role (DESIGN §6).
+/// What a key may do; each key has exactly one role (ARCHITECTURE §6).
 public enum Role: String, Sendable, CaseIterable {
     case issue, checkout, admin, finance
 }

@@ -3,7 +3,7 @@ import HTTPServer
 import PostgresClient
 import RedisClient
 
-/// The API's error answers, one place for each code and status (DESIGN §6).
+/// The API's error answers, one place for each code and status (ARCHITECTURE §6).
 enum APIError {
     static func invalid(_ message: String) -> HTTPResponse {
         .error(status: 400, code: "invalid_request", message: message)
