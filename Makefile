@@ -2,7 +2,7 @@
 # Both install what is missing first (Debian packages via apt-get).
 
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
-APT_PACKAGES := redis-server redis-tools libhiredis-dev libpq-dev postgresql-15 postgresql-client-15 util-linux pkg-config
+APT_PACKAGES := redis-server redis-tools libhiredis-dev libpq-dev postgresql-15 postgresql-client-15 util-linux pkg-config librsvg2-bin zbar-tools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build release run test bench loadtest fuzz clean
