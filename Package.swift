@@ -71,7 +71,7 @@ let package = Package(
             "TestSupport", "ServiceTestSupport",
         ]),
         .testTarget(name: "RedemptionTests", dependencies: [
-            "Redemption", "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",
+            "Redemption", "QRCode", "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",
             "TestSupport", "ServiceTestSupport",
         ]),
         .testTarget(name: "FinanceTests", dependencies: [
