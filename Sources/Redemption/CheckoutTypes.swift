@@ -84,6 +84,7 @@ public enum CheckoutRefusal: String, Error, Sendable, Equatable, CaseIterable {
     case outOfScope = "out_of_scope"
     case currencyMismatch = "currency_mismatch"
     case invalidOrder = "invalid_order"
+    case noBenefit = "no_benefit"
 
     init(_ refusal: PricingRefusal) {
         switch refusal {
@@ -91,6 +92,7 @@ public enum CheckoutRefusal: String, Error, Sendable, Equatable, CaseIterable {
         case .outOfScope: self = .outOfScope
         case .currencyMismatch: self = .currencyMismatch
         case .invalidOrder: self = .invalidOrder
+        case .noBenefit: self = .noBenefit
         }
     }
 
@@ -109,6 +111,7 @@ public enum CheckoutRefusal: String, Error, Sendable, Equatable, CaseIterable {
         case .outOfScope: "the coupon cannot be used in this business line or store"
         case .currencyMismatch: "the order's currency differs from the coupon's"
         case .invalidOrder: "the order's amounts are out of range"
+        case .noBenefit: "the coupon takes nothing off this order; it is kept for a later one"
         }
     }
 }

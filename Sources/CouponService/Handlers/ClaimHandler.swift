@@ -129,6 +129,7 @@ struct ClaimHandler {
         case .ended: "the campaign's claim window has closed"
         case .paused: "the campaign is paused"
         case .notEligible: "this user does not meet the campaign's eligibility rules"
+        case .validityEnded: "the campaign's coupons are no longer valid: one granted now would be born expired"
         }
     }
 }
