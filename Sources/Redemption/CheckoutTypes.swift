@@ -57,11 +57,15 @@ public enum CheckoutCommand: Sendable, Equatable {
     case release(orderId: String)
     /// Give back a coupon the order redeemed (refund, cancellation).
     case restore(orderId: String, reason: String)
+    /// Withdraw an unused coupon for good (an operator's decision: fraud, mistaken grant).
+    case revoke(reason: String)
 
-    public var orderId: String {
+    /// The order the command concerns; nil for revoke, which concerns no order.
+    public var orderId: String? {
         switch self {
         case .redeem(let order), .lock(let order, _): order.orderId
         case .confirm(let id), .release(let id), .restore(let id, _): id
+        case .revoke: nil
         }
     }
 }

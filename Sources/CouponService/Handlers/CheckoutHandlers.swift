@@ -40,6 +40,13 @@ struct CheckoutHandlers {
         }
     }
 
+    /// `POST /v1/coupons/{code}/revoke` (role `admin`): withdraws an unused coupon for good.
+    func revoke(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        run(request, parameters, responder, allowed: ["user_id", "reason"]) { body throws(HTTPResponseError) in
+            .revoke(reason: try CheckoutRequest.reason(body))
+        }
+    }
+
     private func run(
         _ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder, allowed: Set<String>,
         _ decode: (JSONValue) throws(HTTPResponseError) -> CheckoutCommand
@@ -75,7 +82,7 @@ struct CheckoutHandlers {
         JSONWriter.object { object in
             object.field("code", receipt.code)
             object.field("state", receipt.state.rawValue)
-            object.field("order_id", receipt.orderId)
+            if !receipt.orderId.isEmpty { object.field("order_id", receipt.orderId) }  // revoke concerns no order
             if let order = receipt.order {
                 object.field("order_amount", order.amount)
                 object.field("shipping_fee", order.shippingFee)
