@@ -66,4 +66,22 @@ import ServiceTestSupport
         #expect(try node.streamLength(fits) == 0)
         #expect(try node.redisMeta(fits, "out:validity_ended") == "1")
     }
+
+    /// An order may name its currency; a coupon in another one is never applied to it.
+    @Test func orderCurrencyMustMatchTheCoupon() throws {
+        let node = try TestNode.start()
+        defer { node.stop() }
+        let campaign = try node.createCampaign(stock: 10, perUserLimit: 5)  // the template is in CNY
+        let code = try node.claimCode(campaign: campaign)
+        let usd = try node.checkout(code, "redeem", #"{"user_id":"alice","order_id":"o-1","order_amount":25000,"currency":"USD"}"#)
+        #expect(usd.status == 409)
+        #expect(usd.errorCode == "currency_mismatch")
+        #expect(try node.checkout(code, "redeem", #"{"user_id":"alice","order_id":"o-1","order_amount":25000,"currency":"usd"}"#).status == 400)
+        let wallet = try JSONParser.parse(node.request("GET", "/v1/users/alice/coupons?order_amount=25000&currency=USD", as: .checkout).body)
+        #expect(wallet["unusable"]?.arrayValue?.compactMap { $0["reason"]?.stringValue } == ["currency_mismatch"])
+        #expect(try node.request("GET", "/v1/users/alice/coupons?order_amount=25000&currency=US", as: .checkout).status == 400)
+        let cny = try node.checkout(code, "redeem", #"{"user_id":"alice","order_id":"o-1","order_amount":25000,"currency":"CNY"}"#)
+        #expect(cny.status == 200)
+        #expect(cny["discount"]?.int64Value == 3000)
+    }
 }
