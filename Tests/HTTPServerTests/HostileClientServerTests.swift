@@ -1,6 +1,7 @@
 import EventLoop
 import Glibc
 import Testing
+import TestSupport
 
 @testable import HTTPServer
 
@@ -62,9 +63,8 @@ import Testing
             sleepMilliseconds(200)
             #expect(server.connectionCount == 2)
             let handled = calls.count
-            withExtendedLifetime(reset) {}
             halfClosed.shutdownWrite()
-            Glibc.close(reset.fd)
+            reset.close()
             let start = MonotonicClock.now()
             while server.connectionCount > 0 && milliseconds(since: start) < 2000 { sleepMilliseconds(10) }
             print("FIGURE: paused connections closed \(milliseconds(since: start)) ms after their clients hung up")
@@ -146,6 +146,9 @@ import Testing
             #expect(String(decoding: received, as: UTF8.self).contains("Connection: close\r\n"))
             #expect(String(decoding: received, as: UTF8.self).hasSuffix(#"{"error":{"code":"request_timeout","message":"request not received in time"}}"#))
             #expect(closed)
+            client.close()  // the server lingers until the client's EOF
+            let start2 = MonotonicClock.now()
+            while server.connectionCount > 0 && milliseconds(since: start2) < 1000 { sleepMilliseconds(10) }
             #expect(server.connectionCount == 0)
         }
     }

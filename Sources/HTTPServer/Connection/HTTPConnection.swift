@@ -32,6 +32,13 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
     private var processing = false
     /// Request heads parsed so far (numbers requests for the timeouts).
     private var headsParsed: UInt64 = 0
+    /// Requests this connection may still dispatch in the current loop turn. A pipelining
+    /// client gets at most `requestsPerTurn` per turn, then yields to the loop's other
+    /// connections and resumes in a task (`resumeScheduled`), so one client cannot delay
+    /// another's answer by more than a turn.
+    private var budget = HTTPConnection.requestsPerTurn
+    private var resumeScheduled = false
+    static let requestsPerTurn = 32
 
     private struct PendingRequest {
         let head: HTTPRequestHead
@@ -69,6 +76,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
             drainWhileLingering(context.readBuffer)
             return
         }
+        budget = Self.requestsPerTurn
         guard canRead else {
             // Not reading (backpressure or done): read interest is off, so epoll reports only
             // errors and hang-ups. Unread input stays in the kernel; a gone peer is closed now.
@@ -79,7 +87,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         // Read one buffer at a time and parse it before the next, so a pause for backpressure
         // leaves the rest in the socket rather than in the parser.
         var rounds = 0
-        while rounds < 16 && canRead {
+        while rounds < 16 && canRead && budget > 0 {
             rounds += 1
             let result: IOResult<Int>
             do {
@@ -102,6 +110,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
 
     func writable() {
         guard !isClosed else { return }
+        budget = Self.requestsPerTurn
         pump()
     }
 
@@ -110,7 +119,18 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         loop.preconditionInEventLoop()
         guard !isClosed, queue.fill(sequence, response) else { return }
         drainReadyResponses()
-        if !processing && !lingering { pump() }
+        if !processing && !lingering {
+            budget = Self.requestsPerTurn
+            pump()
+        }
+    }
+
+    /// Continues a pipelining client after it yielded its turn.
+    private func resume() {
+        resumeScheduled = false
+        guard !isClosed && !lingering else { return }
+        budget = Self.requestsPerTurn
+        pump()
     }
 
     /// Writes what is ready and parses what is buffered until neither makes progress, then
@@ -130,7 +150,11 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
             guard !isClosed && !lingering else { return }
             // Output drained while requests are still buffered (read before a pause): parse
             // them now, epoll will not report bytes that have already left the socket.
-            if !canRead || parser.bufferedByteCount == 0 || (ranParser && !parsed) { break }
+            if !canRead || budget == 0 || parser.bufferedByteCount == 0 || (ranParser && !parsed) { break }
+        }
+        if budget == 0 && canRead && parser.bufferedByteCount > 0 && !resumeScheduled {
+            resumeScheduled = true
+            loop.execute { [weak self] in self?.resume() }
         }
         var wanted: IOInterest = []
         if canRead { wanted.insert(.read) }
@@ -148,7 +172,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         guard !processing else { return }
         processing = true
         defer { processing = false }
-        while canRead {
+        while canRead && budget > 0 {
             switch parser.next() {
             case .needMoreData:
                 return
@@ -180,6 +204,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
     }
 
     private func dispatch(_ pending: PendingRequest) {
+        budget -= 1
         let head = pending.head
         let sequence = queue.reserve(
             slot(for: head, match: pending.match, startNanos: pending.startNanos, close: !head.keepAlive))
