@@ -1,10 +1,10 @@
 """Reads a coupond node's responses with h11, a strict HTTP/1.1 client (pinned by the Makefile).
 
-usage: check.py PORT AUTHORIZATION --get PATH... [--post-only PATH...]
+usage: check.py PORT --get PATH[<TAB>AUTHORIZATION]... [--post-only PATH[<TAB>AUTHORIZATION]...]
 
 For every GET path: HEAD then GET on one keep-alive connection (a HEAD response carrying a
-body would desynchronise the next response, which h11 then rejects); the same requests
-pipelined in one write; each POST-only path answered 405 to HEAD, with Allow and no body,
+body would desynchronise the next response, which h11 then rejects); the same requests and a
+POST `{}` to each POST-only path, pipelined in one write; each POST-only path answered 405 to HEAD, with Allow and no body,
 on a connection that then still serves a GET. Prints one line per check and `FIGURE:` lines;
 exits 1 on the first failure.
 """
@@ -25,8 +25,10 @@ def connect(port):
     return sock
 
 
-def headers(auth, host):
+def headers(auth, host, body=None):
     result = [("Host", host)]
+    if body is not None:
+        result += [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
     if auth:
         result.append(("Authorization", auth))
     return result
@@ -63,9 +65,15 @@ def header(response, name):
     return None
 
 
-def exchange(conn, sock, method, path, auth, host, send=True):
-    data = conn.send(h11.Request(method=method, target=path, headers=headers(auth, host)))
-    data += conn.send(h11.EndOfMessage())
+def request_bytes(conn, method, path, auth, host, body=None):
+    data = conn.send(h11.Request(method=method, target=path, headers=headers(auth, host, body)))
+    if body is not None:
+        data += conn.send(h11.Data(data=body))
+    return data + conn.send(h11.EndOfMessage())
+
+
+def exchange(conn, sock, method, path, auth, host, send=True, body=None):
+    data = request_bytes(conn, method, path, auth, host, body)
     if send:
         sock.sendall(data)
     response, body = read_response(conn, sock)
@@ -75,11 +83,11 @@ def exchange(conn, sock, method, path, auth, host, send=True):
     return response, body
 
 
-def check_head_then_get(port, auth, paths):
+def check_head_then_get(port, paths):
     host = f"127.0.0.1:{port}"
     sock = connect(port)
     conn = h11.Connection(h11.CLIENT)
-    for path in paths:
+    for path, auth in paths:
         head, head_body = exchange(conn, sock, "HEAD", path, auth, host)
         get, get_body = exchange(conn, sock, "GET", path, auth, host)
         if head_body:
@@ -94,33 +102,33 @@ def check_head_then_get(port, auth, paths):
     sock.close()
 
 
-def check_pipelined(port, auth, paths):
+def check_pipelined(port, gets, posts):
     """Every GET and HEAD in one write, then every response read in order."""
     host = f"127.0.0.1:{port}"
     sock = connect(port)
     conn = h11.Connection(h11.CLIENT)
-    requests = [(method, path) for path in paths for method in ("GET", "HEAD")]
+    requests = [(method, path, auth, None) for path, auth in gets for method in ("GET", "HEAD")]
+    requests += [("POST", path, auth, b"{}") for path, auth in posts]
     wire = b""
-    probe = h11.Connection(h11.CLIENT)
-    for method, path in requests:
-        wire += probe.send(h11.Request(method=method, target=path, headers=headers(auth, host)))
-        wire += probe.send(h11.EndOfMessage())
-        probe = h11.Connection(h11.CLIENT)
+    for method, path, auth, body in requests:
+        wire += request_bytes(h11.Connection(h11.CLIENT), method, path, auth, host, body)
     sock.sendall(wire)
-    for method, path in requests:
-        response, body = exchange(conn, sock, method, path, auth, host, send=False)
-        if method == "HEAD" and body:
+    statuses = {}
+    for method, path, auth, body in requests:
+        response, received = exchange(conn, sock, method, path, auth, host, send=False, body=body)
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        if method == "HEAD" and received:
             raise Failure(f"pipelined HEAD {path}: body")
-    print(f"ok pipelined: {len(requests)} responses read in order")
+    print(f"ok pipelined: {len(requests)} responses (GET, HEAD, POST of every route) read in order: statuses {statuses}")
     print(f"FIGURE: h11 read {len(requests)} pipelined responses on one connection")
     sock.close()
 
 
-def check_post_only(port, auth, paths):
+def check_post_only(port, paths):
     host = f"127.0.0.1:{port}"
     sock = connect(port)
     conn = h11.Connection(h11.CLIENT)
-    for path in paths:
+    for path, auth in paths:
         response, body = exchange(conn, sock, "HEAD", path, auth, host)
         allow = header(response, "allow") or ""
         if response.status_code != 405 or "POST" not in allow.split(", ") or body:
@@ -135,19 +143,19 @@ def check_post_only(port, auth, paths):
 
 def main(argv):
     port = int(argv[1])
-    auth = argv[2]
     gets, posts, target = [], [], None
-    for arg in argv[3:]:
+    for arg in argv[2:]:
         if arg == "--get":
             target = gets
         elif arg == "--post-only":
             target = posts
         else:
-            target.append(arg)
+            path, _, auth = arg.partition("\t")
+            target.append((path, auth))
     try:
-        check_head_then_get(port, auth, gets)
-        check_pipelined(port, auth, gets)
-        check_post_only(port, auth, posts)
+        check_head_then_get(port, gets)
+        check_pipelined(port, gets, posts)
+        check_post_only(port, posts)
     except (Failure, h11.ProtocolError, OSError) as error:
         print(f"FAIL: {type(error).__name__}: {error}")
         return 1
