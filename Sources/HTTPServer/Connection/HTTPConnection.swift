@@ -21,13 +21,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
     private var timeouts: ConnectionTimeouts
     private var timer: TimerID?
     private var interest: IOInterest = []
-    private(set) var isClosed = false
-    /// No further requests will be read (error, `Connection: close`, closing).
-    private var stopReading = false
-    private var closeAfterFlush = false
-    /// The last response is written and our side shut down; draining the peer before closing.
-    private var lingering = false
-    private var lingerDiscarded = 0
+    private var lifecycle = Lifecycle.open
     /// True while `processInput` runs, so synchronous responses don't re-enter it.
     private var processing = false
     /// Request heads parsed so far (numbers requests for the timeouts).
@@ -39,6 +33,31 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
     private var budget = HTTPConnection.requestsPerTurn
     private var resumeScheduled = false
     static let requestsPerTurn = 32
+
+    /// Where the connection is in its life; each state carries what it needs, so "lingering
+    /// but still reading" and the like cannot be expressed.
+    enum Lifecycle: Equatable {
+        /// Reading requests (while backpressure allows) and writing responses.
+        case open
+        /// No further requests are read (`Connection: close`, an error or a deadline being
+        /// answered); `lastQueued` once the response that ends the connection is in the output.
+        case finishing(lastQueued: Bool)
+        /// The last response is written and our side shut down; discarding the peer's input
+        /// until its EOF, at most 1 MiB or 500 ms, then closing.
+        case lingering(discarded: Int)
+        case closed
+    }
+
+    var isClosed: Bool { lifecycle == .closed }
+    private var isLingering: Bool {
+        if case .lingering = lifecycle { return true }
+        return false
+    }
+
+    /// Reads no more requests: the response to the last one read (or to an error) ends the connection.
+    private func finishReading() {
+        if lifecycle == .open { lifecycle = .finishing(lastQueued: false) }
+    }
 
     private struct PendingRequest {
         let head: HTTPRequestHead
@@ -64,17 +83,21 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
 
     /// Requests may be read: not stopped, and neither pipelining nor output is at its bound.
     private var canRead: Bool {
-        !stopReading && !isClosed && queue.count < context.configuration.maxPipelinedRequests
+        lifecycle == .open && queue.count < context.configuration.maxPipelinedRequests
             && output.byteCount <= context.configuration.maxOutputBytes
     }
 
     // MARK: Events
 
     func readable() {
-        guard !isClosed else { return }
-        if lingering {
-            drainWhileLingering(context.readBuffer)
+        switch lifecycle {
+        case .closed:
             return
+        case .lingering(let discarded):
+            drainWhileLingering(context.readBuffer, discarded: discarded)
+            return
+        case .open, .finishing:
+            break
         }
         budget = Self.requestsPerTurn
         guard canRead else {
@@ -119,7 +142,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         loop.preconditionInEventLoop()
         guard !isClosed, queue.fill(sequence, response) else { return }
         drainReadyResponses()
-        if !processing && !lingering {
+        if !processing && !isLingering {
             budget = Self.requestsPerTurn
             pump()
         }
@@ -128,7 +151,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
     /// Continues a pipelining client after it yielded its turn.
     private func resume() {
         resumeScheduled = false
-        guard !isClosed && !lingering else { return }
+        guard !isClosed && !isLingering else { return }
         budget = Self.requestsPerTurn
         pump()
     }
@@ -147,7 +170,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
             }
             drainReadyResponses()
             flush()
-            guard !isClosed && !lingering else { return }
+            guard !isClosed && !isLingering else { return }
             // Output drained while requests are still buffered (read before a pause): parse
             // them now, epoll will not report bytes that have already left the socket.
             if !canRead || budget == 0 || parser.bufferedByteCount == 0 || (ranParser && !parsed) { break }
@@ -208,7 +231,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         let head = pending.head
         let sequence = queue.reserve(
             slot(for: head, match: pending.match, startNanos: pending.startNanos, close: !head.keepAlive))
-        if !head.keepAlive { stopReading = true }
+        if !head.keepAlive { finishReading() }
         switch pending.match {
         case .found(let route, let parameters):
             route.handler(HTTPRequest(head: head, body: pending.body), parameters, Responder(connection: self, sequence: sequence))
@@ -240,7 +263,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
     /// Answers the request being read with `response` (a parser error, a request timeout),
     /// then closes: the framing of anything after it is unknown.
     private func answerAndClose(_ response: HTTPResponse, head: HTTPRequestHead?, match: Router.Match) {
-        stopReading = true
+        finishReading()
         current = nil
         let sequence = queue.reserve(slot(for: head, match: match, startNanos: MonotonicClock.now(), close: true))
         complete(sequence, response)
@@ -249,7 +272,9 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
     // MARK: Output
 
     private func drainReadyResponses() {
-        while !closeAfterFlush, let slot = queue.popReady(), let response = slot.response {
+        while lifecycle == .open || lifecycle == .finishing(lastQueued: false), let slot = queue.popReady(),
+            let response = slot.response
+        {
             output.withPackedTail {
                 response.serializeHead(into: &$0, close: slot.close, http10KeepAlive: slot.http10KeepAlive)
             }
@@ -257,8 +282,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
             context.configuration.onResponse?(
                 slot.routePattern, slot.method, response.status, MonotonicClock.now() &- slot.startNanos)
             if slot.close {
-                closeAfterFlush = true
-                stopReading = true
+                lifecycle = .finishing(lastQueued: true)
                 queue.removeAll()
             }
         }
@@ -287,7 +311,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
             guard case .processed(let written) = result else { return }  // EAGAIN: wait for writable
             output.consume(written)
         }
-        if closeAfterFlush { startLingering() }
+        if lifecycle == .finishing(lastQueued: true) { startLingering() }
     }
 
     // MARK: Lingering close
@@ -296,9 +320,8 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
     /// response we just wrote (a 413 with the body still arriving). So, like nginx's lingering
     /// close: shut our side down, discard input until EOF, at most 1 MiB or 500 ms, then close.
     private func startLingering() {
-        guard !lingering, !isClosed else { return }
-        lingering = true
-        stopReading = true
+        guard lifecycle == .finishing(lastQueued: true) else { return }
+        lifecycle = .lingering(discarded: 0)
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
         if let timer { loop.cancel(timer) }
         timer = loop.schedule(afterMilliseconds: 500) { [weak self] in self?.close() }
@@ -308,16 +331,20 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         }
     }
 
-    private func drainWhileLingering(_ buffer: UnsafeMutableRawBufferPointer) {
+    private func drainWhileLingering(_ buffer: UnsafeMutableRawBufferPointer, discarded: Int) {
+        var discarded = discarded
         while true {
             let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
             if count > 0 {
-                lingerDiscarded += count
-                if lingerDiscarded > 1 << 20 { break }
+                discarded += count
+                if discarded > 1 << 20 { break }
                 continue
             }
             if count < 0 && errno == EINTR { continue }
-            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                lifecycle = .lingering(discarded: discarded)
+                return
+            }
             break  // EOF or error
         }
         close()
@@ -349,13 +376,13 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
             if let timer { loop.cancel(timer) }
             let now = MonotonicClock.now()
             timer = loop.schedule(afterNanoseconds: deadline > now ? deadline - now : 0) { [weak self] in
-                guard let self, !self.isClosed, !self.lingering else { return }
+                guard let self, !self.isClosed, !self.isLingering else { return }
                 self.timer = nil
                 self.apply(self.timeouts.timerFired(now: MonotonicClock.now()))
             }
         case .close(let reason):
             // A late request gets a 408 when nothing else is owed or queued ahead of it.
-            if reason.answersRequestTimeout && queue.count == 0 && output.isEmpty && !stopReading {
+            if reason.answersRequestTimeout && queue.count == 0 && output.isEmpty && lifecycle == .open {
                 answerAndClose(
                     .error(status: 408, code: "request_timeout", message: "request not received in time"),
                     head: current?.head, match: current?.match ?? .notFound)
@@ -369,8 +396,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
 
     func close() {
         guard !isClosed else { return }
-        isClosed = true
-        stopReading = true
+        lifecycle = .closed
         if let timer { loop.cancel(timer) }
         timer = nil
         queue.removeAll()
