@@ -48,7 +48,7 @@ public struct Configuration: Sendable {
         ("sold-out-mark-ms", "remember a sold-out campaign locally this long (250)"),
         ("campaign-sync-seconds", "re-publish campaigns to Redis this often (30)"),
         ("idle-timeout-seconds", "close idle keep-alive connections after (60)"),
-        ("header-timeout-seconds", "close connections whose request head takes longer (10)"),
+        ("header-timeout-seconds", "408 and close when a request head takes longer (10)"),
         ("request-timeout-seconds", "408 and close when a request's head and body take longer (30)"),
         ("min-body-rate-bytes", "408 and close when a body averages fewer bytes/s after the grace period; 0 = off (1024)"),
         ("body-rate-grace-seconds", "time a body may take before its rate is checked (5)"),
