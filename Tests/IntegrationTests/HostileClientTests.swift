@@ -95,7 +95,7 @@ import TestSupport
         #expect(rssAfter - rssBefore < 8 << 20)
         #expect(methods.contains { metrics.bodyString.contains($0.prefix(20)) } == false)
         #expect(metrics.bodyString.contains(#"coupond_http_requests_total{route="unmatched",method="other",status="501"} 520"#))
-        #expect(node.stop())
+        #expect(node.stop(signal: SIGINT))  // SIGINT stops it as SIGTERM does
     }
 
     @Test func everyRouteParsesUnderH11HeadGetPipelinedAndKeepAlive() throws {

@@ -32,7 +32,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
     /// another's answer by more than a turn.
     private var budget = HTTPConnection.requestsPerTurn
     private var resumeScheduled = false
-    static let requestsPerTurn = 32
+    static let requestsPerTurn = 16
 
     /// Where the connection is in its life; each state carries what it needs, so "lingering
     /// but still reading" and the like cannot be expressed.
