@@ -81,8 +81,7 @@ struct OutputQueue {
     /// the pointers are valid only inside `body`.
     func gather<R>(maxChunks: Int, _ body: (UnsafeBufferPointer<iovec>) -> R) -> R {
         let count = min(maxChunks, chunks.count - head)
-        var vectors = [iovec](repeating: iovec(), count: count)
-        return vectors.withUnsafeMutableBufferPointer { buffer in
+        return withUnsafeTemporaryAllocation(of: iovec.self, capacity: count) { buffer in
             collect(index: 0, into: buffer) { body(UnsafeBufferPointer(buffer)) }
         }
     }
