@@ -54,14 +54,14 @@ let package = Package(
         ),
 
         // Tests.
-        .target(name: "TestSupport", dependencies: ["PostgresClient", "RedisClient"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["PostgresClient", "RedisClient", "CSystem"], path: "Tests/TestSupport"),
         .target(
             name: "ServiceTestSupport",
             dependencies: ["CouponService", "TestSupport", "HTTPServer", "RedisClient", "PostgresClient", "CouponCore"],
             path: "Tests/ServiceTestSupport"
         ),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "EventLoop"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "EventLoop", "TestSupport"]),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "EventLoop", "TestSupport"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
         .testTarget(name: "CouponCoreTests", dependencies: ["CouponCore"]),

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "csystem.h"
 #include <string.h>
+#include <poll.h>
 
 int csystem_setsockopt_int(int fd, int level, int name, int value) {
     return setsockopt(fd, level, name, &value, sizeof(value));
@@ -53,3 +54,9 @@ static __thread void *current_loop = NULL;
 
 void *csystem_current_loop(void) { return current_loop; }
 void csystem_set_current_loop(void *loop) { current_loop = loop; }
+
+int csystem_peer_hung_up(int fd) {
+    struct pollfd entry = { .fd = fd, .events = POLLRDHUP, .revents = 0 };
+    if (poll(&entry, 1, 0) < 0) return 0;
+    return (entry.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}

@@ -31,6 +31,9 @@ int csystem_listen_tcp4(const char *host, int port, int backlog, int reuseport);
 int csystem_local_port(int fd);
 /// Non-blocking connect to an IPv4 address; returns the fd (connect may be in progress) or -1.
 int csystem_connect_tcp4(const char *host, int port);
+/// 1 when the peer of a connected socket has closed or reset it (POLLRDHUP, POLLHUP or
+/// POLLERR right now), else 0. Does not read: unread input stays in the socket.
+int csystem_peer_hung_up(int fd);
 
 
 /// The event loop running on this thread (an opaque pointer owned by Swift), or NULL.

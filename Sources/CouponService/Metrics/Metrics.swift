@@ -19,8 +19,13 @@ public final class Metrics: Sendable {
 
     public init() {}
 
+    /// `route` must be a registered pattern or "unmatched" (the HTTP layer passes nothing
+    /// else); `method` is reduced to a standard method or "other" and `status` to 100...599 or
+    /// 0, so the label set is closed whatever clients send.
     public func recordRequest(route: String, method: String, status: Int, latencyNanos: UInt64) {
-        requests.withLock { $0[RequestKey(route: route, method: method, status: status), default: 0] += 1 }
+        let key = RequestKey(
+            route: route, method: HTTPMethod(rawValue: method).label, status: (100...599).contains(status) ? status : 0)
+        requests.withLock { $0[key, default: 0] += 1 }
         latency.record(Int64(latencyNanos / 1_000))
     }
 

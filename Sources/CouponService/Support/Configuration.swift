@@ -19,6 +19,12 @@ public struct Configuration: Sendable {
     public var campaignSyncSeconds = 30.0
     public var idleTimeoutSeconds = 60.0
     public var headerTimeoutSeconds = 10.0
+    // Hostile-client limits of the HTTP layer (issue 8).
+    public var requestTimeoutSeconds = 30.0
+    public var minBodyRateBytes = 1024
+    public var bodyRateGraceSeconds = 5.0
+    public var maxOutputBytes = 256 * 1024
+    public var maxPipelinedRequests = 64
 
     public init() {}
 
@@ -42,7 +48,12 @@ public struct Configuration: Sendable {
         ("sold-out-mark-ms", "remember a sold-out campaign locally this long (250)"),
         ("campaign-sync-seconds", "re-publish campaigns to Redis this often (30)"),
         ("idle-timeout-seconds", "close idle keep-alive connections after (60)"),
-        ("header-timeout-seconds", "close connections whose request head takes longer (10)"),
+        ("header-timeout-seconds", "408 and close when a request head takes longer (10)"),
+        ("request-timeout-seconds", "408 and close when a request's head and body take longer (30)"),
+        ("min-body-rate-bytes", "408 and close when a body averages fewer bytes/s after the grace period; 0 = off (1024)"),
+        ("body-rate-grace-seconds", "time a body may take before its rate is checked (5)"),
+        ("max-output-bytes", "stop reading a connection with more response bytes unread by its client (262144)"),
+        ("max-pipelined-requests", "stop reading a connection with this many requests unanswered (64)"),
     ]
 
     /// Parses `arguments` (without the program and subcommand) over `environment`.
@@ -116,6 +127,11 @@ public struct Configuration: Sendable {
         case "campaign-sync-seconds": campaignSyncSeconds = try double()
         case "idle-timeout-seconds": idleTimeoutSeconds = try double()
         case "header-timeout-seconds": headerTimeoutSeconds = try double()
+        case "request-timeout-seconds": requestTimeoutSeconds = try double()
+        case "min-body-rate-bytes": minBodyRateBytes = try int(0...1 << 30)
+        case "body-rate-grace-seconds": bodyRateGraceSeconds = try double()
+        case "max-output-bytes": maxOutputBytes = try int(4096...1 << 30)
+        case "max-pipelined-requests": maxPipelinedRequests = try int(1...4096)
         default: throw Error(description: "unknown setting \(name)")
         }
     }
