@@ -25,6 +25,7 @@ let package = Package(
 
         // Domain.
         .target(name: "CouponCore"),
+        .target(name: "RiskControl"),
         .target(name: "Store", dependencies: ["CouponCore", "PostgresClient"]),
         .target(name: "Issuance", dependencies: ["CouponCore", "RedisClient"]),
         .target(name: "Ledger", dependencies: ["CouponCore", "Issuance", "Store", "RedisClient", "PostgresClient"]),
@@ -34,7 +35,7 @@ let package = Package(
             name: "CouponService",
             dependencies: [
                 "EventLoop", "HTTPServer", "RedisClient", "PostgresClient", "CouponCore", "Store", "Issuance", "Ledger",
-                "Redemption", "Finance",
+                "Redemption", "Finance", "RiskControl",
             ],
             exclude: ["openapi.yaml"]
         ),
@@ -64,6 +65,7 @@ let package = Package(
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "EventLoop", "TestSupport"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
         .testTarget(name: "CouponCoreTests", dependencies: ["CouponCore"]),
+        .testTarget(name: "RiskControlTests", dependencies: ["RiskControl"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer", "EventLoop",
             "TestSupport", "ServiceTestSupport",
