@@ -78,15 +78,16 @@ public struct CachedKeys<Value: Sendable & Equatable>: Sendable {
         known[key] = Known(value: value, validatedNanos: startedNanos)
     }
 
-    /// A lookup or re-validation could not reach the backend; returns the last known value,
-    /// which keeps being served until a re-validation succeeds.
+    /// A lookup or re-validation failed. With `backendUnreachable`, returns the last known
+    /// value, which keeps being served until a re-validation succeeds; otherwise (e.g. the node
+    /// is overloaded) nothing changes but a later lookup retries.
     @discardableResult
-    public mutating func lookupFailed(_ key: String) -> Value? {
+    public mutating func lookupFailed(_ key: String, backendUnreachable: Bool) -> Value? {
         guard var entry = known[key] else { return nil }
         entry.refreshing = false
-        entry.backendFailing = true
+        if backendUnreachable { entry.backendFailing = true }
         known[key] = entry
-        return entry.value
+        return entry.backendFailing ? entry.value : nil
     }
 
     private mutating func rememberUnknown(_ key: String, now: UInt64) {

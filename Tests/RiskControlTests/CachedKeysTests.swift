@@ -36,12 +36,21 @@ import Testing
         var cache = Self.cache()
         cache.remember("k", value: "issue", startedNanos: second, now: second)
         #expect(cache.lookup("k", now: 2 * second) == .known("issue", refresh: true))
-        #expect(cache.lookupFailed("k") == "issue")
+        #expect(cache.lookupFailed("k", backendUnreachable: true) == "issue")
         // Served past the max age, and retried.
         #expect(cache.lookup("k", now: 10 * second) == .known("issue", refresh: true))
         cache.remember("k", value: "issue", startedNanos: 10 * second, now: 10 * second)
         #expect(cache.lookup("k", now: 14 * second) == .miss)
-        #expect(cache.lookupFailed("never-seen") == nil)
+        #expect(cache.lookupFailed("never-seen", backendUnreachable: true) == nil)
+    }
+
+    @Test func anOverloadedNodeRetriesWithoutExtendingTheBound() {
+        var cache = Self.cache()
+        cache.remember("k", value: "issue", startedNanos: second, now: second)
+        #expect(cache.lookup("k", now: 2 * second) == .known("issue", refresh: true))
+        #expect(cache.lookupFailed("k", backendUnreachable: false) == nil)
+        #expect(cache.lookup("k", now: 2 * second) == .known("issue", refresh: true))
+        #expect(cache.lookup("k", now: 4 * second) == .miss)
     }
 
     @Test func anOlderAnswerDoesNotReplaceANewerOne() {
