@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "RiskControlTests", dependencies: ["RiskControl"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer", "EventLoop",
-            "TestSupport", "ServiceTestSupport",
+            "TestSupport", "ServiceTestSupport", "RiskControl",
         ]),
         .testTarget(name: "RedemptionTests", dependencies: [
             "Redemption", "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",
