@@ -11,6 +11,15 @@ public struct TokenBuckets<Key: Hashable & Sendable>: Sendable {
         var updatedNanos: UInt64
         var limit: RateLimit
 
+        mutating func take(limit: RateLimit, now: UInt64) -> RateDecision {
+            self.limit = limit
+            tokens = refilled(at: now) - 1
+            updatedNanos = now
+            if tokens >= 0 { return .allowed }
+            tokens += 1  // a refused attempt takes nothing
+            return .limited(retryAfterNanos: UInt64(((1 - tokens) / limit.perSecond * 1e9).rounded(.up)))
+        }
+
         func refilled(at now: UInt64) -> Double {
             let elapsed = Double(now &- min(now, updatedNanos)) / 1e9
             return min(limit.burst, tokens + elapsed * limit.perSecond)
@@ -34,16 +43,8 @@ public struct TokenBuckets<Key: Hashable & Sendable>: Sendable {
     public mutating func take(_ key: Key, limit: RateLimit, now: UInt64) -> RateDecision {
         guard !limit.isUnlimited else { return .allowed }
         if now &- min(now, lastSweepNanos) >= sweepIntervalNanos * 10 { sweep(now: now) }
-        if var bucket = buckets[key] {
-            bucket.limit = limit
-            bucket.tokens = bucket.refilled(at: now)
-            bucket.updatedNanos = now
-            defer { buckets[key] = bucket }
-            if bucket.tokens >= 1 {
-                bucket.tokens -= 1
-                return .allowed
-            }
-            return .limited(retryAfterNanos: UInt64(((1 - bucket.tokens) / limit.perSecond * 1e9).rounded(.up)))
+        if let index = buckets.index(forKey: key) {
+            return buckets.values[index].take(limit: limit, now: now)
         }
         if buckets.count >= capacity, now &- min(now, lastSweepNanos) >= sweepIntervalNanos { sweep(now: now) }
         guard buckets.count < capacity else { return .allowed }

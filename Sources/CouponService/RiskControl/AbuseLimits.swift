@@ -69,8 +69,11 @@ final class AbuseLimits: Sendable {
     /// The client's address as limits count it (see `ClientAddressResolver`); the peer as sent
     /// by the server when it is not an address.
     func clientAddress(_ request: HTTPRequest) -> String {
-        let forwarded = configuration.trustedProxies.trustedProxies.isEmpty ? [] : request.headers.values(for: "x-forwarded-for")
-        return configuration.trustedProxies.client(peer: request.peerAddress, forwardedFor: forwarded)?.limiterKey ?? request.peerAddress
+        let resolver = configuration.trustedProxies
+        // Fast path: no proxy trusted and an IPv4 peer, which the server already wrote in canonical form.
+        if resolver.trustedProxies.isEmpty, !request.peerAddress.utf8.contains(UInt8(ascii: ":")) { return request.peerAddress }
+        let forwarded = resolver.trustedProxies.isEmpty ? [] : request.headers.values(for: "x-forwarded-for")
+        return resolver.client(peer: request.peerAddress, forwardedFor: forwarded)?.limiterKey ?? request.peerAddress
     }
 
     /// One claim attempt of `userId` on `campaignId`.
