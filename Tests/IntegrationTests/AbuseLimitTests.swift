@@ -107,6 +107,24 @@ import Testing
         #expect(during <= 2 * before + 0.005, "others' p99 went from \(before) s to \(during) s")
     }
 
+    /// A campaign's own per-user rate (`claim-user-rate-campaigns`) replaces the global one for it only.
+    @Test func perCampaignClaimRate() throws {
+        let first = try TestNode.start(flusher: false)
+        defer { first.stop() }
+        let strict = try first.createCampaign(stock: 100, perUserLimit: 50)
+        let normal = try first.createCampaign(stock: 100, perUserLimit: 50)
+        let node = try TestNode.start(redis: first.redis, flusher: false, conninfo: first.conninfo) {
+            $0.claimUserRateByCampaign = [strict: RateLimit(perSecond: 0.01, burst: 2)]
+        }
+        defer { node.stop() }
+        let client = node.client()
+        defer { client.close() }
+        let strictStatuses = try (0..<4).map { try node.claim(campaignId: strict, userId: "u", requestId: "s\($0)", on: client).status }
+        let normalStatuses = try (0..<4).map { try node.claim(campaignId: normal, userId: "u", requestId: "n\($0)", on: client).status }
+        #expect(strictStatuses == [201, 201, 429, 429])
+        #expect(normalStatuses == [201, 201, 201, 201])
+    }
+
     /// 2,000 random codes from one key: `not_found` until the code-miss bucket is empty, then 429.
     @Test func codeGuessingIsLimited() throws {
         let node = try TestNode.start()
