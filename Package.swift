@@ -26,6 +26,7 @@ let package = Package(
         // Domain.
         .target(name: "CouponCore"),
         .target(name: "QRCode"),
+        .target(name: "RiskControl"),
         .target(name: "Store", dependencies: ["CouponCore", "PostgresClient"]),
         .target(name: "Issuance", dependencies: ["CouponCore", "RedisClient"]),
         .target(name: "Ledger", dependencies: ["CouponCore", "Issuance", "Store", "RedisClient", "PostgresClient"]),
@@ -35,7 +36,7 @@ let package = Package(
             name: "CouponService",
             dependencies: [
                 "EventLoop", "HTTPServer", "RedisClient", "PostgresClient", "CouponCore", "Store", "Issuance", "Ledger",
-                "Redemption", "Finance", "QRCode",
+                "Redemption", "Finance", "QRCode", "RiskControl",
             ],
             exclude: ["openapi.yaml"]
         ),
@@ -66,9 +67,10 @@ let package = Package(
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
         .testTarget(name: "CouponCoreTests", dependencies: ["CouponCore"]),
         .testTarget(name: "QRCodeTests", dependencies: ["QRCode", "CouponCore"]),
+        .testTarget(name: "RiskControlTests", dependencies: ["RiskControl"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer", "EventLoop",
-            "TestSupport", "ServiceTestSupport",
+            "TestSupport", "ServiceTestSupport", "RiskControl",
         ]),
         .testTarget(name: "RedemptionTests", dependencies: [
             "Redemption", "QRCode", "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",

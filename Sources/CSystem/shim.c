@@ -11,6 +11,20 @@ int csystem_accept(int fd) {
     return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
 
+int csystem_accept_peer(int fd, char *address, int capacity) {
+    struct sockaddr_storage peer;
+    socklen_t length = sizeof(peer);
+    int client = accept4(fd, (struct sockaddr *)&peer, &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (client < 0 || capacity <= 0) return client;
+    address[0] = 0;
+    if (peer.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&peer)->sin_addr, address, (socklen_t)capacity);
+    } else if (peer.ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&peer)->sin6_addr, address, (socklen_t)capacity);
+    }
+    return client;
+}
+
 int csystem_listen_tcp4(const char *host, int port, int backlog, int reuseport) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;

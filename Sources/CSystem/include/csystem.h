@@ -24,6 +24,8 @@ static inline int csystem_accept_flags(void) { return SOCK_NONBLOCK | SOCK_CLOEX
 int csystem_setsockopt_int(int fd, int level, int name, int value);
 /// accept4 with non-blocking + close-on-exec.
 int csystem_accept(int fd);
+/// accept4 like csystem_accept, writing the peer's address as text into `address` ("" if unknown).
+int csystem_accept_peer(int fd, char *address, int capacity);
 /// Binds and listens on an IPv4 address ("127.0.0.1") and port; SO_REUSEADDR and, when
 /// reuseport is non-zero, SO_REUSEPORT. Returns the fd or -1 with errno set.
 int csystem_listen_tcp4(const char *host, int port, int backlog, int reuseport);

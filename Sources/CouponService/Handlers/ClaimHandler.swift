@@ -4,6 +4,7 @@ import Synchronization
 import HTTPServer
 import Issuance
 import RedisClient
+import RiskControl
 
 /// `POST /v1/campaigns/{id}/claims`: the flash-sale hot path. Runs entirely on the
 /// connection's event loop: parse, one EVALSHA on the loop's Redis connection
@@ -34,6 +35,13 @@ struct ClaimHandler {
                 strings.allSatisfy(Identifier.isValid)
             else { return responder.respond(APIError.invalid("tags must be an array of at most 20 identifiers")) }
             tags = strings
+        }
+        // Risk control before Redis is asked: over its rate, a user is refused here even if the
+        // script would refuse too (limit_reached, sold_out): the refusal costs Redis nothing.
+        let attempt = api.limits.claimAttempt(campaignId: campaignId, userId: userId)
+        guard attempt == .allowed else {
+            api.metrics.recordClaim(outcome: "rate_limited")
+            return responder.respond(APIError.rateLimited(attempt))
         }
         guard let loop = EventLoop.current else { return responder.respond(APIError.internalError) }
         let keys = CampaignKeys(campaignId: campaignId)

@@ -16,6 +16,8 @@ public final class Metrics: Sendable {
     /// Request latency in microseconds.
     public let latency = Histogram(bounds: [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000])
     public let redisUnavailable = Atomic<Int>(0)
+    /// 429s by limiter (risk control).
+    public let rateLimited = RateLimitedCounters()
 
     public init() {}
 
@@ -52,6 +54,7 @@ public final class Metrics: Sendable {
         out += "# HELP coupond_redis_unavailable_total Requests answered 503 because Redis was unreachable.\n"
         out += "# TYPE coupond_redis_unavailable_total counter\n"
         out += "coupond_redis_unavailable_total \(redisUnavailable.load(ordering: .relaxed))\n"
+        out += rateLimited.render()
         if let flusher {
             out += "# HELP coupond_flusher_rows_total Coupon rows the flusher inserted into PostgreSQL.\n# TYPE coupond_flusher_rows_total counter\n"
             out += "coupond_flusher_rows_total \(flusher.rowsWritten.load(ordering: .relaxed))\n"

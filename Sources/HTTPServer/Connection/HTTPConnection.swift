@@ -66,8 +66,12 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         let startNanos: UInt64
     }
 
-    init(fd: Int32, context: LoopContext) {
+    /// The TCP peer's address as text (`""` when unknown).
+    let peerAddress: String
+
+    init(fd: Int32, context: LoopContext, peerAddress: String = "") {
         self.fd = fd
+        self.peerAddress = peerAddress
         self.loop = context.loop
         self.context = context
         parser = HTTPRequestParser(limits: context.configuration.parserLimits)
@@ -234,7 +238,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         if !head.keepAlive { finishReading() }
         switch pending.match {
         case .found(let route, let parameters):
-            route.handler(HTTPRequest(head: head, body: pending.body), parameters, Responder(connection: self, sequence: sequence))
+            route.handler(HTTPRequest(head: head, body: pending.body, peerAddress: peerAddress), parameters, Responder(connection: self, sequence: sequence))
         case .methodNotAllowed(let allowed):
             var response = HTTPResponse.error(
                 status: 405, code: "method_not_allowed", message: "method \(head.method) not allowed here")
