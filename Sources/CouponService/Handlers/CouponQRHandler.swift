@@ -1,5 +1,6 @@
 import CouponCore
 import HTTPServer
+import Issuance
 import QRCode
 import Redemption
 
@@ -14,14 +15,27 @@ struct CouponQRHandler {
         guard let userId = request.query["user_id"], Identifier.isValid(userId) else {
             return responder.respond(APIError.invalid("query parameter user_id \(Identifier.rule)"))
         }
+        // Code guessing: the same code-miss budget as the checkout commands; only 404s spend it.
+        let key = APIKey.bearer(request) ?? ""
+        let address = api.limits.clientAddress(request)
+        let attempt = api.limits.codeAttempt(key: key, address: address)
+        guard attempt == .allowed else { return responder.respond(APIError.rateLimited(attempt)) }
         guard let code = parameters["code"], Identifier.isValid(code) else {
             return responder.respond(CheckoutHandlers.refusal(.notFound))
         }
+        let limits = api.limits
         api.blocking(responder) { context in
             // Both lookups always run, so an owned, a foreign and an unknown code cost the same.
-            let owner = try CheckoutStore.owner(code: code, on: context.postgres())
-            let unflushed = try UnflushedGrants.find(code: code, of: userId, redis: context.redis())
+            let owner: String?, unflushed: Grant?
+            do {
+                owner = try CheckoutStore.owner(code: code, on: context.postgres())
+                unflushed = try UnflushedGrants.find(code: code, of: userId, redis: context.redis())
+            } catch {
+                limits.codeFound(key: key, address: address)  // an outage is not a guess
+                throw error
+            }
             guard owner == userId || (owner == nil && unflushed != nil) else { return CheckoutHandlers.refusal(.notFound) }
+            limits.codeFound(key: key, address: address)
             let svg = try QRCode.encode(code).svg()
             return HTTPResponse(
                 status: 200,
