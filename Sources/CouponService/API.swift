@@ -19,6 +19,8 @@ final class API: @unchecked Sendable {  // the per-loop tables are filled before
     var redisByLoop: [ObjectIdentifier: RedisConnection] = [:]
     var codesByLoop: [ObjectIdentifier: CouponCodeGenerator] = [:]
     let keyLookups = KeyLookups()
+    /// The per-user grant index and the flushers' dirty set, written after each grant.
+    let grantHints = GrantHintWriter()
     var flusher: Flusher?
 
     init(configuration: Configuration, logger: Logger, metrics: Metrics, workers: WorkerPool) {

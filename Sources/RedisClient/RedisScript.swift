@@ -19,6 +19,14 @@ public struct RedisScript: Sendable, Hashable {
         return command
     }
 
+    /// `EVALSHA` for a pipeline, where the caller handles `NOSCRIPT` itself (load first).
+    public func evalshaCommandForPipeline(keys: [RedisArgument], args: [RedisArgument]) -> [RedisArgument] {
+        evalshaCommand(keys: keys, args: args)
+    }
+
+    /// `SCRIPT LOAD source`, for callers that pipeline `evalshaCommandForPipeline`.
+    public var loadCommandForPipeline: [RedisArgument] { loadCommand }
+
     /// `SCRIPT LOAD source`
     var loadCommand: [RedisArgument] { ["SCRIPT", "LOAD", .string(source)] }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 import RedisClient
 
 /// Node settings from `--flags` and `COUPOND_*` environment variables (flags win).
@@ -19,6 +20,10 @@ public struct Configuration: Sendable {
     public var campaignSyncSeconds = 30.0
     public var idleTimeoutSeconds = 60.0
     public var headerTimeoutSeconds = 10.0
+    // Flusher (issue 8: backends): takeover of a dead consumer's entries, the slow sweep, stale consumers.
+    public var flusherTakeoverIdleMs = 30_000
+    public var flusherSweepSeconds = 30.0
+    public var flusherStaleConsumerSeconds = 600.0
 
     public init() {}
 
@@ -43,6 +48,9 @@ public struct Configuration: Sendable {
         ("campaign-sync-seconds", "re-publish campaigns to Redis this often (30)"),
         ("idle-timeout-seconds", "close idle keep-alive connections after (60)"),
         ("header-timeout-seconds", "close connections whose request head takes longer (10)"),
+        ("flusher-takeover-idle-ms", "take over another consumer's grant entries idle this long (30000)"),
+        ("flusher-sweep-seconds", "sweep every campaign's stream once per this period (30)"),
+        ("flusher-stale-consumer-seconds", "delete flusher consumers idle this long with nothing pending (600)"),
     ]
 
     /// Parses `arguments` (without the program and subcommand) over `environment`.
@@ -116,6 +124,9 @@ public struct Configuration: Sendable {
         case "campaign-sync-seconds": campaignSyncSeconds = try double()
         case "idle-timeout-seconds": idleTimeoutSeconds = try double()
         case "header-timeout-seconds": headerTimeoutSeconds = try double()
+        case "flusher-takeover-idle-ms": flusherTakeoverIdleMs = try int(100...86_400_000)
+        case "flusher-sweep-seconds": flusherSweepSeconds = try double()
+        case "flusher-stale-consumer-seconds": flusherStaleConsumerSeconds = try double()
         default: throw Error(description: "unknown setting \(name)")
         }
     }
@@ -134,5 +145,16 @@ public struct Configuration: Sendable {
         gethostname(&name, 255)
         let host = String(cString: name).filter { $0.isLetter || $0.isNumber || $0 == "-" }
         return "\(host.isEmpty ? "node" : host)-\(getpid())"
+    }
+}
+
+extension Configuration {
+    /// The flusher's options from the `flusher-*` settings.
+    public var flusherOptions: Flusher.Options {
+        var options = Flusher.Options()
+        options.claimIdleMilliseconds = flusherTakeoverIdleMs
+        options.sweepSeconds = flusherSweepSeconds
+        options.staleConsumerMilliseconds = Int(flusherStaleConsumerSeconds * 1000)
+        return options
     }
 }
