@@ -146,8 +146,9 @@ final class API: @unchecked Sendable {  // the per-loop tables are filled before
     /// Re-publishes every active and paused campaign; returns how many.
     @discardableResult
     func syncCampaigns(context: WorkerPool.Context) throws -> Int {
-        let campaigns = try CampaignStore.published(on: context.postgres())
-        for campaign in campaigns { try publish(campaign, context: context) }
+        let postgres = try context.postgres()
+        let campaigns = try CampaignStore.published(on: postgres)
+        try CampaignPublisher.publishAll(campaigns, on: context.redis()) { try CampaignStore.couponCount(id: $0, on: postgres) }
         return campaigns.count
     }
 }

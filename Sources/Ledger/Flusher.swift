@@ -78,6 +78,8 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
     public func start() {
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let thread = Thread { [self] in
+            // Thread.name does not reach the kernel on Linux; this name shows in /proc and top.
+            try? "flusher".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
             var backoff = 0.05
             while !stopping.load(ordering: .acquiring) {
                 do {
