@@ -93,10 +93,7 @@ extension Flusher {
             }
             if (info.lag ?? 1) > 0 { active.insert(stream) }  // entries whose hint was lost
             if info.pending > 0 {
-                let own = try read(redis, streams: [stream], ids: ["0"])
-                if !own.isEmpty { handled += try flush(own, redis: redis, postgres: postgres) }
-                let taken = try autoclaim(redis, stream: stream)
-                if !taken.isEmpty { handled += try flush(taken, redis: redis, postgres: postgres) }
+                handled += try recoverPending(redis, postgres: postgres, stream: stream)
                 touched.insert(stream)  // trimmed with the pending floor by the next trim
             } else {
                 noteBacklog(stream, info.lag ?? 0)
@@ -120,6 +117,27 @@ extension Flusher {
             metrics.consumersRemoved.add(removed, ordering: .relaxed)
             log("flusher_consumers_removed", ["count": String(removed)])
         }
+        return handled
+    }
+
+    /// A stream with pending entries: our own (left by an error or a previous run under this
+    /// name) are read again; other consumers' entries idle past the takeover time are claimed.
+    /// Asks XPENDING first, so it creates no consumer where there is nothing to take.
+    private func recoverPending(_ redis: BlockingRedisConnection, postgres: PostgresConnection, stream: String) throws -> Int {
+        let summary = try redis.command(["XPENDING", .string(stream), .string(CampaignKeys.flusherGroup)])
+        let holders = (summary.array?[safe: 3]?.array ?? []).compactMap { $0.array?.first?.string }
+        var handled = 0
+        if holders.contains(consumer) {
+            let own = try read(redis, streams: [stream], ids: ["0"])
+            if !own.isEmpty { handled += try flush(own, redis: redis, postgres: postgres) }
+        }
+        guard holders.contains(where: { $0 != consumer }) else { return handled }
+        let idle = try redis.command([
+            "XPENDING", .string(stream), .string(CampaignKeys.flusherGroup), "IDLE", .int(Int64(options.claimIdleMilliseconds)), "-", "+", "1",
+        ])
+        guard !(idle.array ?? []).isEmpty else { return handled }
+        let taken = try autoclaim(redis, stream: stream)
+        if !taken.isEmpty { handled += try flush(taken, redis: redis, postgres: postgres) }
         return handled
     }
 }
