@@ -13,19 +13,21 @@ public enum GrantHints {
     public static let dirtyCampaigns = "cp:dirty"
 
     /// Sorted set per user (own hash tag `{u:<user>}`): member `campaign|code|at|valid_from|valid_until|stream_id|request_id`,
-    /// score = issue time (ms). Entries older than `userIndexTTLMs` are dropped on the next write,
-    /// and the key expires that long after its last write.
+    /// score = issue time (ms). The key expires `userIndexTTLMs` after its last write; entries older
+    /// than that are dropped by the reader that finds them.
     public static func userIndex(of userId: String) -> String { "cp:{u:\(userId)}:grants" }
     public static let userIndexTTLMs: Int64 = ClaimScript.recentGrantsTTLMs
 
-    public static let indexScript = RedisScript(indexSource)
+    /// The two commands that add `grant` to its user's index (plain commands, no script: this
+    /// is on the claim path). Old entries are dropped by readers (`trimCommand`).
+    public static func indexCommands(_ grant: Grant) -> [[RedisArgument]] {
+        let key = RedisArgument.string(userIndex(of: grant.userId))
+        return [["ZADD", key, .int(grant.issuedAtMs), .string(member(grant))], ["PEXPIRE", key, .int(userIndexTTLMs)]]
+    }
 
-    /// `EVALSHA` arguments that add `grant` to its user's index.
-    public static func indexCommand(_ grant: Grant) -> (keys: [RedisArgument], args: [RedisArgument]) {
-        (
-            [.string(userIndex(of: grant.userId))],
-            [.int(grant.issuedAtMs), .string(member(grant)), .int(grant.issuedAtMs - userIndexTTLMs), .int(userIndexTTLMs)]
-        )
+    /// Drops index entries issued before `nowMs - userIndexTTLMs`.
+    public static func trimCommand(userId: String, nowMs: Int64) -> [RedisArgument] {
+        ["ZREMRANGEBYSCORE", .string(userIndex(of: userId)), "-inf", .string("(\(nowMs - userIndexTTLMs)")]
     }
 
     /// `SADD cp:dirty id...`
@@ -49,11 +51,4 @@ public enum GrantHints {
         guard record.split(separator: "|", omittingEmptySubsequences: false).count == 6 else { return nil }
         return Grant(record: record, campaignId: campaignId, userId: userId, requestId: "")
     }
-
-    static let indexSource = #"""
-        redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
-        redis.call('PEXPIRE', KEYS[1], ARGV[4])
-        return 1
-        """#
 }

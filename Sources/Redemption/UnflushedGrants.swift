@@ -1,3 +1,4 @@
+import Foundation
 import Issuance
 import RedisClient
 
@@ -10,6 +11,10 @@ public enum UnflushedGrants {
     public static func of(_ userId: String, redis: BlockingRedisConnection) throws -> [Grant] {
         let reply = try redis.command(GrantHints.readCommand(userId: userId))
         let grants = (reply.array ?? []).compactMap { $0.string.flatMap { GrantHints.grant(member: $0, userId: userId) } }
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        if let oldest = grants.map(\.issuedAtMs).min(), oldest < nowMs - GrantHints.userIndexTTLMs {
+            try redis.command(GrantHints.trimCommand(userId: userId, nowMs: nowMs))  // long flushed; keeps the index small
+        }
         return grants.sorted { ($0.campaignId, $0.issuedAtMs, $0.code) < ($1.campaignId, $1.issuedAtMs, $1.code) }
     }
 

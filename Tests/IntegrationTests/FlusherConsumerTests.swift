@@ -96,3 +96,20 @@ extension ClaimPathTests {
         #expect(cursor.atStart)
     }
 }
+
+@Suite struct GrantHintsTests {
+    @Test func indexMemberRoundTrips() {
+        let grant = Grant(
+            code: "4XG7CFWWSGV8YQ9M", campaignId: 42, userId: "alice", requestId: "r-1", issuedAtMs: 1_700_000_000_123,
+            validFromMs: 1_700_000_000_000, validUntilMs: 1_700_604_800_000, streamId: "1700000000123-0")
+        let commands = GrantHints.indexCommands(grant)
+        #expect(commands.count == 2)
+        #expect(GrantHints.userIndex(of: "alice") == "cp:{u:alice}:grants")
+        let member = "42|4XG7CFWWSGV8YQ9M|1700000000123|1700000000000|1700604800000|1700000000123-0|r-1"
+        #expect(commands[0] == ["ZADD", "cp:{u:alice}:grants", .int(1_700_000_000_123), .string(member)])
+        #expect(GrantHints.grant(member: member, userId: "alice") == grant)
+        #expect(GrantHints.grant(member: "x|" + member.split(separator: "|", maxSplits: 1)[1], userId: "alice") == nil)
+        #expect(GrantHints.grant(member: "42|code|1|2|3|4-0", userId: "alice") == nil)  // the per-campaign list's 5-field form
+        #expect(GrantHints.markDirtyCommand([3, 7]) == ["SADD", "cp:dirty", "3", "7"])
+    }
+}

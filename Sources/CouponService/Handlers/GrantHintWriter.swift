@@ -11,8 +11,7 @@ final class GrantHintWriter: Sendable {
     private let pending = Mutex<[ObjectIdentifier: Set<Int64>]>([:])
 
     func record(_ grant: Grant, redis: RedisConnection, loop: EventLoop) {
-        let (keys, args) = GrantHints.indexCommand(grant)
-        redis.evalScript(GrantHints.indexScript, keys: keys, args: args) { _ in }
+        for command in GrantHints.indexCommands(grant) { redis.send(command) { _ in } }
         let id = ObjectIdentifier(loop)
         let first = pending.withLock { table -> Bool in
             let wasEmpty = table[id]?.isEmpty ?? true
