@@ -178,7 +178,16 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
         ]
         args += streams.map { .string($0) }
         args += ids.map { .string($0) }
-        return GrantEntry.parse(readReply: try redis.command(args))
+        let first = Result { () throws(RedisError) -> RESPValue in try redis.command(args) }
+        if case .failure(let error) = first, error.serverError?.prefix == .nogroup {
+            // A stream or its group vanished (Redis lost data, or the key was deleted): recreate, read once more.
+            for stream in streams {
+                knownGroups.remove(stream)
+                try ensureGroup(redis, stream: stream)
+            }
+            return GrantEntry.parse(readReply: try redis.command(args))
+        }
+        return GrantEntry.parse(readReply: try first.get())
     }
 
     func autoclaim(_ redis: BlockingRedisConnection, stream: String) throws -> [GrantEntry] {

@@ -76,6 +76,25 @@ extension ClaimPathTests {
     }
 }
 
+extension ClaimPathTests.FlusherConsumers {
+    /// A stream that vanished under a running flusher (its group with it) is recreated on NOGROUP.
+    @Test func vanishedStreamGroupIsRecreated() throws {
+        let node = try TestNode.start(flusher: false)
+        defer { node.stop() }
+        let campaign = try node.createCampaign(stock: 100, perUserLimit: 1)
+        _ = try ClaimPathTests.FlusherCrash.claim(node, campaign: campaign, count: 3, prefix: "v")
+        var options = ClaimPathTests.FlusherCrash.options()
+        options.sweepSeconds = 3_600  // no sweep after the first: the read itself must heal
+        options.sweepSliceSeconds = 3_600
+        let flusher = ClaimPathTests.FlusherCrash.flusher(node, consumer: "steady", options)
+        #expect(try ClaimPathTests.FlusherCrash.drive(flusher, seconds: 5) { try node.storedCoupons(campaign).count == 3 })
+        #expect(try node.redisClient().command(["DEL", .string(node.keys(campaign).grants)]).int == 1)
+        _ = try ClaimPathTests.FlusherCrash.claim(node, campaign: campaign, count: 2, prefix: "w")
+        #expect(try ClaimPathTests.FlusherCrash.drive(flusher, seconds: 5) { try node.storedCoupons(campaign).count == 5 })
+        #expect(flusher.metrics.errors.load(ordering: .relaxed) == 0)
+    }
+}
+
 @Suite struct SweepCursorTests {
     @Test func slicesCoverEveryStreamOncePerSweep() {
         #expect(SweepCursor.sliceSize(count: 10_001, sliceSeconds: 1, sweepSeconds: 30) == 334)
