@@ -54,11 +54,11 @@ public enum CampaignPublisher {
         for start in stride(from: 0, to: campaigns.count, by: chunk) {
             let batch = campaigns[start..<min(start + chunk, campaigns.count)]
             let known = try redis.pipeline(batch.map { ["HEXISTS", .string(CampaignKeys(campaignId: $0.id).meta), "stock_total"] })
-            var commands: [[RedisArgument]] = [script.loadCommandForPipeline]  // SCRIPT FLUSH cannot break the batch
+            var commands: [[RedisArgument]] = [script.loadCommand]  // SCRIPT FLUSH cannot break the batch
             for (campaign, exists) in zip(batch, known) {
                 let issued = try exists.get().int == 1 ? 0 : alreadyIssued(campaign.id)
                 let (keys, args) = command(for: campaign, alreadyIssued: issued)
-                commands.append(script.evalshaCommandForPipeline(keys: keys, args: args))
+                commands.append(script.evalshaCommand(keys: keys, args: args))
                 commands.append(["SADD", .string(CampaignKeys.registry), .string(String(campaign.id))])
             }
             for result in try redis.pipeline(commands) { _ = try result.get() }

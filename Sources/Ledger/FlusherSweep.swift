@@ -61,7 +61,7 @@ enum StaleConsumers {
         """#)
 
     static func command(stream: String, minIdleMs: Int) -> [RedisArgument] {
-        script.evalshaCommandForPipeline(keys: [.string(stream)], args: [.string(CampaignKeys.flusherGroup), .int(Int64(minIdleMs))])
+        script.evalshaCommand(keys: [.string(stream)], args: [.string(CampaignKeys.flusherGroup), .int(Int64(minIdleMs))])
     }
 }
 
@@ -77,7 +77,7 @@ extension Flusher {
             let members = try redis.command(["SMEMBERS", .string(CampaignKeys.registry)])
             let ids = (members.array ?? []).compactMap { $0.string.flatMap(Int64.init) }
             sweep.begin(ids.map { CampaignKeys(campaignId: $0).grants })
-            try redis.command(StaleConsumers.script.loadCommandForPipeline)
+            try redis.command(StaleConsumers.script.loadCommand)
         }
         let streams = Array(sweep.nextSlice(now: now, sliceSeconds: slice, sweepSeconds: sweepPeriod))
         guard !streams.isEmpty else { return 0 }

@@ -11,7 +11,7 @@ public struct RedisScript: Sendable, Hashable {
     }
 
     /// `EVALSHA sha numkeys keys... args...`
-    func evalshaCommand(keys: [RedisArgument], args: [RedisArgument]) -> [RedisArgument] {
+    public func evalshaCommand(keys: [RedisArgument], args: [RedisArgument]) -> [RedisArgument] {
         var command: [RedisArgument] = ["EVALSHA", .string(sha1), .int(Int64(keys.count))]
         command.reserveCapacity(3 + keys.count + args.count)
         command.append(contentsOf: keys)
@@ -19,14 +19,6 @@ public struct RedisScript: Sendable, Hashable {
         return command
     }
 
-    /// `EVALSHA` for a pipeline, where the caller handles `NOSCRIPT` itself (load first).
-    public func evalshaCommandForPipeline(keys: [RedisArgument], args: [RedisArgument]) -> [RedisArgument] {
-        evalshaCommand(keys: keys, args: args)
-    }
-
-    /// `SCRIPT LOAD source`, for callers that pipeline `evalshaCommandForPipeline`.
-    public var loadCommandForPipeline: [RedisArgument] { loadCommand }
-
     /// `SCRIPT LOAD source`
-    var loadCommand: [RedisArgument] { ["SCRIPT", "LOAD", .string(source)] }
+    public var loadCommand: [RedisArgument] { ["SCRIPT", "LOAD", .string(source)] }
 }

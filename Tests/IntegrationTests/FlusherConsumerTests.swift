@@ -1,4 +1,5 @@
 import Foundation
+import CouponService
 import Issuance
 import Ledger
 import RedisClient
@@ -130,5 +131,23 @@ extension ClaimPathTests.FlusherConsumers {
         #expect(GrantHints.grant(member: "x|" + member.split(separator: "|", maxSplits: 1)[1], userId: "alice") == nil)
         #expect(GrantHints.grant(member: "42|code|1|2|3|4-0", userId: "alice") == nil)  // the per-campaign list's 5-field form
         #expect(GrantHints.markDirtyCommand([3, 7]) == ["SADD", "cp:dirty", "3", "7"])
+    }
+}
+
+@Suite struct FlusherSettingsTests {
+    @Test func flagsAndEnvironmentSetTheFlusherOptions() throws {
+        let (configuration, rest) = try Configuration.parse(
+            arguments: ["--flusher-takeover-idle-ms", "5000", "--flusher-sweep-seconds=12"],
+            environment: ["COUPOND_FLUSHER_STALE_CONSUMER_SECONDS": "90", "COUPOND_FLUSHER_SWEEP_SECONDS": "99"])
+        #expect(rest.isEmpty)
+        let options = configuration.flusherOptions
+        #expect(options.claimIdleMilliseconds == 5_000)
+        #expect(options.sweepSeconds == 12.0)  // the flag wins over the environment
+        #expect(options.staleConsumerMilliseconds == 90_000)
+        let defaults = Configuration().flusherOptions
+        #expect(defaults.claimIdleMilliseconds == 30_000)
+        #expect(defaults.sweepSeconds == 30.0)
+        #expect(defaults.staleConsumerMilliseconds == 600_000)
+        #expect(throws: Configuration.Error.self) { try Configuration.parse(arguments: ["--flusher-takeover-idle-ms", "0"], environment: [:]) }
     }
 }

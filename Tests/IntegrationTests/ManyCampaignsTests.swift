@@ -115,13 +115,13 @@ import ServiceTestSupport
             """, [id, Int64(count)])
         let campaigns = try CampaignStore.published(on: postgres).filter { $0.id != id }
         let redis = try node.redisClient()
-        try redis.command(CampaignPublisher.script.loadCommandForPipeline)
+        try redis.command(CampaignPublisher.script.loadCommand)
         var published = 0
         for chunk in stride(from: 0, to: campaigns.count, by: 1_000) {
             var commands: [[RedisArgument]] = []
             for campaign in campaigns[chunk..<min(chunk + 1_000, campaigns.count)] {
                 let (keys, args) = CampaignPublisher.command(for: campaign, alreadyIssued: 0)
-                commands.append(CampaignPublisher.script.evalshaCommandForPipeline(keys: keys, args: args))
+                commands.append(CampaignPublisher.script.evalshaCommand(keys: keys, args: args))
                 commands.append(["SADD", .string(CampaignKeys.registry), .string(String(campaign.id))])
             }
             for result in try redis.pipeline(commands) { _ = try result.get() }
