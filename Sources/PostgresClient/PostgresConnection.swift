@@ -37,19 +37,16 @@ public final class PostgresConnection: @unchecked Sendable {
     /// False once libpq has seen the connection break; such a connection must be replaced.
     public var isUsable: Bool { PQstatus(conn) == CONNECTION_OK }
 
-    /// Checks an idle connection without a round trip: if the socket has something to read
-    /// (the server closed it, or sent a FATAL on restart), libpq consumes it and the status
-    /// tells whether the session survived. False means the connection must be replaced.
-    /// One `poll` with a zero timeout; call it only between queries.
+    /// Checks an idle connection without a round trip: between queries the server has nothing
+    /// to say unless it is going away (a restart sends a FATAL, then closes), so a readable
+    /// socket means the session must be replaced. (A stray notice costs one reconnect; we never
+    /// LISTEN.) One `poll` with a zero timeout; call it only between queries.
     public func isAliveWhenIdle() -> Bool {
         guard PQstatus(conn) == CONNECTION_OK else { return false }
         let socket = PQsocket(conn)
         guard socket >= 0 else { return false }
         var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-        let ready = poll(&descriptor, 1, 0)
-        guard ready > 0 else { return ready == 0 }
-        if descriptor.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 { return false }
-        return PQconsumeInput(conn) == 1 && PQstatus(conn) == CONNECTION_OK
+        return poll(&descriptor, 1, 0) == 0
     }
 
     /// True while inside a transaction block (idle-in-transaction, active, or failed).

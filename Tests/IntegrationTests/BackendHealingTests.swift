@@ -4,6 +4,7 @@ import HTTPServer
 import Testing
 
 import ServiceTestSupport
+import TestSupport
 
 /// Issue 8, self-healing backends: worker connections recover from a Redis restart on their
 /// own, and `Idempotency-Key` makes create retries safe (also across a Redis-down 503).
@@ -42,6 +43,31 @@ import ServiceTestSupport
         // The grant made before the kill is still in the wallet (AOF, then flushed).
         let wallet = try node.request("GET", "/v1/users/heal/coupons", as: .checkout)
         #expect(try JSONParser.parse(wallet.body)["coupons"]?.arrayValue?.count == 1)
+    }
+
+    /// The same for PostgreSQL: every worker's session is broken by a restart; right after it,
+    /// 10 concurrent wallet reads and a template create succeed on the first try.
+    @Test func workersHealAfterPostgresRestart() throws {
+        let postgres = try PostgresServer.startNew()
+        defer { postgres.stop() }
+        let node = try TestNode.start(conninfo: try postgres.createDatabase(prefix: "heal"))
+        defer { node.stop() }
+        let warm = Locked<[Int]>([])
+        #expect(ConcurrentRun.run(threads: 16, timeoutSeconds: 30) { _ in
+            let status = (try? node.request("GET", "/v1/users/heal/coupons", as: .checkout).status) ?? -1
+            warm.withLock { $0.append(status) }
+        })
+        #expect(warm.current == [Int](repeating: 200, count: 16))
+
+        try postgres.restart()
+        let statuses = Locked<[Int]>([])
+        #expect(ConcurrentRun.run(threads: 10, timeoutSeconds: 30) { _ in
+            let status = (try? node.request("GET", "/v1/users/heal/coupons", as: .checkout).status) ?? -1
+            statuses.withLock { $0.append(status) }
+        })
+        print("FIGURE: wallet reads right after a PostgreSQL restart: \(statuses.current.filter { $0 == 200 }.count)/10 answered 200")
+        #expect(statuses.current == [Int](repeating: 200, count: 10))
+        #expect(try Self.post(node, "/v1/templates", TestNode.amountOffTemplate, key: nil).status == 201)
     }
 
     /// Same key → same template / campaign; same key with another body → 422; bad key → 400.
