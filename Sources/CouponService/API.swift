@@ -20,6 +20,8 @@ final class API: @unchecked Sendable {  // the per-loop tables are filled before
     var redisByLoop: [ObjectIdentifier: RedisConnection] = [:]
     var codesByLoop: [ObjectIdentifier: CouponCodeGenerator] = [:]
     let keyLookups = KeyLookups()
+    /// The per-user grant index and the flushers' dirty set, written after each grant.
+    let grantHints = GrantHintWriter()
     var flusher: Flusher?
 
     init(configuration: Configuration, logger: Logger, metrics: Metrics, workers: WorkerPool) {
@@ -205,8 +207,9 @@ final class API: @unchecked Sendable {  // the per-loop tables are filled before
     /// Re-publishes every active and paused campaign; returns how many.
     @discardableResult
     func syncCampaigns(context: WorkerPool.Context) throws -> Int {
-        let campaigns = try CampaignStore.published(on: context.postgres())
-        for campaign in campaigns { try publish(campaign, context: context) }
+        let postgres = try context.postgres()
+        let campaigns = try CampaignStore.published(on: postgres)
+        try CampaignPublisher.publishAll(campaigns, on: context.redis()) { try CampaignStore.couponCount(id: $0, on: postgres) }
         return campaigns.count
     }
 }

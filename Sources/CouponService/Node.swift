@@ -25,7 +25,8 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     private var syncTimer: DispatchSourceTimer?
     private var expirySweeper: ExpirySweeper?
 
-    public init(configuration: Configuration, logger: Logger, flusherOptions: Flusher.Options = Flusher.Options()) throws {
+    /// `flusherOptions` replaces the flusher settings taken from `configuration` (tests).
+    public init(configuration: Configuration, logger: Logger, flusherOptions: Flusher.Options? = nil) throws {
         self.configuration = configuration
         self.logger = logger
         group = try EventLoopGroup(count: configuration.loops)
@@ -34,7 +35,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         if configuration.flusher {
             flusher = Flusher(
                 consumer: configuration.nodeId, redis: configuration.redis, postgresConninfo: configuration.postgres,
-                options: flusherOptions, log: { [logger] event, fields in logger.warning(event, fields) })
+                options: flusherOptions ?? configuration.flusherOptions, log: { [logger] event, fields in logger.warning(event, fields) })
             api.flusher = flusher
         }
         Routes.install(on: router, api: api)

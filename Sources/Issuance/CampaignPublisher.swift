@@ -44,6 +44,27 @@ public enum CampaignPublisher {
         _ = try redis.command(["SADD", .string(CampaignKeys.registry), .string(String(campaign.id))])
     }
 
+    /// Publishes many campaigns in pipelines of `chunk` (the node's periodic sync): one round
+    /// trip per chunk to see which ones Redis has never seen, one to publish them all.
+    /// `alreadyIssued` is asked only for those Redis does not know.
+    public static func publishAll(
+        _ campaigns: [Campaign], on redis: BlockingRedisConnection, chunk: Int = 500,
+        alreadyIssued: (Int64) throws -> Int64
+    ) throws {
+        for start in stride(from: 0, to: campaigns.count, by: chunk) {
+            let batch = campaigns[start..<min(start + chunk, campaigns.count)]
+            let known = try redis.pipeline(batch.map { ["HEXISTS", .string(CampaignKeys(campaignId: $0.id).meta), "stock_total"] })
+            var commands: [[RedisArgument]] = [script.loadCommand]  // SCRIPT FLUSH cannot break the batch
+            for (campaign, exists) in zip(batch, known) {
+                let issued = try exists.get().int == 1 ? 0 : alreadyIssued(campaign.id)
+                let (keys, args) = command(for: campaign, alreadyIssued: issued)
+                commands.append(script.evalshaCommand(keys: keys, args: args))
+                commands.append(["SADD", .string(CampaignKeys.registry), .string(String(campaign.id))])
+            }
+            for result in try redis.pipeline(commands) { _ = try result.get() }
+        }
+    }
+
     static let source = #"""
         local meta, stock, grants = KEYS[1], KEYS[2], KEYS[3]
         local total, issued = tonumber(ARGV[1]), tonumber(ARGV[2])

@@ -9,15 +9,27 @@ import Synchronization
 /// `consumer` of group `flushers`. Delivery is at-least-once — XACK only after COMMIT — and the
 /// unique coupon code makes the effect exactly-once. It never trims an entry that is pending
 /// or not yet delivered.
+///
+/// Its cost does not grow with the number of campaigns: it reads only streams named in the
+/// dirty set (`GrantHints.dirtyCampaigns`, written by granting nodes) and keeps reading a
+/// stream until it is drained. A slow sweep over every published campaign (`FlusherSweep`,
+/// a slice at a time) is the safety net: it finds entries whose hint was lost, takes over
+/// entries left pending by dead consumers, trims, and deletes stale consumers.
 public final class Flusher: @unchecked Sendable {  // mutable state is touched only by the flusher thread; `stopping` is atomic
     public struct Options: Sendable {
         public var batchSize = 1_000
+        /// Sleep between polls of the dirty set while there is nothing to do.
         public var blockMilliseconds = 50
-        /// Entries idle this long in another consumer's pending list are taken over.
+        /// Entries idle this long in another consumer's pending list are taken over (XAUTOCLAIM min-idle).
         public var claimIdleMilliseconds = 30_000
-        public var claimEverySeconds = 5.0
+        /// Every published campaign's stream is swept once per this period (0: every iteration).
+        public var sweepSeconds = 30.0
+        /// A slice of the sweep runs this often; slices are sized so a sweep takes `sweepSeconds`.
+        public var sweepSliceSeconds = 1.0
+        /// Streams flushed since the last trim are trimmed this often.
         public var trimEverySeconds = 1.0
-        public var registryRefreshSeconds = 1.0
+        /// Consumers with nothing pending and idle this long are deleted (XGROUP DELCONSUMER).
+        public var staleConsumerMilliseconds = 600_000
         /// Test hook: called after COMMIT and before XACK; throwing simulates a crash there.
         public var afterCommit: (@Sendable ([GrantEntry]) throws -> Void)?
 
@@ -26,21 +38,30 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
 
     public let consumer: String
     public let metrics = FlusherMetrics()
+    let options: Options
     private let redisEndpoint: RedisEndpoint
     private let conninfo: String
-    private let options: Options
     private let stopping = Atomic<Bool>(false)
     private let started = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
-    private let log: @Sendable (String, [String: String]) -> Void
+    let log: @Sendable (String, [String: String]) -> Void
 
     private var redis: BlockingRedisConnection?
     private var postgres: PostgresConnection?
-    private var streams: [String] = []
-    private var lastRegistryRefresh = Date.distantPast
-    private var lastClaim = Date.distantPast
-    private var lastTrim = Date.distantPast
-    private var pendingHistoryDone: Set<String> = []
+    /// Streams to read new entries from until a read comes back empty.
+    var active: Set<String> = []
+    /// Streams whose own pending entries must be read again (after an error mid-batch).
+    var history: Set<String> = []
+    /// Streams flushed since the last trim.
+    var touched: Set<String> = []
+    /// Streams whose group this flusher has made sure of.
+    var knownGroups: Set<String> = []
+    var sweep = SweepCursor()
+    /// The unflushed count per stream as last seen; `metrics.backlog` is their sum.
+    var backlogByStream: [String: Int] = [:]
+    /// The floor each stream was last trimmed to by the sweep (so an idle stream is trimmed once).
+    var trimmedBelow: [String: StreamID] = [:]
+    var lastTrim = Date.distantPast
 
     public init(
         consumer: String, redis: RedisEndpoint, postgresConninfo: String, options: Options = Options(),
@@ -57,17 +78,16 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
     public func start() {
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let thread = Thread { [self] in
+            // Thread.name does not reach the kernel on Linux; this name shows in /proc and top.
+            try? "flusher".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
             var backoff = 0.05
             while !stopping.load(ordering: .acquiring) {
                 do {
-                    try runOnce()
+                    if try runOnce() == 0 { Thread.sleep(forTimeInterval: Double(options.blockMilliseconds) / 1000) }
                     backoff = 0.05
                 } catch {
                     metrics.errors.add(1, ordering: .relaxed)
                     log("flusher_error", ["error": "\(error)"])
-                    redis = nil
-                    postgres = nil
-                    pendingHistoryDone.removeAll()
                     Thread.sleep(forTimeInterval: backoff)
                     backoff = min(backoff * 2, 2)
                 }
@@ -84,51 +104,46 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
         if started.load(ordering: .acquiring) { finished.wait() }
     }
 
-    /// One iteration: refresh the stream list, take over idle entries, read new ones (blocking
-    /// up to `blockMilliseconds`), write them, ack them, trim. Returns how many entries it handled.
+    /// One iteration: take the dirty hints, re-read own pending entries after an error, run a
+    /// sweep slice when due, read and flush new entries of active streams, trim. Never blocks
+    /// waiting for entries. Returns how many entries it handled.
     @discardableResult
     public func runOnce() throws -> Int {
+        do {
+            return try iterate()
+        } catch {
+            // Connections may be dead; whatever was read and not acked is ours to read again.
+            redis = nil
+            postgres = nil
+            history.formUnion(active)
+            history.formUnion(touched)
+            knownGroups.removeAll()  // Redis may have lost them
+            throw error
+        }
+    }
+
+    private func iterate() throws -> Int {
         let redis = try connectedRedis()
         let postgres = try connectedPostgres()
         let now = Date()
-        if now.timeIntervalSince(lastRegistryRefresh) >= options.registryRefreshSeconds {
-            try refreshStreams(redis)
-            lastRegistryRefresh = now
-        }
-        guard !streams.isEmpty else {
-            Thread.sleep(forTimeInterval: Double(options.blockMilliseconds) / 1000)
-            return 0
-        }
         var handled = 0
-        // Our own pending entries first: after a crash between COMMIT and XACK they are
-        // still ours, and writing them again is harmless.
-        let history = streams.filter { !pendingHistoryDone.contains($0) }
+        try takeHints(redis)
         if !history.isEmpty {
-            let entries = try read(redis, streams: history, ids: history.map { _ in "0" }, block: false)
-            if entries.isEmpty {
-                pendingHistoryDone.formUnion(history)
-            } else {
-                try flush(entries, redis: redis, postgres: postgres)
-                handled += entries.count
-            }
+            let streams = history.sorted()
+            let entries = try read(redis, streams: streams, ids: streams.map { _ in "0" })
+            if entries.isEmpty { history.removeAll() } else { handled += try flush(entries, redis: redis, postgres: postgres) }
         }
-        if now.timeIntervalSince(lastClaim) >= options.claimEverySeconds {
-            for stream in streams {
-                let claimed = try autoclaim(redis, stream: stream)
-                if !claimed.isEmpty {
-                    try flush(claimed, redis: redis, postgres: postgres)
-                    handled += claimed.count
-                }
-            }
-            lastClaim = now
+        handled += try sweepSliceIfDue(redis, postgres: postgres, now: now)
+        if !active.isEmpty {
+            let streams = active.sorted()
+            let entries = try read(redis, streams: streams, ids: streams.map { _ in ">" })
+            let fed = Set(entries.map(\.stream))
+            active = active.intersection(fed)  // a stream that gave nothing is drained
+            if !entries.isEmpty { handled += try flush(entries, redis: redis, postgres: postgres) }
         }
-        let fresh = try read(redis, streams: streams, ids: streams.map { _ in ">" }, block: handled == 0)
-        if !fresh.isEmpty {
-            try flush(fresh, redis: redis, postgres: postgres)
-            handled += fresh.count
-        }
-        if now.timeIntervalSince(lastTrim) >= options.trimEverySeconds {
-            try trim(redis)
+        if now.timeIntervalSince(lastTrim) >= options.trimEverySeconds && !touched.isEmpty {
+            try trim(redis, streams: touched.sorted())
+            touched.removeAll()
             lastTrim = now
         }
         return handled
@@ -136,31 +151,46 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
 
     // MARK: Steps
 
-    private func refreshStreams(_ redis: BlockingRedisConnection) throws {
-        let members = try redis.command(["SMEMBERS", .string(CampaignKeys.registry)])
-        let ids = (members.array ?? []).compactMap { $0.string.flatMap(Int64.init) }.sorted()
-        streams = ids.map { CampaignKeys(campaignId: $0).grants }
-        for stream in streams {
-            // Creating the group is idempotent in effect: BUSYGROUP means it exists.
-            let created = Result { () throws(RedisError) -> RESPValue in
-                try redis.command(["XGROUP", "CREATE", .string(stream), .string(CampaignKeys.flusherGroup), "0", "MKSTREAM"])
-            }
-            if case .failure(let error) = created, error.serverError?.prefix != .busygroup { throw error }
+    /// Moves campaign ids from the dirty set into `active` (SPOP: each hint goes to one flusher).
+    private func takeHints(_ redis: BlockingRedisConnection) throws {
+        let reply = try redis.command(["SPOP", .string(GrantHints.dirtyCampaigns), .int(Int64(options.batchSize))])
+        for id in (reply.array ?? []).compactMap({ $0.string.flatMap(Int64.init) }) {
+            let stream = CampaignKeys(campaignId: id).grants
+            try ensureGroup(redis, stream: stream)
+            active.insert(stream)
         }
     }
 
-    private func read(_ redis: BlockingRedisConnection, streams: [String], ids: [String], block: Bool) throws -> [GrantEntry] {
-        var args: [RedisArgument] = [
-            "XREADGROUP", "GROUP", .string(CampaignKeys.flusherGroup), .string(consumer), "COUNT", .int(Int64(options.batchSize)),
-        ]
-        if block { args += ["BLOCK", .int(Int64(options.blockMilliseconds))] }
-        args.append("STREAMS")
-        args += streams.map { .string($0) }
-        args += ids.map { .string($0) }
-        return GrantEntry.parse(readReply: try redis.command(args))
+    /// Creates the group once per stream and flusher run (BUSYGROUP: it exists).
+    func ensureGroup(_ redis: BlockingRedisConnection, stream: String) throws {
+        guard !knownGroups.contains(stream) else { return }
+        let created = Result { () throws(RedisError) -> RESPValue in
+            try redis.command(["XGROUP", "CREATE", .string(stream), .string(CampaignKeys.flusherGroup), "0", "MKSTREAM"])
+        }
+        if case .failure(let error) = created, error.serverError?.prefix != .busygroup { throw error }
+        knownGroups.insert(stream)
     }
 
-    private func autoclaim(_ redis: BlockingRedisConnection, stream: String) throws -> [GrantEntry] {
+    func read(_ redis: BlockingRedisConnection, streams: [String], ids: [String]) throws -> [GrantEntry] {
+        var args: [RedisArgument] = [
+            "XREADGROUP", "GROUP", .string(CampaignKeys.flusherGroup), .string(consumer), "COUNT", .int(Int64(options.batchSize)),
+            "STREAMS",
+        ]
+        args += streams.map { .string($0) }
+        args += ids.map { .string($0) }
+        let first = Result { () throws(RedisError) -> RESPValue in try redis.command(args) }
+        if case .failure(let error) = first, error.serverError?.prefix == .nogroup {
+            // A stream or its group vanished (Redis lost data, or the key was deleted): recreate, read once more.
+            for stream in streams {
+                knownGroups.remove(stream)
+                try ensureGroup(redis, stream: stream)
+            }
+            return GrantEntry.parse(readReply: try redis.command(args))
+        }
+        return GrantEntry.parse(readReply: try first.get())
+    }
+
+    func autoclaim(_ redis: BlockingRedisConnection, stream: String) throws -> [GrantEntry] {
         guard let campaignId = CampaignKeys.campaignId(ofGrantStream: stream) else { return [] }
         var cursor = "0-0"
         var taken: [GrantEntry] = []
@@ -177,7 +207,8 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
         return taken
     }
 
-    private func flush(_ entries: [GrantEntry], redis: BlockingRedisConnection, postgres: PostgresConnection) throws {
+    /// Writes `entries` in one transaction, then acks them; returns how many.
+    func flush(_ entries: [GrantEntry], redis: BlockingRedisConnection, postgres: PostgresConnection) throws -> Int {
         let grants = entries.compactMap(\.grant)
         let started = Date()
         let inserted = try postgres.transaction { connection in
@@ -186,9 +217,10 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
         try options.afterCommit?(entries)
         var byStream: [String: [String]] = [:]
         for entry in entries { byStream[entry.stream, default: []].append(entry.streamId) }
-        for (stream, ids) in byStream {
+        for (stream, ids) in byStream.sorted(by: { $0.key < $1.key }) {
             _ = try redis.command(
                 ["XACK", .string(stream), .string(CampaignKeys.flusherGroup)] + ids.map { .string($0) })
+            touched.insert(stream)
         }
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         for grant in grants { metrics.lagMilliseconds.record(max(0, nowMs - grant.issuedAtMs)) }
@@ -196,34 +228,40 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
         metrics.entriesAcked.add(entries.count, ordering: .relaxed)
         metrics.batches.add(1, ordering: .relaxed)
         metrics.lastBatchMicros.store(Int(Date().timeIntervalSince(started) * 1_000_000), ordering: .relaxed)
+        return entries.count
     }
 
     /// Trims each stream below the smallest id that is pending or not yet delivered.
-    private func trim(_ redis: BlockingRedisConnection) throws {
-        var backlog = 0
+    func trim(_ redis: BlockingRedisConnection, streams: [String]) throws {
         for stream in streams {
-            guard let floor = try GrantStreamState.read(redis, stream: stream) else { continue }
-            backlog += floor.unflushed
-            if let minimum = floor.trimBelow {
+            guard let state = try GrantStreamState.read(redis, stream: stream) else { continue }
+            noteBacklog(stream, state.unflushed)
+            if let minimum = state.trimBelow {
                 _ = try redis.command(["XTRIM", .string(stream), "MINID", .string(minimum.description)])
             }
         }
-        metrics.backlog.store(backlog, ordering: .relaxed)
+    }
+
+    func noteBacklog(_ stream: String, _ unflushed: Int) {
+        let previous = backlogByStream.updateValue(unflushed, forKey: stream) ?? 0
+        metrics.backlog.add(unflushed - previous, ordering: .relaxed)
     }
 
     // MARK: Connections
 
     private func connectedRedis() throws -> BlockingRedisConnection {
-        if let redis { return redis }
-        // XREADGROUP BLOCK needs a socket timeout longer than the block time.
-        let connection = try BlockingRedisConnection(
-            endpoint: redisEndpoint, timeoutSeconds: max(2, Double(options.blockMilliseconds) / 1000 + 2))
+        if let redis {
+            redis.dropIfClosedByPeer()  // Redis restarted while we slept: reconnect instead of failing once
+            return redis
+        }
+        let connection = try BlockingRedisConnection(endpoint: redisEndpoint, timeoutSeconds: 5)
         redis = connection
         return connection
     }
 
     private func connectedPostgres() throws -> PostgresConnection {
-        if let postgres { return postgres }
+        if let postgres, postgres.isAliveWhenIdle() { return postgres }
+        postgres = nil
         let connection = try PostgresConnection(conninfo: Conninfo.withTimeouts(conninfo))
         _ = try connection.execute("SET synchronous_commit = on")
         postgres = connection

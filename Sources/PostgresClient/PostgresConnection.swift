@@ -37,6 +37,18 @@ public final class PostgresConnection: @unchecked Sendable {
     /// False once libpq has seen the connection break; such a connection must be replaced.
     public var isUsable: Bool { PQstatus(conn) == CONNECTION_OK }
 
+    /// Checks an idle connection without a round trip: between queries the server has nothing
+    /// to say unless it is going away (a restart sends a FATAL, then closes), so a readable
+    /// socket means the session must be replaced. (A stray notice costs one reconnect; we never
+    /// LISTEN.) One `poll` with a zero timeout; call it only between queries.
+    public func isAliveWhenIdle() -> Bool {
+        guard PQstatus(conn) == CONNECTION_OK else { return false }
+        let socket = PQsocket(conn)
+        guard socket >= 0 else { return false }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) == 0
+    }
+
     /// True while inside a transaction block (idle-in-transaction, active, or failed).
     public var isInTransaction: Bool {
         let status = PQtransactionStatus(conn)

@@ -35,6 +35,22 @@ public final class BlockingRedisConnection: @unchecked Sendable {  // the hiredi
     /// True while a context is open (it may still turn out dead on the next call).
     public var isConnected: Bool { lock.withLock { context != nil } }
 
+    /// Checks the idle connection without a round trip and drops it when the server has
+    /// closed it (e.g. Redis restarted): the next call then reconnects instead of failing.
+    /// No reply is outstanding between calls, so anything readable means EOF, a reset, or
+    /// bytes nobody asked for; each makes the context unusable. One `poll`, zero timeout.
+    /// Returns false when it dropped the connection.
+    @discardableResult
+    public func dropIfClosedByPeer() -> Bool {
+        lock.withLock {
+            guard let context else { return true }
+            var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, 0) > 0 else { return true }
+            dropContext()
+            return false
+        }
+    }
+
     /// Drops the connection; the next call reconnects.
     public func close() {
         lock.withLock { dropContext() }

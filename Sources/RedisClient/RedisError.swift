@@ -79,8 +79,19 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     public var isUnavailable: Bool {
         switch self {
         case .notConnected, .connectionLost, .timeout, .connectFailed: return true
-        case .server(let error): return error.prefix == .loading || error.prefix == .masterdown || error.prefix == .clusterdown || error.prefix == .tryagain
+        case .server(let error):
+            // BUSY: another script holds the server; OOM: maxmemory reached with noeviction. Neither
+            // command ran (a script that hits OOM stops at its first write), so a retry is safe.
+            return [.loading, .masterdown, .clusterdown, .tryagain, .busy, .oom].contains(error.prefix)
         case .protocolError: return false
+        }
+    }
+
+    /// True when the connection itself is broken (not an error reply): it must be replaced.
+    public var isConnectionLevel: Bool {
+        switch self {
+        case .notConnected, .connectionLost, .timeout, .connectFailed, .protocolError: return true
+        case .server: return false
         }
     }
 

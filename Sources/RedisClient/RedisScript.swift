@@ -11,7 +11,7 @@ public struct RedisScript: Sendable, Hashable {
     }
 
     /// `EVALSHA sha numkeys keys... args...`
-    func evalshaCommand(keys: [RedisArgument], args: [RedisArgument]) -> [RedisArgument] {
+    public func evalshaCommand(keys: [RedisArgument], args: [RedisArgument]) -> [RedisArgument] {
         var command: [RedisArgument] = ["EVALSHA", .string(sha1), .int(Int64(keys.count))]
         command.reserveCapacity(3 + keys.count + args.count)
         command.append(contentsOf: keys)
@@ -20,5 +20,5 @@ public struct RedisScript: Sendable, Hashable {
     }
 
     /// `SCRIPT LOAD source`
-    var loadCommand: [RedisArgument] { ["SCRIPT", "LOAD", .string(source)] }
+    public var loadCommand: [RedisArgument] { ["SCRIPT", "LOAD", .string(source)] }
 }

@@ -13,9 +13,8 @@ extension ClaimPathTests {
             var options = TestNode.fastFlusher
             options.batchSize = batchSize
             options.claimIdleMilliseconds = claimIdleMilliseconds
-            options.claimEverySeconds = 0
+            options.sweepSeconds = 0
             options.trimEverySeconds = 0
-            options.registryRefreshSeconds = 0
             if crash { options.afterCommit = { _ in throw SimulatedCrash() } }
             return options
         }

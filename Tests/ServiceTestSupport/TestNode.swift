@@ -46,9 +46,9 @@ public final class TestNode: @unchecked Sendable {  // fields are set once in `s
         var options = Flusher.Options()
         options.blockMilliseconds = 20
         options.claimIdleMilliseconds = 500
-        options.claimEverySeconds = 0.2
+        options.sweepSeconds = 0.2
+        options.sweepSliceSeconds = 0.1
         options.trimEverySeconds = 0.2
-        options.registryRefreshSeconds = 0.1
         return options
     }
 

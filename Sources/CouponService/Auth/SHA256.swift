@@ -47,8 +47,10 @@ public enum SHA256 {
         return h.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> UInt32(24 - 8 * $0)) } }
     }
 
-    public static func hexDigest(_ text: String) -> String {
-        digest(Array(text.utf8)).map { byte in
+    public static func hexDigest(_ text: String) -> String { hexDigest(bytes: Array(text.utf8)) }
+
+    public static func hexDigest(bytes: [UInt8]) -> String {
+        digest(bytes).map { byte in
             let hex = String(byte, radix: 16)
             return byte < 16 ? "0" + hex : hex
         }.joined()

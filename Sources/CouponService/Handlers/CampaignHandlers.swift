@@ -17,13 +17,29 @@ struct CampaignHandlers {
             return responder.respond(APIError.invalid([error]))
         }
         guard template.id == nil else { return responder.respond(APIError.invalid("id is assigned by the server")) }
+        let key: IdempotencyKey?
+        switch IdempotencyKey.of(request, route: "POST /v1/templates") {
+        case .success(let value): key = value
+        case .failure(let failure): return responder.respond(failure.response)
+        }
         api.blocking(responder) { context in
             var spec = JSONWriter()
             spec.write(template.json)
-            let record = try TemplateStore.insert(
-                name: template.name, currency: template.currency, kind: template.kind.wireName,
-                specJSON: String(decoding: spec.bytes, as: UTF8.self), faceValue: template.kind.faceValue,
-                on: context.postgres())
+            let postgres = try context.postgres()
+            let record: TemplateRecord
+            switch try IdempotencyKey.create(key, on: postgres, { connection in
+                let record = try TemplateStore.insert(
+                    name: template.name, currency: template.currency, kind: template.kind.wireName,
+                    specJSON: String(decoding: spec.bytes, as: UTF8.self), faceValue: template.kind.faceValue,
+                    on: connection)
+                return (record, record.id)
+            }) {
+            case .created(let created): record = created
+            case .existing(let id):
+                guard let found = try TemplateStore.find(id: id, on: postgres) else { return APIError.notFound("template") }
+                record = found
+            case .conflict: return IdempotencyKey.conflict
+            }
             return .json(status: 201, body: try Self.templateBody(record))
         }
     }
@@ -42,6 +58,11 @@ struct CampaignHandlers {
         case .success(let value): body = value
         case .failure(let failure): return responder.respond(failure.response)
         }
+        let key: IdempotencyKey?
+        switch IdempotencyKey.of(request, route: "POST /v1/campaigns") {
+        case .success(let value): key = value
+        case .failure(let failure): return responder.respond(failure.response)
+        }
         api.blocking(responder) { [api] context in
             let postgres = try context.postgres()
             var template: CouponTemplate?
@@ -55,8 +76,21 @@ struct CampaignHandlers {
                 return APIError.invalid([error])
             }
             guard template != nil else { return APIError.invalid("template_id: no template with id \(campaign.templateId)") }
-            campaign = try CampaignStore.insert(campaign, on: postgres)
-            api.logger.info("campaign_created", ["campaign_id": String(campaign.id), "stock": String(campaign.stockTotal)])
+            let valid = campaign
+            switch try IdempotencyKey.create(key, on: postgres, { connection in
+                let created = try CampaignStore.insert(valid, on: connection)
+                return (created, created.id)
+            }) {
+            case .created(let created):
+                campaign = created
+                api.logger.info("campaign_created", ["campaign_id": String(campaign.id), "stock": String(campaign.stockTotal)])
+            case .existing(let id):
+                // A retry: answer the campaign the first request created (publishing is idempotent,
+                // so a first attempt that saved but could not publish is published now).
+                guard let found = try CampaignStore.find(id: id, on: postgres) else { return APIError.notFound("campaign") }
+                campaign = found
+            case .conflict: return IdempotencyKey.conflict
+            }
             return try api.publishAndDescribe(campaign, context: context, status: 201)
         }
     }

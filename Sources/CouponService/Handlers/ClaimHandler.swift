@@ -95,6 +95,8 @@ struct ClaimHandler {
                 default: break
                 }
                 responder.respond(Self.response(decision))
+                if case .granted(let grant) = decision { api.grantHints.record(grant, redis: redis, loop: loop) }
+                if case .replayed(let grant) = decision { api.grantHints.record(grant, redis: redis, loop: loop) }
             case .failure(let error):
                 metrics.recordClaim(outcome: "unavailable")
                 if !error.isUnavailable { api.logger.error("claim_redis_error", ["error": "\(error)"]) }

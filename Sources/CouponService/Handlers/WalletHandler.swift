@@ -6,7 +6,7 @@ import Redemption
 import Store
 
 /// `GET /v1/users/{user_id}/coupons` (role `checkout`): the user's coupons from PostgreSQL,
-/// plus grants still on their way there (read from the per-user recent-grants lists in Redis).
+/// plus grants still on their way there (read from the user's grant index in Redis, `GrantHints`).
 ///
 /// Without order parameters: every coupon, grouped by its state now (a lapsed lock shows as
 /// `issued`, a coupon past its window as `expired`), with counts per state. With
@@ -27,7 +27,7 @@ struct WalletHandler {
             return responder.respond(error.response)
         }
         api.blocking(responder) { context in
-            let pending = try UnflushedGrants.of(userId, redis: context.redis())
+            let pending = try context.redisRead { try UnflushedGrants.of(userId, redis: $0) }
             let postgres = try context.postgres()
             let coupons = try Wallet.load(userId: userId, pending: pending, on: postgres)
             let nowMs = try CheckoutStore.nowMs(on: postgres)

@@ -62,8 +62,10 @@ public final class Metrics: Sendable {
             out += "coupond_flusher_acked_total \(flusher.entriesAcked.load(ordering: .relaxed))\n"
             out += "# HELP coupond_flusher_errors_total Flusher iterations that failed and were retried.\n# TYPE coupond_flusher_errors_total counter\n"
             out += "coupond_flusher_errors_total \(flusher.errors.load(ordering: .relaxed))\n"
-            out += "# HELP coupond_flusher_backlog Grant stream entries not yet flushed (all streams).\n# TYPE coupond_flusher_backlog gauge\n"
+            out += "# HELP coupond_flusher_backlog Grant stream entries not yet flushed, as the flusher last saw each stream.\n# TYPE coupond_flusher_backlog gauge\n"
             out += "coupond_flusher_backlog \(flusher.backlog.load(ordering: .relaxed))\n"
+            out += "# HELP coupond_flusher_consumers_removed_total Stale flusher consumers deleted (nothing pending, idle past flusher-stale-consumer-seconds).\n# TYPE coupond_flusher_consumers_removed_total counter\n"
+            out += "coupond_flusher_consumers_removed_total \(flusher.consumersRemoved.load(ordering: .relaxed))\n"
             out += "# HELP coupond_flusher_lag_seconds Time from grant to its PostgreSQL commit.\n# TYPE coupond_flusher_lag_seconds histogram\n"
             out += histogram("coupond_flusher_lag_seconds", flusher.lagMilliseconds, scale: 1_000)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 import RedisClient
 import RiskControl
 
@@ -44,6 +45,10 @@ public struct Configuration: Sendable {
     public var authFailureRate = RateLimit(perSecond: 10, burst: 100)
     /// Buckets each limiter may hold.
     public var limiterCapacity = 100_000
+    // Flusher (issue 8: backends): takeover of a dead consumer's entries, the slow sweep, stale consumers.
+    public var flusherTakeoverIdleMs = 30_000
+    public var flusherSweepSeconds = 30.0
+    public var flusherStaleConsumerSeconds = 600.0
 
     public init() {}
 
@@ -82,6 +87,9 @@ public struct Configuration: Sendable {
         ("code-miss-rate", "redeem/lock of unknown or foreign codes per key and per address (10/100)"),
         ("auth-failure-rate", "failed authentications per client address (10/100)"),
         ("limiter-capacity", "buckets each rate limiter may hold (100000)"),
+        ("flusher-takeover-idle-ms", "take over another consumer's grant entries idle this long (30000)"),
+        ("flusher-sweep-seconds", "sweep every campaign's stream once per this period (30)"),
+        ("flusher-stale-consumer-seconds", "delete flusher consumers idle this long with nothing pending (600)"),
     ]
 
     /// Parses `arguments` (without the program and subcommand) over `environment`.
@@ -192,6 +200,9 @@ public struct Configuration: Sendable {
         case "code-miss-rate": codeMissRate = try rate()
         case "auth-failure-rate": authFailureRate = try rate()
         case "limiter-capacity": limiterCapacity = try int(1_000...100_000_000)
+        case "flusher-takeover-idle-ms": flusherTakeoverIdleMs = try int(100...86_400_000)
+        case "flusher-sweep-seconds": flusherSweepSeconds = try double()
+        case "flusher-stale-consumer-seconds": flusherStaleConsumerSeconds = try double()
         default: throw Error(description: "unknown setting \(name)")
         }
     }
@@ -210,5 +221,16 @@ public struct Configuration: Sendable {
         gethostname(&name, 255)
         let host = String(cString: name).filter { $0.isLetter || $0.isNumber || $0 == "-" }
         return "\(host.isEmpty ? "node" : host)-\(getpid())"
+    }
+}
+
+extension Configuration {
+    /// The flusher's options from the `flusher-*` settings.
+    public var flusherOptions: Flusher.Options {
+        var options = Flusher.Options()
+        options.claimIdleMilliseconds = flusherTakeoverIdleMs
+        options.sweepSeconds = flusherSweepSeconds
+        options.staleConsumerMilliseconds = Int(flusherStaleConsumerSeconds * 1000)
+        return options
     }
 }

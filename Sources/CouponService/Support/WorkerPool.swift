@@ -17,8 +17,11 @@ public final class WorkerPool: @unchecked Sendable {  // `queue` is guarded by `
             self.redisEndpoint = redisEndpoint
         }
 
+        /// This worker's PostgreSQL session. A cached one is checked first (no round trip: see
+        /// `PostgresConnection.isAliveWhenIdle`), so after a PostgreSQL restart the first job
+        /// reconnects instead of failing.
         public func postgres() throws -> PostgresConnection {
-            if let connection = postgresConnection, connection.isUsable { return connection }
+            if let connection = postgresConnection, connection.isAliveWhenIdle() { return connection }
             postgresConnection = nil
             let connection = try PostgresConnection(conninfo: Conninfo.withTimeouts(conninfo))
             // A request never waits on PostgreSQL forever: a stuck query is cancelled (57014 → 503).
@@ -27,17 +30,33 @@ public final class WorkerPool: @unchecked Sendable {  // `queue` is guarded by `
             return connection
         }
 
+        /// This worker's Redis connection; a cached one the server has closed (Redis restarted)
+        /// is dropped first, so the call reconnects instead of failing.
         public func redis() throws -> BlockingRedisConnection {
-            if let connection = redisConnection { return connection }
+            if let connection = redisConnection {
+                connection.dropIfClosedByPeer()
+                return connection
+            }
             let connection = try BlockingRedisConnection(endpoint: redisEndpoint, timeoutSeconds: 2)
             redisConnection = connection
             return connection
         }
 
+        /// Runs an idempotent Redis read; if the connection turns out dead (the server went away
+        /// between the check and the command), runs it once more on a fresh connection.
+        public func redisRead<T>(_ body: (BlockingRedisConnection) throws -> T) throws -> T {
+            do {
+                return try body(redis())
+            } catch let error as RedisError where error == .connectionLost {
+                redisConnection = nil
+                return try body(redis())
+            }
+        }
+
         /// Drops connections after an error so the next job reconnects.
         func reset(after error: Error) {
             if let error = error as? PostgresError, error.isConnectionError { postgresConnection = nil }
-            if let error = error as? RedisError, error.isUnavailable { redisConnection = nil }
+            if let error = error as? RedisError, error.isConnectionLevel { redisConnection = nil }
         }
     }
 

@@ -1,0 +1,54 @@
+import RedisClient
+
+/// What a node records in Redis after answering a grant, so that nothing has to look at every
+/// campaign: a per-user index of grants not yet flushed (the wallet's and redeem's view of
+/// them) and the set of campaigns whose grant streams have new entries (the flushers' to-do
+/// list). The claim script cannot write these: they live outside the campaign's hash tag
+/// `{c:ID}`, and one script may touch keys of one Redis Cluster slot only. So they are
+/// hints, written after the reply and pipelined with the loop's other commands; a hint lost
+/// with a dying node or Redis is healed by a retry of the claim (a replay rewrites both), by
+/// the flush itself (the wallet then reads PostgreSQL), and by the flushers' slow sweep.
+public enum GrantHints {
+    /// Set of campaign ids whose grant streams may hold entries no flusher has read.
+    public static let dirtyCampaigns = "cp:dirty"
+
+    /// Sorted set per user (own hash tag `{u:<user>}`): member `campaign|code|at|valid_from|valid_until|stream_id|request_id`,
+    /// score = issue time (ms). The key expires `userIndexTTLMs` after its last write; entries older
+    /// than that are dropped by the reader that finds them.
+    public static func userIndex(of userId: String) -> String { "cp:{u:\(userId)}:grants" }
+    public static let userIndexTTLMs: Int64 = ClaimScript.recentGrantsTTLMs
+
+    /// The two commands that add `grant` to its user's index (plain commands, no script: this
+    /// is on the claim path). Old entries are dropped by readers (`trimCommand`).
+    public static func indexCommands(_ grant: Grant) -> [[RedisArgument]] {
+        let key = RedisArgument.string(userIndex(of: grant.userId))
+        return [["ZADD", key, .int(grant.issuedAtMs), .string(member(grant))], ["PEXPIRE", key, .int(userIndexTTLMs)]]
+    }
+
+    /// Drops index entries issued before `nowMs - userIndexTTLMs`.
+    public static func trimCommand(userId: String, nowMs: Int64) -> [RedisArgument] {
+        ["ZREMRANGEBYSCORE", .string(userIndex(of: userId)), "-inf", .string("(\(nowMs - userIndexTTLMs)")]
+    }
+
+    /// `SADD cp:dirty id...`
+    public static func markDirtyCommand(_ campaignIds: [Int64]) -> [RedisArgument] {
+        ["SADD", .string(dirtyCampaigns)] + campaignIds.map { .string(String($0)) }
+    }
+
+    /// `ZRANGE <index> 0 -1`: every indexed grant of the user.
+    public static func readCommand(userId: String) -> [RedisArgument] {
+        ["ZRANGE", .string(userIndex(of: userId)), "0", "-1"]
+    }
+
+    static func member(_ grant: Grant) -> String {
+        "\(grant.campaignId)|\(grant.code)|\(grant.issuedAtMs)|\(grant.validFromMs)|\(grant.validUntilMs)|\(grant.streamId)|\(grant.requestId)"
+    }
+
+    /// Parses an index member; nil when it is not one `member` wrote.
+    public static func grant(member: String, userId: String) -> Grant? {
+        guard let bar = member.firstIndex(of: "|"), let campaignId = Int64(member[..<bar]) else { return nil }
+        let record = String(member[member.index(after: bar)...])
+        guard record.split(separator: "|", omittingEmptySubsequences: false).count == 6 else { return nil }
+        return Grant(record: record, campaignId: campaignId, userId: userId, requestId: "")
+    }
+}
