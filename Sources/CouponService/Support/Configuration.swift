@@ -19,6 +19,8 @@ public struct Configuration: Sendable {
     public var campaignSyncSeconds = 30.0
     public var idleTimeoutSeconds = 60.0
     public var headerTimeoutSeconds = 10.0
+    /// Count claims per second and outcome in Redis for the console's live charts (issue 14).
+    public var claimSeries = true
 
     public init() {}
 
@@ -43,6 +45,7 @@ public struct Configuration: Sendable {
         ("campaign-sync-seconds", "re-publish campaigns to Redis this often (30)"),
         ("idle-timeout-seconds", "close idle keep-alive connections after (60)"),
         ("header-timeout-seconds", "close connections whose request head takes longer (10)"),
+        ("claim-series", "count claims per second in Redis for the console's charts: true/false (true)"),
     ]
 
     /// Parses `arguments` (without the program and subcommand) over `environment`.
@@ -116,6 +119,11 @@ public struct Configuration: Sendable {
         case "campaign-sync-seconds": campaignSyncSeconds = try double()
         case "idle-timeout-seconds": idleTimeoutSeconds = try double()
         case "header-timeout-seconds": headerTimeoutSeconds = try double()
+        case "claim-series":
+            guard let flag = ["true": true, "1": true, "false": false, "0": false][value.lowercased()] else {
+                throw Error(description: "claim-series must be true or false")
+            }
+            claimSeries = flag
         default: throw Error(description: "unknown setting \(name)")
         }
     }

@@ -1,0 +1,122 @@
+import EventLoop
+import Foundation
+import Issuance
+import RedisClient
+import Synchronization
+
+/// Claims per second by outcome, and remaining stock, kept in Redis so every node draws the
+/// same picture. One hash per campaign and minute, `cp:{c:ID}:series:<minute>`, fields
+/// `<second>:<outcome>` (count) and `<second>:remaining` (stock after that turn's claims),
+/// expiring after `ttlSeconds`. Nodes add their counts once per loop turn per campaign.
+public enum ClaimSeries {
+    public static let ttlSeconds = 420
+    public static let maxSeconds = 600
+    /// Outcomes always present in a series answer, in display order.
+    public static let outcomes = ["granted", "sold_out", "limit_reached", "not_started", "ended", "paused", "not_eligible"]
+
+    public static func key(campaignId: Int64, minute: Int64) -> String {
+        "cp:\(CampaignKeys(campaignId: campaignId).tag):series:\(minute)"
+    }
+
+    /// KEYS: the minute's hash, the stock; ARGV: second, ttl, then outcome/count pairs.
+    static let script = RedisScript(
+        """
+        for i = 3, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':' .. ARGV[i], ARGV[i + 1]) end
+        local stock = redis.call('GET', KEYS[2])
+        if stock then redis.call('HSET', KEYS[1], ARGV[1] .. ':remaining', stock) end
+        redis.call('EXPIRE', KEYS[1], ARGV[2])
+        return 1
+        """)
+
+    static func arguments(second: Int64, counts: [String: Int64]) -> [RedisArgument] {
+        var args: [RedisArgument] = [.int(second), .int(Int64(ttlSeconds))]
+        for (outcome, count) in counts.sorted(by: { $0.key < $1.key }) {
+            args.append(.string(outcome))
+            args.append(.int(count))
+        }
+        return args
+    }
+
+    /// Adds claim outcomes to Redis in batches: per loop, counts pile up during a turn and go
+    /// out as one script call per campaign at its end (like `SoldOutMarks.countLocalRefusal`).
+    public final class Recorder: Sendable {
+        private let pending = Mutex<[ObjectIdentifier: [Int64: [String: Int64]]]>([:])
+        public init() {}
+
+        public func record(_ campaignId: Int64, outcome: String, redis: RedisConnection, loop: EventLoop) {
+            let id = ObjectIdentifier(loop)
+            let first = pending.withLock { table -> Bool in
+                let wasEmpty = table[id]?.isEmpty ?? true
+                table[id, default: [:]][campaignId, default: [:]][outcome, default: 0] += 1
+                return wasEmpty
+            }
+            guard first else { return }
+            let hop = LoopBound(redis, loop: loop)
+            loop.execute { [self] in
+                let batch = pending.withLock { table in table.removeValue(forKey: id) ?? [:] }
+                let second = Int64(Date().timeIntervalSince1970)
+                for (campaign, counts) in batch {
+                    let keys = CampaignKeys(campaignId: campaign)
+                    hop.value.evalScript(
+                        script, keys: [.string(key(campaignId: campaign, minute: second / 60)), .string(keys.stock)],
+                        args: arguments(second: second, counts: counts)
+                    ) { _ in }
+                }
+            }
+        }
+    }
+
+    /// A window of the series as the API answers it.
+    public struct Window: Sendable, Equatable {
+        public var from: Int64
+        public var seconds: Int
+        public var counts: [String: [Int64]]
+        public var remaining: [Int64?]
+    }
+
+    /// Reads `seconds` seconds ending with `now` (inclusive) from the minute hashes.
+    /// Seconds with no stock sample carry the previous one forward; `current` fills the end.
+    public static func read(campaignId: Int64, seconds: Int, now: Int64, currentRemaining: Int64?, redis: BlockingRedisConnection)
+        throws -> Window
+    {
+        let from = now - Int64(seconds) + 1
+        let minutes = Array((from / 60)...(now / 60))
+        let replies = try redis.pipeline(minutes.map { ["HGETALL", .string(key(campaignId: campaignId, minute: $0))] })
+        var fields: [String: Int64] = [:]
+        for reply in replies {
+            let items = try reply.get().array ?? []
+            var index = 0
+            while index + 1 < items.count {
+                if let name = items[index].string, let value = items[index + 1].string.flatMap(Int64.init) { fields[name] = value }
+                index += 2
+            }
+        }
+        return window(from: from, seconds: seconds, fields: fields, currentRemaining: currentRemaining)
+    }
+
+    /// Pure part of `read`: lays hash fields out as per-second arrays.
+    public static func window(from: Int64, seconds: Int, fields: [String: Int64], currentRemaining: Int64?) -> Window {
+        var counts: [String: [Int64]] = [:]
+        for outcome in outcomes { counts[outcome] = Array(repeating: 0, count: seconds) }
+        var samples: [Int64?] = Array(repeating: nil, count: seconds)
+        for (name, value) in fields {
+            guard let colon = name.firstIndex(of: ":"), let second = Int64(name[..<colon]) else { continue }
+            let offset = Int(second - from)
+            guard offset >= 0, offset < seconds else { continue }
+            let field = String(name[name.index(after: colon)...])
+            if field == "remaining" {
+                samples[offset] = value
+            } else {
+                counts[field, default: Array(repeating: 0, count: seconds)][offset] += value
+            }
+        }
+        if let currentRemaining, seconds > 0 { samples[seconds - 1] = samples[seconds - 1] ?? currentRemaining }
+        var remaining: [Int64?] = []
+        var last: Int64?
+        for sample in samples {
+            if let sample { last = sample }
+            remaining.append(last)
+        }
+        return Window(from: from, seconds: seconds, counts: counts, remaining: remaining)
+    }
+}

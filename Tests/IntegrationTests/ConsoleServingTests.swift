@@ -1,0 +1,135 @@
+import CouponCore
+import CouponService
+import Foundation
+import HTTPServer
+import TestSupport
+import Testing
+
+import ServiceTestSupport
+
+/// The console's static files and the two routes it adds (issue 14), over real HTTP.
+@Suite struct ConsoleServingTests {
+    func get(_ node: TestNode, _ path: String, headers: [(String, String)] = []) throws -> HTTPClientResponse {
+        let client = node.client()
+        defer { client.close() }
+        return try client.send(method: "GET", path: path, headers: headers, body: nil)
+    }
+
+    @Test func filesHaveTypesValidatorsAndSecurityHeaders() throws {
+        let node = try TestNode.start(loops: 1, flusher: false)
+        defer { node.stop() }
+        let index = try get(node, "/console/")
+        #expect(index.status == 200)
+        #expect(index.headers["content-type"] == "text/html; charset=utf-8")
+        #expect(index.headers["cache-control"] == "no-cache")
+        #expect(index.headers["x-content-type-options"] == "nosniff")
+        #expect(index.headers["content-security-policy"]?.contains("frame-ancestors 'none'") == true)
+        #expect(index.headers["content-security-policy"]?.contains("script-src 'self';") == true)
+        #expect(index.bodyString.contains("<script src=\"app.js\""))
+        let etag = try #require(index.headers["etag"])
+        #expect(etag.hasPrefix("\"") && etag.hasSuffix("\"") && etag.count == 26)
+
+        let revalidated = try get(node, "/console/", headers: [("If-None-Match", "\"other\", \(etag)")])
+        #expect(revalidated.status == 304)
+        #expect(revalidated.body.isEmpty)
+        #expect(revalidated.headers["etag"] == etag)
+        #expect(try get(node, "/console/", headers: [("If-None-Match", "W/\(etag)")]).status == 304)
+        #expect(try get(node, "/console/", headers: [("If-None-Match", "\"stale\"")]).status == 200)
+
+        #expect(try get(node, "/console/app.js").headers["content-type"] == "text/javascript; charset=utf-8")
+        #expect(try get(node, "/console/console.css").headers["content-type"] == "text/css; charset=utf-8")
+        let redirect = try get(node, "/console")
+        #expect(redirect.status == 301)
+        #expect(redirect.headers["location"] == "/console/")
+    }
+
+    @Test func onlyShippedFilesAreServed() throws {
+        let node = try TestNode.start(loops: 1, flusher: false)
+        defer { node.stop() }
+        let attempts = [
+            "/console/../Package.swift", "/console/%2e%2e/Package.swift", "/console/%2E%2E%2FPackage.swift",
+            "/console/..%2f..%2f..%2fetc%2fpasswd", "/console/%2fetc%2fpasswd", "/console//etc/passwd",
+            "/console/assets/index.html", "/console/.", "/console/..", "/console/index.html%00.js",
+            "/console/ConsoleHandler.swift", "/console/app.js/", "/console/nonexistent.js",
+        ]
+        for path in attempts {
+            let response = try get(node, path)
+            #expect(response.status == 404, "\(path) answered \(response.status)")
+            #expect(!response.bodyString.contains("root:"), "\(path)")
+        }
+        #expect(try get(node, "/console/index.html").status == 200)
+    }
+
+    @Test func campaignListIsPagedFilteredAndValidated() throws {
+        let node = try TestNode.start(loops: 1, flusher: true)
+        defer { node.stop() }
+        let template = try node.createTemplate()
+        var ids: [Int64] = []
+        for _ in 0..<3 { ids.append(try node.createCampaign(stock: 10, perUserLimit: 1, templateId: template)) }
+        #expect(try node.claim(campaignId: ids[2], userId: "u1", requestId: "r1").status == 201)
+        try node.request("POST", "/v1/campaigns/\(ids[0])/pause", as: .admin)
+
+        let first = try node.request("GET", "/v1/campaigns?limit=2", as: .finance)
+        #expect(first.status == 200)
+        let page = try JSONParser.parse(first.body)
+        let items = page["campaigns"]?.arrayValue ?? []
+        #expect(items.compactMap { $0["id"]?.int64Value } == [ids[2], ids[1]])
+        #expect(items.first?["kind"]?.stringValue == "amount_off")
+        #expect(items.first?["currency"]?.stringValue == "CNY")
+        #expect(items.first?["remaining"]?.int64Value == 9)
+        #expect(items.first?["issued"]?.int64Value == 1)
+        #expect(page["next_cursor"]?.stringValue == String(ids[1]))
+        let second = try JSONParser.parse(try node.request("GET", "/v1/campaigns?limit=2&cursor=\(ids[1])", as: .admin).body)
+        #expect(second["campaigns"]?.arrayValue?.compactMap { $0["id"]?.int64Value } == [ids[0]])
+        #expect(second["next_cursor"] == .null)
+        let paused = try JSONParser.parse(try node.request("GET", "/v1/campaigns?state=paused", as: .admin).body)
+        #expect(paused["campaigns"]?.arrayValue?.compactMap { $0["id"]?.int64Value } == [ids[0]])
+        let searched = try JSONParser.parse(try node.request("GET", "/v1/campaigns?q=TEST%20camp", as: .admin).body)
+        #expect(searched["campaigns"]?.arrayValue?.count == 3)
+
+        for query in ["limit=0", "limit=201", "limit=abc", "limit=05", "cursor=-1", "cursor=x", "state=gone", "kind=bogus", "sort=id"] {
+            let response = try node.request("GET", "/v1/campaigns?\(query)", as: .admin)
+            #expect(response.status == 400, "\(query)")
+            #expect(response.bodyString.contains("invalid_request"), "\(query)")
+        }
+        #expect(try node.request("GET", "/v1/campaigns", as: .issue).status == 403)
+        #expect(try node.request("GET", "/v1/campaigns", as: nil).status == 401)
+    }
+
+    @Test func seriesCountsClaimsByOutcomeAndStock() throws {
+        let node = try TestNode.start(loops: 2, flusher: false)
+        defer { node.stop() }
+        let campaign = try node.createCampaign(stock: 3, perUserLimit: 1)
+        for user in 0..<5 { _ = try node.claim(campaignId: campaign, userId: "u\(user)", requestId: "r\(user)") }
+        _ = try node.claim(campaignId: campaign, userId: "u0", requestId: "again")
+        var window: JSONValue = .null
+        let counted = TestEnvironment.waitUntil(seconds: 5, interval: 0.05) {
+            guard let response = try? node.request("GET", "/v1/campaigns/\(campaign)/series?seconds=60", as: .finance),
+                let value = try? JSONParser.parse(response.body)
+            else { return false }
+            window = value
+            let sum = { (name: String) in value["claims"]?[name]?.arrayValue?.compactMap(\.int64Value).reduce(0, +) ?? -1 }
+            return sum("granted") == 3 && sum("sold_out") + sum("limit_reached") == 3
+        }
+        #expect(counted, "series: \(window)")
+        #expect(window["seconds"]?.int64Value == 60)
+        #expect(window["remaining"]?.arrayValue?.count == 60)
+        #expect(window["remaining"]?.arrayValue?.last?.int64Value == 0)
+        #expect(window["claims"]?["paused"]?.arrayValue?.count == 60)
+
+        for query in ["seconds=0", "seconds=601", "seconds=x", "window=5"] {
+            #expect(try node.request("GET", "/v1/campaigns/\(campaign)/series?\(query)", as: .admin).status == 400, "\(query)")
+        }
+        #expect(try node.request("GET", "/v1/campaigns/999999/series", as: .admin).status == 404)
+        #expect(try node.request("GET", "/v1/campaigns/\(campaign)/series", as: .checkout).status == 403)
+    }
+
+    @Test func seriesWindowCarriesStockForward() {
+        let window = ClaimSeries.window(
+            from: 100, seconds: 4, fields: ["100:granted": 2, "101:remaining": 7, "101:sold_out": 1, "99:granted": 5, "103:granted": 1],
+            currentRemaining: 6)
+        #expect(window.counts["granted"] == [2, 0, 0, 1])
+        #expect(window.counts["sold_out"] == [0, 1, 0, 0])
+        #expect(window.remaining == [nil, 7, 7, 6])
+    }
+}
