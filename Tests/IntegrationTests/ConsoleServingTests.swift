@@ -130,6 +130,6 @@ import ServiceTestSupport
             currentRemaining: 6)
         #expect(window.counts["granted"] == [2, 0, 0, 1])
         #expect(window.counts["sold_out"] == [0, 1, 0, 0])
-        #expect(window.remaining == [nil, 7, 7, 6])
+        #expect(window.remaining == [7, 7, 7, 6])
     }
 }

@@ -111,8 +111,9 @@ public enum ClaimSeries {
             }
         }
         if let currentRemaining, seconds > 0 { samples[seconds - 1] = samples[seconds - 1] ?? currentRemaining }
+        // Before the window's first sample nothing was claimed, so stock was (about) that sample.
         var remaining: [Int64?] = []
-        var last: Int64?
+        var last: Int64? = samples.first { $0 != nil } ?? nil
         for sample in samples {
             if let sample { last = sample }
             remaining.append(last)

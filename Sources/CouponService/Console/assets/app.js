@@ -483,7 +483,7 @@
       for (const [key, value] of Object.entries(check.figures || {})) dl.append(h("dt", { text: key }), h("dd", { text: I18N.number(value) }));
       const card = h("div", { class: "check", "data-check": name, "data-campaign": campaignId, "data-passed": String(check.passed) },
         h("span", { class: "badge " + (check.passed ? "pass" : "fail"), text: check.passed ? t("pass") : t("fail") }), " ",
-        h("strong", { text: name }), dl);
+        h("strong", { text: name }), h("span", { class: "campaign", text: t("campaign_title", { id: campaignId }) }), dl);
       if (check.offenders && check.offenders.length) {
         card.append(h("div", { class: "muted", text: t("offenders") }),
           h("ul", { class: "offenders" }, check.offenders.map((o) => h("li", { class: "offender", text: o.code + " (" + o.issue + ")" }))));
@@ -506,12 +506,14 @@
         if (!body.firstChild) body.appendChild(h("tr", {}, h("td", { colspan: dayColumns.length + 1, class: "muted", text: t("no_rows") })));
         const checks = h("div", { class: "checks", id: "checks" });
         const passed = report.checks ? report.checks.passed : true;
-        if (report.checks) {
+        if (report.checks) { // failed checks first
+          const cards = [];
           for (const c of report.checks.campaigns) {
             for (const [key, value] of Object.entries(c)) {
-              if (value && typeof value === "object" && "passed" in value) checks.appendChild(checkCard(c.campaign_id, key, value));
+              if (value && typeof value === "object" && "passed" in value) cards.push([value.passed, checkCard(c.campaign_id, key, value)]);
             }
           }
+          cards.sort((a, b) => Number(a[0]) - Number(b[0])).forEach(([, card]) => checks.appendChild(card));
         }
         out.replaceChildren(
           h("h2", {}, t("checks") + " ", h("span", { class: "badge " + (passed ? "pass" : "fail"), id: "checks-summary", "data-passed": String(passed),

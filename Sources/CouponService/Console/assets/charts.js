@@ -10,11 +10,13 @@ window.Charts = (function () {
     if (text !== undefined) node.textContent = text;
     return node;
   }
+  // Top of the axis: four equal steps of 1, 2 or 5 × 10^n, so counts get whole-number ticks.
   function niceMax(value) {
-    if (value <= 0) return 1;
-    const power = Math.pow(10, Math.floor(Math.log10(value)));
-    for (const step of [1, 2, 2.5, 5, 10]) if (step * power >= value) return step * power;
-    return 10 * power;
+    if (value <= 0) return 4;
+    const quarter = value / 4;
+    const power = Math.pow(10, Math.floor(Math.log10(quarter)));
+    for (const step of [1, 2, 5, 10]) if (step * power >= quarter && step * power >= 1) return 4 * step * power;
+    return 40 * power;
   }
   // Redraws `svg` with `series` ([{label, color, values}]) over seconds starting at `fromSec`.
   function draw(svg, series, fromSec, formatTick, summary) {
