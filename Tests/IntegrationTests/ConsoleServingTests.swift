@@ -124,6 +124,20 @@ import ServiceTestSupport
         #expect(try node.request("GET", "/v1/campaigns/\(campaign)/series", as: .checkout).status == 403)
     }
 
+    @Test func assetTableHoldsOnlyKnownTypesFromOneFolder() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("console-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for name in ["a.js", "b.exe", ".hidden.css", "noextension", "sub/c.js"] {
+            try Data("x".utf8).write(to: directory.appendingPathComponent(name))
+        }
+        let assets = ConsoleAssets.load(directory: directory)
+        #expect(assets.files.keys.sorted() == ["a.js"])
+        #expect(assets.files["a.js"]?.etag == "\"2d711642b726b04401627ca9\"")  // SHA-256("x"), first 12 bytes
+        #expect(ConsoleAssets.directory(environment: ["COUPOND_CONSOLE_DIR": directory.path])?.path == directory.path)
+        #expect(ConsoleAssets.directory(environment: [:])?.lastPathComponent == "assets")
+    }
+
     @Test func seriesWindowCarriesStockForward() {
         let window = ClaimSeries.window(
             from: 100, seconds: 4, fields: ["100:granted": 2, "101:remaining": 7, "101:sold_out": 1, "99:granted": 5, "103:granted": 1],

@@ -46,12 +46,22 @@ public struct ConsoleAssets: Sendable {
         return ConsoleAssets(files: files)
     }
 
-    /// The assets shipped with this build: `COUPOND_CONSOLE_DIR` if set, else the resource bundle.
+    /// Where the assets are: `COUPOND_CONSOLE_DIR` if set; else the SwiftPM resource bundle next to
+    /// the executable (`coupond_CouponService.resources/assets`, copy it along with the binary);
+    /// else this source tree. Not `Bundle.module`: on Linux it stops the process when the bundle is missing.
+    public static func directory(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL? {
+        if let directory = environment["COUPOND_CONSOLE_DIR"], !directory.isEmpty { return URL(fileURLWithPath: directory) }
+        let candidates = [
+            Bundle.main.bundleURL.appendingPathComponent("coupond_CouponService.resources/assets"),
+            Bundle.main.executableURL?.deletingLastPathComponent().appendingPathComponent("coupond_CouponService.resources/assets"),
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("assets"),
+        ]
+        return candidates.compactMap { $0 }.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("index.html").path) }
+    }
+
+    /// The assets shipped with this build; none (every console path answers 404) when they cannot be found.
     public static func shipped() -> ConsoleAssets {
-        if let directory = ProcessInfo.processInfo.environment["COUPOND_CONSOLE_DIR"], !directory.isEmpty {
-            return load(directory: URL(fileURLWithPath: directory))
-        }
-        guard let url = Bundle.module.url(forResource: "assets", withExtension: nil) else { return ConsoleAssets(files: [:]) }
-        return load(directory: url)
+        guard let directory = directory() else { return ConsoleAssets(files: [:]) }
+        return load(directory: directory)
     }
 }

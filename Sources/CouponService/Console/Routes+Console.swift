@@ -3,7 +3,11 @@ import HTTPServer
 extension Routes {
     /// The campaign console (issue 14): static files at `/console/`, and the routes only it needs.
     static func installConsole(on router: Router, api: API) {
-        let console = ConsoleHandler(assets: ConsoleAssets.shipped())
+        let assets = ConsoleAssets.shipped()
+        if assets.files["index.html"] == nil {
+            api.logger.warning("console_assets_missing", ["hint": "set COUPOND_CONSOLE_DIR or copy coupond_CouponService.resources next to the binary"])
+        }
+        let console = ConsoleHandler(assets: assets)
         router.add(.GET, "/console", handler: console.redirect)
         router.add(.GET, "/console/", handler: console.index)
         router.add(.GET, "/console/{file}", handler: console.file)

@@ -12,7 +12,7 @@ import sys
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -41,7 +41,9 @@ def api(method, path, key, body=None):
 
 def wait(condition, seconds=10, what="condition"):
     try:
-        return WebDriverWait(driver, seconds, poll_frequency=0.05).until(lambda d: condition())
+        # Live pages redraw every second: an element found a moment ago may be gone; look again.
+        return WebDriverWait(driver, seconds, poll_frequency=0.05,
+                             ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(lambda d: condition())
     except Exception as error:  # noqa: BLE001 - report which wait failed
         fail(f"timed out waiting for {what}: {error.__class__.__name__}")
 
@@ -90,8 +92,8 @@ def sign_in(key):
 
 
 def figure(name):
-    elements = driver.find_elements(By.CSS_SELECTOR, f'[data-figure="{name}"] .value')
-    return elements[0].text if elements else None
+    return driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.textContent : null", f'[data-figure="{name}"] .value')
 
 
 def main():
@@ -160,9 +162,10 @@ def run(downloads):
     nav = by_id("nav").text
     if "Create" not in nav:
         fail(f"admin nav lacks Create: {nav!r}")
-    hostile = driver.find_element(By.CSS_SELECTOR, f'#campaign-rows tr[data-id="{args.hostile}"] a')
-    if hostile.text != args.hostile_name:
-        fail(f"hostile name shown as {hostile.text!r}")
+    shown = driver.execute_script(
+        "return document.querySelector(arguments[0]).textContent", f'#campaign-rows tr[data-id="{args.hostile}"] a')
+    if shown != args.hostile_name:
+        fail(f"hostile name shown as {shown!r}")
     if driver.find_elements(By.CSS_SELECTOR, "main img"):
         fail("a campaign name became an <img> element")
     try:
@@ -176,10 +179,11 @@ def run(downloads):
     step = "filters"
     search = by_id("filter-search")
     search.send_keys("flash")
-    wait(lambda: [r.get_attribute("data-id") for r in driver.find_elements(By.CSS_SELECTOR, "#campaign-rows tr[data-id]")] == [args.campaign],
+    row_ids = 'return [...document.querySelectorAll("#campaign-rows tr[data-id]")].map(r => r.dataset.id)'
+    wait(lambda: driver.execute_script(row_ids) == [args.campaign],
          what="search narrowing the list")
     Select(by_id("filter-state")).select_by_value("paused")
-    wait(lambda: not driver.find_elements(By.CSS_SELECTOR, "#campaign-rows tr[data-id]"), what="state filter")
+    wait(lambda: driver.execute_script(row_ids) == [], what="state filter")
     Select(by_id("filter-state")).select_by_value("")
     search.clear()
 
@@ -312,10 +316,10 @@ def run(downloads):
 
     step = "reconciliation fails after a row is deleted"
     deleted = subprocess.run(
-        ["psql", args.conninfo, "-Atc",
+        ["psql", args.conninfo, "-qAtc",
          f"DELETE FROM coupons WHERE code = (SELECT min(code) FROM coupons WHERE campaign_id = {int(args.campaign)}) RETURNING code"],
         capture_output=True, text=True, check=True).stdout.split()
-    code = deleted[-1] if deleted else fail("no row deleted")
+    code = deleted[0] if deleted else fail("no row deleted")
     wait(lambda: summary("false"), seconds=10, what="a failed check")
     failed = driver.find_elements(By.CSS_SELECTOR, '#checks .check[data-passed="false"]')
     if not failed:

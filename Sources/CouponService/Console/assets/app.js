@@ -40,7 +40,17 @@
     for (const child of children) if (child) main.appendChild(child);
   }
   function message(text, kind) { return h("div", { class: "message" + (kind ? " " + kind : ""), role: "status", text }); }
-  function every(ms, fn) { fn(); timers.push(setInterval(fn, ms)); }
+  // Runs `fn` now and every `ms`, skipping a turn while the previous call is still waiting.
+  function every(ms, fn) {
+    let busy = false;
+    const run = async () => {
+      if (busy) return;
+      busy = true;
+      try { await fn(); } finally { busy = false; }
+    };
+    run();
+    timers.push(setInterval(run, ms));
+  }
   function badge(state) { return h("span", { class: "badge " + state, "data-state": state, text: t("state_" + state) }); }
 
   // ---- API ------------------------------------------------------------------------------
@@ -230,6 +240,8 @@
     const figures = h("div", { class: "figures", id: "figures" });
     const claimsSvg = Charts.svg(); claimsSvg.id = "chart-claims";
     const stockSvg = Charts.svg(); stockSvg.id = "chart-remaining";
+    const lagSvg = Charts.svg(); lagSvg.id = "chart-backlog";
+    const backlog = new Map(); // second → not_yet_flushed, sampled from /stats while this page is open
     const claimsLegend = h("div", { class: "legend" }), claimsNow = h("span", { id: "claims-now", class: "muted" });
     const actions = h("div", { class: "card row", id: "actions" });
     let campaign = null, currency = "CNY";
@@ -270,6 +282,8 @@
     }
     function showStats(s) {
       currency = s.currency || currency;
+      backlog.set(Math.floor(Date.now() / 1000), s.not_yet_flushed);
+      for (const second of backlog.keys()) if (second < Date.now() / 1000 - 600) backlog.delete(second);
       figures.replaceChildren(
         figure(t("fig_stock"), I18N.number(s.stock), "stock"), figure(t("fig_remaining"), I18N.number(s.remaining), "remaining"),
         figure(t("fig_issued"), I18N.number(s.issued), "issued"), figure(t("fig_flushed"), I18N.number(s.flushed), "flushed"),
@@ -295,6 +309,10 @@
       const lastRemaining = w.remaining[w.remaining.length - 1];
       Charts.draw(stockSvg, [{ name: "remaining", label: t("fig_remaining"), color: Charts.colors.remaining, values: w.remaining }],
         fromSec, (v) => I18N.number(Math.round(v)), t("chart_remaining") + ": " + I18N.number(lastRemaining));
+      const lag = [];
+      for (let i = 0; i < w.seconds; i++) lag.push(backlog.has(fromSec + i) ? backlog.get(fromSec + i) : null);
+      Charts.draw(lagSvg, [{ name: "not_yet_flushed", label: t("fig_not_flushed"), color: "#8a5a00", values: lag }],
+        fromSec, (v) => I18N.number(Math.round(v)), t("chart_backlog"));
     }
     async function tick() {
       try {
@@ -304,7 +322,7 @@
         if (c.status !== 200) return status.replaceChildren(message(t("error", { error: apiMessage(c) }), "error"));
         campaign = c.json;
         showCampaign();
-        if (s.status === 200) showStats(s.json);
+        if (s.status === 200) showStats(s.json); // before the series: the backlog chart reads its sample
         if (w.status === 200) showSeries(w.json);
       } catch (error) {
         if (mine === generation && error.message !== "unauthorized") status.replaceChildren(message(t("unreachable"), "error"));
@@ -316,7 +334,9 @@
         h("section", { class: "card", "aria-labelledby": "chart-claims-title" },
           h("h2", { id: "chart-claims-title", text: t("chart_claims") }), claimsNow, claimsSvg, claimsLegend),
         h("section", { class: "card", "aria-labelledby": "chart-remaining-title" },
-          h("h2", { id: "chart-remaining-title", text: t("chart_remaining") }), stockSvg)));
+          h("h2", { id: "chart-remaining-title", text: t("chart_remaining") }), stockSvg),
+        h("section", { class: "card", "aria-labelledby": "chart-backlog-title" },
+          h("h2", { id: "chart-backlog-title", text: t("chart_backlog") }), lagSvg)));
     every(1000, tick);
   }
 
