@@ -145,5 +145,8 @@ import ServiceTestSupport
         #expect(window.counts["granted"] == [2, 0, 0, 1])
         #expect(window.counts["sold_out"] == [0, 1, 0, 0])
         #expect(window.remaining == [7, 7, 7, 6])
+        let backfilled = ClaimSeries.window(
+            from: 100, seconds: 3, fields: ["101:granted": 5, "101:remaining": 45], currentRemaining: 45)
+        #expect(backfilled.remaining == [50, 45, 45])
     }
 }

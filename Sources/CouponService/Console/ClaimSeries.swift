@@ -111,9 +111,13 @@ public enum ClaimSeries {
             }
         }
         if let currentRemaining, seconds > 0 { samples[seconds - 1] = samples[seconds - 1] ?? currentRemaining }
-        // Before the window's first sample nothing was claimed, so stock was (about) that sample.
+        // A sample is the stock after its second's last turn; before the window's first sample nothing
+        // was claimed, so stock was that sample plus what its second granted (stock added meanwhile aside).
         var remaining: [Int64?] = []
-        var last: Int64? = samples.first { $0 != nil } ?? nil
+        var last: Int64?
+        if let first = samples.firstIndex(where: { $0 != nil }), let sample = samples[first] {
+            last = sample + (counts["granted"]?[first] ?? 0)
+        }
         for sample in samples {
             if let sample { last = sample }
             remaining.append(last)

@@ -206,6 +206,8 @@ def run(downloads):
     if not driver.find_elements(By.CSS_SELECTOR, '#chart-claims path[data-series="granted"]'):
         fail("no granted line drawn")
     shot("campaign")
+    driver.execute_script("document.getElementById('chart-claims').scrollIntoView()")
+    driver.save_screenshot(os.path.join(args.out, "campaign-charts-1280x800.png"))
 
     step = "pause"
     by_id("pause-button").click()

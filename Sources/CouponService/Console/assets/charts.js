@@ -38,10 +38,10 @@ window.Charts = (function () {
       svg.appendChild(el("line", { class: "grid", x1: L, x2: W - R, y1: y(v), y2: y(v) }));
       svg.appendChild(el("text", { class: "axis", x: L - 6, y: y(v) + 4, "text-anchor": "end" }, formatTick(v)));
     }
-    for (let k = 0; k <= 5 && count > 1; k++) {
-      const i = Math.round((k * (count - 1)) / 5);
-      svg.appendChild(el("text", { class: "axis", x: x(i), y: H - 6, "text-anchor": k === 0 ? "start" : k === 5 ? "end" : "middle" },
-        I18N.clock((fromSec + i) * 1000)));
+    const every = count >= 120 ? 60 : 10; // time ticks on whole minutes (or tens of seconds)
+    for (let i = 0; i < count; i++) {
+      if ((fromSec + i) % every !== 0 || x(i) < L + 24 || x(i) > W - R - 24) continue;
+      svg.appendChild(el("text", { class: "axis", x: x(i), y: H - 6, "text-anchor": "middle" }, I18N.clock((fromSec + i) * 1000)));
     }
     for (const s of series) {
       let d = "", pen = false;
