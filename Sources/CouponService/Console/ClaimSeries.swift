@@ -7,9 +7,12 @@ import Synchronization
 /// Claims per second by outcome, and remaining stock, kept in Redis so every node draws the
 /// same picture. One hash per campaign and minute, `cp:{c:ID}:series:<minute>`, fields
 /// `<second>:<outcome>` (count) and `<second>:remaining` (stock after that turn's claims),
-/// expiring after `ttlSeconds`. Nodes add their counts once per loop turn per campaign.
+/// expiring after `ttlSeconds`. Each loop adds its counts every `flushMilliseconds`, one script
+/// call per campaign, so the cost does not grow with the claim rate (a count may land in the
+/// next second when it was made in the last `flushMilliseconds` of one).
 public enum ClaimSeries {
     public static let ttlSeconds = 420
+    public static let flushMilliseconds = 100
     public static let maxSeconds = 600
     /// Outcomes always present in a series answer, in display order.
     public static let outcomes = ["granted", "sold_out", "limit_reached", "not_started", "ended", "paused", "not_eligible"]
@@ -37,8 +40,8 @@ public enum ClaimSeries {
         return args
     }
 
-    /// Adds claim outcomes to Redis in batches: per loop, counts pile up during a turn and go
-    /// out as one script call per campaign at its end (like `SoldOutMarks.countLocalRefusal`).
+    /// Adds claim outcomes to Redis in batches: per loop, counts pile up for `flushMilliseconds`
+    /// and go out as one script call per campaign (like `SoldOutMarks.countLocalRefusal`, on a timer).
     public final class Recorder: Sendable {
         private let pending = Mutex<[ObjectIdentifier: [Int64: [String: Int64]]]>([:])
         public init() {}
@@ -52,7 +55,7 @@ public enum ClaimSeries {
             }
             guard first else { return }
             let hop = LoopBound(redis, loop: loop)
-            loop.execute { [self] in
+            _ = loop.schedule(afterMilliseconds: flushMilliseconds) { [self] in
                 let batch = pending.withLock { table in table.removeValue(forKey: id) ?? [:] }
                 let second = Int64(Date().timeIntervalSince1970)
                 for (campaign, counts) in batch {
