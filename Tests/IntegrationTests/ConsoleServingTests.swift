@@ -121,7 +121,35 @@ import ServiceTestSupport
             #expect(try node.request("GET", "/v1/campaigns/\(campaign)/series?\(query)", as: .admin).status == 400, "\(query)")
         }
         #expect(try node.request("GET", "/v1/campaigns/999999/series", as: .admin).status == 404)
+        #expect(try node.claim(campaignId: 999_999, userId: "u", requestId: "r").status == 404)
+        Thread.sleep(forTimeInterval: 0.3)
+        let minute = Int64(Date().timeIntervalSince1970) / 60
+        let made = try node.redisClient().command(["EXISTS", .string(ClaimSeries.key(campaignId: 999_999, minute: minute))]).int
+        #expect(made == 0, "no series key for a campaign Redis does not know")
         #expect(try node.request("GET", "/v1/campaigns/\(campaign)/series", as: .checkout).status == 403)
+    }
+
+    @Test func everyNodeAnswersTheSameSeries() throws {
+        let nodeA = try TestNode.start(loops: 1, flusher: false)
+        defer { nodeA.stop() }
+        let nodeB = try TestNode.start(redis: nodeA.redis, loops: 1, flusher: false, conninfo: nodeA.conninfo)
+        defer { nodeB.stop() }
+        let campaign = try nodeA.createCampaign(stock: 4, perUserLimit: 1)
+        for user in 0..<3 { #expect(try nodeA.claim(campaignId: campaign, userId: "a\(user)", requestId: "ra\(user)").status == 201) }
+        #expect(try nodeB.claim(campaignId: campaign, userId: "b0", requestId: "rb0").status == 201)
+        #expect(try nodeB.claim(campaignId: campaign, userId: "b1", requestId: "rb1").status == 409)
+        func totals(_ node: TestNode) -> [String: Int64] {
+            guard let response = try? node.request("GET", "/v1/campaigns/\(campaign)/series?seconds=120", as: .admin),
+                let window = try? JSONParser.parse(response.body), case .object(let claims)? = window["claims"]
+            else { return [:] }
+            var sums: [String: Int64] = [:]
+            for (outcome, counts) in claims.members { sums[outcome] = counts.arrayValue?.compactMap { $0.int64Value }.reduce(0, +) }
+            sums["remaining"] = window["remaining"]?.arrayValue?.last?.int64Value
+            return sums.filter { $0.value != 0 || $0.key == "remaining" }
+        }
+        let expected: [String: Int64] = ["granted": 4, "sold_out": 1, "remaining": 0]
+        #expect(TestEnvironment.waitUntil(seconds: 5, interval: 0.05) { totals(nodeA) == expected }, "\(totals(nodeA))")
+        #expect(totals(nodeB) == expected)
     }
 
     @Test func assetTableHoldsOnlyKnownTypesFromOneFolder() throws {

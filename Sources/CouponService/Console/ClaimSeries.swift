@@ -46,7 +46,10 @@ public enum ClaimSeries {
         private let pending = Mutex<[ObjectIdentifier: [Int64: [String: Int64]]]>([:])
         public init() {}
 
+        /// Counts one claim; claims for campaigns Redis does not know are not counted (no keys for
+        /// made-up ids).
         public func record(_ campaignId: Int64, outcome: String, redis: RedisConnection, loop: EventLoop) {
+            guard outcome != "unknown_campaign" else { return }
             let id = ObjectIdentifier(loop)
             let first = pending.withLock { table -> Bool in
                 let wasEmpty = table[id]?.isEmpty ?? true
