@@ -177,18 +177,25 @@ def run(downloads):
     shot("campaigns")
 
     step = "filters"
-    search = by_id("filter-search")
-    search.send_keys("flash")
     row_ids = 'return [...document.querySelectorAll("#campaign-rows tr[data-id]")].map(r => r.dataset.id)'
-    wait(lambda: driver.execute_script(row_ids) == [args.campaign],
-         what="search narrowing the list")
     Select(by_id("filter-state")).select_by_value("paused")
     wait(lambda: driver.execute_script(row_ids) == [], what="state filter")
     Select(by_id("filter-state")).select_by_value("")
-    search.clear()
+    search = by_id("filter-search")
+    search.send_keys("flash")
+    wait(lambda: driver.execute_script(row_ids) == [args.campaign], what="search narrowing the list")
+
+    step = "keyboard to the campaign page"
+    search.send_keys(Keys.TAB)  # next stop: the campaign's link in the table
+    focused_row = 'const a = document.activeElement; const r = a && a.closest("tr[data-id]"); return r && a.tagName === "A" ? r.dataset.id : null'
+    wait(lambda: driver.execute_script(focused_row) == args.campaign, what="focus on the campaign link")
+    time.sleep(2.2)  # the list redraws every 2 s; focus must stay put
+    if driver.execute_script(focused_row) != args.campaign:
+        fail("the list redraw took keyboard focus away")
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    wait(lambda: driver.current_url.endswith(f"#/campaigns/{args.campaign}"), what="campaign page opened from the keyboard")
 
     step = "campaign page"
-    driver.get(f"{args.base}/console/#/campaigns/{args.campaign}")
     wait(lambda: by_id("chart-claims").get_attribute("data-total") is not None and figure("issued") is not None, what="charts")
     check_labels_and_focus("campaign")
     before = int(by_id("chart-claims").get_attribute("data-total"))

@@ -202,14 +202,19 @@
         h("td", { class: "num", text: I18N.number(c.issued) }), h("td", { class: "num", text: I18N.number(c.claims_last_second) }),
         h("td", { class: "num", text: I18N.percent(c.redemption_rate) }), h("td", { text: timeLeft(c) }));
     }
+    let latest = 0; // answers to older requests (other filters) are dropped
     async function load(append) {
+      const seq = ++latest;
       try {
         const result = await api("GET", query(append ? { cursor, limit: "50" } : { limit: String(50 * pages) }));
-        if (mine !== generation) return;
+        if (mine !== generation || seq !== latest) return;
         if (result.status !== 200) return status.replaceChildren(message(t("error", { error: apiMessage(result) }), "error"));
         status.replaceChildren();
         const rows = result.json.campaigns.map(row);
+        // The list redraws every 2 s: keep keyboard focus on the same campaign's link.
+        const focused = document.activeElement && body.contains(document.activeElement) ? document.activeElement.closest("tr[data-id]") : null;
         if (append) { rows.forEach((r) => body.appendChild(r)); pages++; } else body.replaceChildren(...rows);
+        if (focused) { const link = body.querySelector('tr[data-id="' + focused.dataset.id + '"] a'); if (link) link.focus(); }
         if (!body.firstChild) body.appendChild(h("tr", {}, h("td", { colspan: columns.length, class: "muted", text: t("no_campaigns") })));
         cursor = result.json.next_cursor;
         more.hidden = !cursor;
