@@ -2,10 +2,15 @@
 # Both install what is missing first (Debian packages via apt-get).
 
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
-APT_PACKAGES := redis-server redis-tools libhiredis-dev libpq-dev postgresql-15 postgresql-client-15 util-linux pkg-config
+APT_PACKAGES := redis-server redis-tools libhiredis-dev libpq-dev postgresql-15 postgresql-client-15 util-linux pkg-config python3 python3-venv librsvg2-bin zbar-tools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build release run test bench loadtest fuzz clean
+.PHONY: deps tools build release run test bench loadtest fuzz clean
+
+# Test tools from PyPI, pinned, in a venv: h11 (a strict HTTP/1.1 client) reads every route's
+# responses in Tests/IntegrationTests/HostileClientTests.swift.
+TOOLS_VENV := .venv-tools
+H11_VERSION := 0.16.0
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -16,6 +21,13 @@ deps:
 	@# Debian starts services on install where it can; coupond runs its own servers.
 	@test -x "$(SWIFT)" || { echo "Swift 6 toolchain not found (looked for $(SWIFT))"; exit 1; }
 
+tools: $(TOOLS_VENV)/.h11-$(H11_VERSION)
+
+$(TOOLS_VENV)/.h11-$(H11_VERSION):
+	python3 -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install --quiet --disable-pip-version-check h11==$(H11_VERSION)
+	touch $@
+
 build: deps
 	$(SWIFT) build
 
@@ -25,7 +37,7 @@ release: deps
 run: build
 	./deploy/local/run.sh
 
-test: deps
+test: deps tools
 	$(SWIFT) build --build-tests
 	@# Serial: several suites assert on timeouts, and blocking tests would starve them of
 	@# Swift's cooperative threads on a 2-core machine. About 30 s either way.

@@ -25,6 +25,8 @@ let package = Package(
 
         // Domain.
         .target(name: "CouponCore"),
+        .target(name: "QRCode"),
+        .target(name: "RiskControl"),
         .target(name: "Store", dependencies: ["CouponCore", "PostgresClient"]),
         .target(name: "Issuance", dependencies: ["CouponCore", "RedisClient"]),
         .target(name: "Ledger", dependencies: ["CouponCore", "Issuance", "Store", "RedisClient", "PostgresClient"]),
@@ -34,7 +36,7 @@ let package = Package(
             name: "CouponService",
             dependencies: [
                 "EventLoop", "HTTPServer", "RedisClient", "PostgresClient", "CouponCore", "Store", "Issuance", "Ledger",
-                "Redemption", "Finance",
+                "Redemption", "Finance", "QRCode", "RiskControl",
             ],
             exclude: ["openapi.yaml"],
             resources: [.copy("Console/assets")]  // the campaign console (issue 14)
@@ -54,23 +56,25 @@ let package = Package(
         ),
 
         // Tests.
-        .target(name: "TestSupport", dependencies: ["PostgresClient", "RedisClient"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["PostgresClient", "RedisClient", "CSystem"], path: "Tests/TestSupport"),
         .target(
             name: "ServiceTestSupport",
             dependencies: ["CouponService", "TestSupport", "HTTPServer", "RedisClient", "PostgresClient", "CouponCore"],
             path: "Tests/ServiceTestSupport"
         ),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "EventLoop"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "EventLoop", "TestSupport"]),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "EventLoop", "TestSupport"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
         .testTarget(name: "CouponCoreTests", dependencies: ["CouponCore"]),
+        .testTarget(name: "QRCodeTests", dependencies: ["QRCode", "CouponCore"]),
+        .testTarget(name: "RiskControlTests", dependencies: ["RiskControl"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer", "EventLoop",
-            "TestSupport", "ServiceTestSupport",
+            "TestSupport", "ServiceTestSupport", "RiskControl",
         ]),
         .testTarget(name: "RedemptionTests", dependencies: [
-            "Redemption", "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",
+            "Redemption", "QRCode", "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",
             "TestSupport", "ServiceTestSupport",
         ]),
         .testTarget(name: "FinanceTests", dependencies: [

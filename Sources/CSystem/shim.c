@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "csystem.h"
 #include <string.h>
+#include <poll.h>
 
 int csystem_setsockopt_int(int fd, int level, int name, int value) {
     return setsockopt(fd, level, name, &value, sizeof(value));
@@ -8,6 +9,20 @@ int csystem_setsockopt_int(int fd, int level, int name, int value) {
 
 int csystem_accept(int fd) {
     return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int csystem_accept_peer(int fd, char *address, int capacity) {
+    struct sockaddr_storage peer;
+    socklen_t length = sizeof(peer);
+    int client = accept4(fd, (struct sockaddr *)&peer, &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (client < 0 || capacity <= 0) return client;
+    address[0] = 0;
+    if (peer.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&peer)->sin_addr, address, (socklen_t)capacity);
+    } else if (peer.ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&peer)->sin6_addr, address, (socklen_t)capacity);
+    }
+    return client;
 }
 
 int csystem_listen_tcp4(const char *host, int port, int backlog, int reuseport) {
@@ -53,3 +68,9 @@ static __thread void *current_loop = NULL;
 
 void *csystem_current_loop(void) { return current_loop; }
 void csystem_set_current_loop(void *loop) { current_loop = loop; }
+
+int csystem_peer_hung_up(int fd) {
+    struct pollfd entry = { .fd = fd, .events = POLLRDHUP, .revents = 0 };
+    if (poll(&entry, 1, 0) < 0) return 0;
+    return (entry.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}

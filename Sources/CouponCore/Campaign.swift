@@ -53,6 +53,12 @@ public struct Campaign: Sendable, Equatable {
             errors.append(ValidationError(field: "claim_end", message: "must be after claim_start"))
         }
         errors += validity.validationErrors()
+        if case .fixed(_, let untilMs) = validity, untilMs < claimEndMs, claimEndMs > claimStartMs {
+            errors.append(
+                ValidationError(
+                    field: "validity.until",
+                    message: "must not be before claim_end: a coupon claimed after it would be born expired"))
+        }
         if eligibility.requiredTags.count > 20 || !eligibility.requiredTags.allSatisfy(Identifier.isValid) {
             errors.append(ValidationError(field: "eligibility.required_tags", message: "at most 20 tags of A-Z a-z 0-9 _ - . : @"))
         }
@@ -82,4 +88,6 @@ public enum ClaimRefusal: String, Sendable, CaseIterable {
     case ended
     case paused
     case notEligible = "not_eligible"
+    /// The campaign's fixed validity is over: a coupon granted now would be born expired.
+    case validityEnded = "validity_ended"
 }

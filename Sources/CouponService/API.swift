@@ -14,7 +14,8 @@ final class API: @unchecked Sendable {  // the per-loop tables are filled before
     let configuration: Configuration
     let logger: Logger
     let metrics: Metrics
-    let keys = KeyCache()
+    let keys: KeyCache
+    let limits: AbuseLimits
     let workers: WorkerPool
     var redisByLoop: [ObjectIdentifier: RedisConnection] = [:]
     var codesByLoop: [ObjectIdentifier: CouponCodeGenerator] = [:]
@@ -26,6 +27,8 @@ final class API: @unchecked Sendable {  // the per-loop tables are filled before
         self.logger = logger
         self.metrics = metrics
         self.workers = workers
+        keys = KeyCache(maxAgeSeconds: configuration.keyCacheSeconds)
+        limits = AbuseLimits(configuration: configuration, counters: metrics.rateLimited)
     }
 
     /// The Redis connection owned by `loop`.
@@ -58,47 +61,102 @@ final class API: @unchecked Sendable {  // the per-loop tables are filled before
 
     // MARK: Authentication
 
-    /// Wraps `handler` so it runs only for a key whose role is in `roles`. Known keys are
-    /// answered from memory on the loop; an unseen key is looked up once on a worker.
-    func guarded(_ roles: Set<Role>, _ handler: @escaping RouteHandler) -> RouteHandler {
+    /// Wraps `handler` so it runs only for a key whose role is in `roles` and within the
+    /// key's and the client address's request rates. Known keys are answered from memory on
+    /// the loop (re-validated in the background); an unseen or expired key is looked up on a
+    /// worker. `claims`: refusals also count as claim outcomes.
+    func guarded(_ roles: Set<Role>, claims: Bool = false, _ handler: @escaping RouteHandler) -> RouteHandler {
         { [self] request, parameters, responder in
-            guard let key = APIKey.bearer(request) else { return responder.respond(APIError.unauthorized) }
-            if let name = request.repeatedQueryParameter {
-                return responder.respond(APIError.invalid("query parameter '\(name.prefix(64))' is given more than once"))
-            }
-            let now = MonotonicClock.now()
-            switch keys.lookup(key, now: now) {
-            case .known(let role):
-                guard roles.contains(role) else { return responder.respond(APIError.forbidden(roles)) }
-                handler(request, parameters, responder)
+            let address = limits.clientAddress(request)
+            guard let key = APIKey.bearer(request) else { return refuseAuthentication(address: address, responder) }
+            switch keys.lookup(key) {
+            case .known(let role, let refresh):
+                if refresh { revalidate(key) }
+                authorized(role, key: key, address: address, roles: roles, claims: claims, handler, request, parameters, responder)
             case .unknown:
-                responder.respond(APIError.unauthorized)
+                refuseAuthentication(address: address, responder)
             case .miss:
+                let exceeded = limits.authFailuresExceeded(address: address)
+                guard exceeded == .allowed else { return responder.respond(APIError.rateLimited(exceeded)) }
                 guard let loop = EventLoop.current else { return responder.respond(APIError.internalError) }
-                let pending = PendingRequest(handler: handler, request: request, parameters: parameters, responder: responder, roles: roles)
+                let pending = PendingRequest(
+                    handler: handler, request: request, parameters: parameters, responder: responder, roles: roles, claims: claims)
                 // Requests with this key that arrive while it is looked up wait for that lookup and
                 // then run in arrival order: pipelined claims must take effect in order.
                 guard keyLookups.wait(pending, key: key, loop: loop) else { return }
+                let started = keys.clock.now()
                 workers.submit({ context in
                     try APIKeyStore.role(forHash: APIKey.hash(key), on: context.postgres()).flatMap(Role.init(rawValue:))
                 }) { [self] result in
                     loop.execute { [self] in
-                        if case .success(let role) = result { keys.remember(key, role: role, now: MonotonicClock.now()) }
+                        var role: Role?
+                        switch result {
+                        case .success(let found):
+                            keys.remember(key, role: found, startedNanos: started)
+                            role = found
+                        case .failure(let error):
+                            role = keys.lookupFailed(key, backendUnreachable: Self.isUnreachable(error))
+                        }
                         for waiting in keyLookups.finish(key: key, loop: loop) {
-                            let (handler, request, parameters, responder) = (waiting.handler, waiting.request, waiting.parameters, waiting.responder)
-                            switch result {
-                            case .success(let role):
-                                guard let role else { responder.respond(APIError.unauthorized); continue }
-                                guard waiting.roles.contains(role) else { responder.respond(APIError.forbidden(waiting.roles)); continue }
-                                handler(request, parameters, responder)
-                            case .failure(let error):
-                                responder.respond(APIError.backend(error))
+                            let address = limits.clientAddress(waiting.request)
+                            if let role {
+                                authorized(
+                                    role, key: key, address: address, roles: waiting.roles, claims: waiting.claims, waiting.handler,
+                                    waiting.request, waiting.parameters, waiting.responder)
+                            } else if case .failure(let error) = result {
+                                waiting.responder.respond(APIError.backend(error))
+                            } else {
+                                refuseAuthentication(address: address, waiting.responder)
                             }
                         }
                     }
                 }
             }
         }
+    }
+
+    private func authorized(
+        _ role: Role, key: String, address: String, roles: Set<Role>, claims: Bool, _ handler: RouteHandler,
+        _ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder
+    ) {
+        guard roles.contains(role) else { return responder.respond(APIError.forbidden(roles)) }
+        let (decision, _) = limits.request(key: key, address: address)
+        guard decision == .allowed else {
+            if claims { metrics.recordClaim(outcome: "rate_limited") }
+            return responder.respond(APIError.rateLimited(decision))
+        }
+        if let name = request.repeatedQueryParameter {
+            return responder.respond(APIError.invalid("query parameter '\(name.prefix(64))' is given more than once"))
+        }
+        handler(request, parameters, responder)
+    }
+
+    /// 401 for a missing, unknown or revoked key, counted against the client address; 429 once
+    /// the address has failed too often.
+    private func refuseAuthentication(address: String, _ responder: Responder) {
+        let exceeded = limits.authFailuresExceeded(address: address)
+        guard exceeded == .allowed else { return responder.respond(APIError.rateLimited(exceeded)) }
+        limits.authFailed(address: address)
+        responder.respond(APIError.unauthorized)
+    }
+
+    /// Re-reads a cached key's role in the background; requests keep using the cached one.
+    private func revalidate(_ key: String) {
+        let started = keys.clock.now()
+        workers.submit({ context in
+            try APIKeyStore.role(forHash: APIKey.hash(key), on: context.postgres()).flatMap(Role.init(rawValue:))
+        }) { [keys] result in
+            switch result {
+            case .success(let role): keys.remember(key, role: role, startedNanos: started)
+            case .failure(let error): _ = keys.lookupFailed(key, backendUnreachable: Self.isUnreachable(error))
+            }
+        }
+    }
+
+    /// PostgreSQL cannot be reached (as opposed to this node being overloaded).
+    static func isUnreachable(_ error: Error) -> Bool {
+        guard let error = error as? PostgresError else { return false }
+        return error.isConnectionError || error.code == .connectionFailed || error.code == .poolTimeout
     }
 
     // MARK: Campaigns in Redis
@@ -160,8 +218,13 @@ final class PendingRequest: @unchecked Sendable {  // created and consumed on on
     let parameters: RouteParameters
     let responder: Responder
     let roles: Set<Role>
+    let claims: Bool
 
-    init(handler: @escaping RouteHandler, request: HTTPRequest, parameters: RouteParameters, responder: Responder, roles: Set<Role>) {
+    init(
+        handler: @escaping RouteHandler, request: HTTPRequest, parameters: RouteParameters, responder: Responder, roles: Set<Role>,
+        claims: Bool
+    ) {
+        self.claims = claims
         self.handler = handler
         self.request = request
         self.parameters = parameters

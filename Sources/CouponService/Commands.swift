@@ -33,8 +33,26 @@ public enum Commands {
         print(applied.isEmpty ? "schema is up to date" : "applied migrations: \(applied.map(String.init).joined(separator: ", "))")
     }
 
-    /// `keys create --role R [--label L]`.
+    /// `keys create --role R [--label L]`, `keys list`, `keys revoke ID`.
     public static func keys(_ arguments: [String], _ configuration: Configuration) throws {
+        switch arguments.first {
+        case "list":
+            _ = try parseOptions(arguments, allowed: [], positional: ["list"])
+            print(try listKeys(conninfo: configuration.postgres))
+            return
+        case "revoke":
+            guard arguments.count == 2, let id = Int64(arguments[1]), id > 0 else {
+                throw Configuration.Error(description: "keys revoke needs a key id (see keys list)")
+            }
+            switch try revokeKey(id: id, conninfo: configuration.postgres) {
+            case .revoked: print("key \(id) revoked; every node refuses it within \(configuration.keyCacheSeconds) s")
+            case .alreadyRevoked: print("key \(id) was already revoked")
+            case .notFound: throw Configuration.Error(description: "no key with id \(id)")
+            }
+            return
+        default:
+            break
+        }
         let options = try parseOptions(arguments, allowed: ["role", "label"], positional: ["create"])
         guard let roleName = options["role"], let role = Role(rawValue: roleName) else {
             throw Configuration.Error(description: "keys create needs --role issue|checkout|admin|finance")
@@ -49,6 +67,22 @@ public enum Commands {
         let key = APIKey.generate()
         _ = try APIKeyStore.insert(hash: APIKey.hash(key), role: role.rawValue, label: label, on: connection)
         return key
+    }
+
+    /// A table of every key: id, role, label, created, revoked (never the key).
+    public static func listKeys(conninfo: String) throws -> String {
+        let connection = try PostgresConnection(conninfo: conninfo)
+        try CouponSchema.migrate(connection)
+        var lines = ["id\trole\tlabel\tcreated\trevoked"]
+        for key in try APIKeyStore.list(on: connection) {
+            lines.append("\(key.id)\t\(key.role)\t\(key.label)\t\(key.createdAt)\t\(key.revokedAt ?? "-")")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    public static func revokeKey(id: Int64, conninfo: String) throws -> APIKeyStore.Revocation {
+        let connection = try PostgresConnection(conninfo: conninfo)
+        return try APIKeyStore.revoke(id: id, on: connection)
     }
 
     /// Creates keys for every role, a "spend 200, save 30" template and a campaign open

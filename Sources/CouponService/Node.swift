@@ -78,8 +78,13 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
                 host: configuration.host, port: configuration.port,
                 headerReadTimeout: .milliseconds(Int(configuration.headerTimeoutSeconds * 1000)),
                 idleTimeout: .milliseconds(Int(configuration.idleTimeoutSeconds * 1000)),
+                requestTimeout: .milliseconds(Int(configuration.requestTimeoutSeconds * 1000)),
+                minBodyBytesPerSecond: configuration.minBodyRateBytes,
+                bodyRateGracePeriod: .milliseconds(Int(configuration.bodyRateGraceSeconds * 1000)),
+                maxPipelinedRequests: configuration.maxPipelinedRequests,
+                maxOutputBytes: configuration.maxOutputBytes,
                 onResponse: { route, method, status, latency in
-                    metrics.recordRequest(route: route, method: method.rawValue, status: status, latencyNanos: latency)
+                    metrics.recordRequest(route: route, method: method.label, status: status, latencyNanos: latency)
                 }),
             router: router)
         try server.start()

@@ -14,5 +14,7 @@ extension Routes {
         for (action, handler) in routes {
             router.add(.POST, "/v1/coupons/{code}/\(action)", bodyLimit: checkoutBodyLimit, handler: api.guarded([.checkout], handler))
         }
+        router.add(.POST, "/v1/coupons/{code}/revoke", bodyLimit: checkoutBodyLimit, handler: api.guarded([.admin], checkout.revoke))
+        router.add(.GET, "/v1/coupons/{code}/qr.svg", handler: api.guarded([.checkout], CouponQRHandler(api: api).handle))
     }
 }

@@ -20,7 +20,7 @@ enum Routes {
         router.add(.POST, "/v1/campaigns/{id}/stock", handler: api.guarded([.admin], campaigns.addStock))
 
         let claims = ClaimHandler(api: api)
-        router.add(.POST, "/v1/campaigns/{id}/claims", bodyLimit: claimBodyLimit, handler: api.guarded([.issue], claims.handle))
+        router.add(.POST, "/v1/campaigns/{id}/claims", bodyLimit: claimBodyLimit, handler: api.guarded([.issue], claims: true, claims.handle))
 
         let wallet = WalletHandler(api: api)
         router.add(.GET, "/v1/users/{user_id}/coupons", handler: api.guarded([.checkout], wallet.handle))

@@ -8,7 +8,7 @@ import RedisClient
 /// outcomes), the stream backlog, and the ledger in PostgreSQL. Amounts in minor units of
 /// `currency`; ratios as fixed 4-decimal strings.
 public struct CampaignStats: Sendable, Equatable {
-    public static let outcomes = ["granted", "sold_out", "limit_reached", "not_started", "ended", "paused", "not_eligible"]
+    public static let outcomes = ["granted", "sold_out", "limit_reached", "not_started", "ended", "paused", "not_eligible", "validity_ended"]
 
     public let campaignId: Int64
     public let currency: String
@@ -29,6 +29,8 @@ public struct CampaignStats: Sendable, Equatable {
     public let restored: Int64
     /// Coupons whose latest ledger event is `expired`.
     public let expired: Int64
+    /// Coupons whose latest ledger event is `revoked`.
+    public let revoked: Int64
     /// Coupons still usable or locked (latest event issued, locked, released or restored).
     public let outstanding: Int64
     public let outstandingFaceValue: Int64
@@ -68,7 +70,8 @@ public struct CampaignStats: Sendable, Equatable {
                COALESCE(sum(order_amount) FILTER (WHERE event = 'redeemed'), 0)
                  - COALESCE(sum(COALESCE(order_amount, CASE WHEN prev_event = 'redeemed' THEN prev_order_amount END, 0)) FILTER (WHERE event = 'restored'), 0),
                (SELECT t.currency FROM campaigns c JOIN templates t ON t.id = c.template_id WHERE c.id = $1),
-               (SELECT stock_total FROM campaigns WHERE id = $1)
+               (SELECT stock_total FROM campaigns WHERE id = $1),
+               count(*) FILTER (WHERE latest = 1 AND event = 'revoked')
         FROM ev
         """
 
@@ -86,7 +89,7 @@ public struct CampaignStats: Sendable, Equatable {
             remaining: snapshot.remaining, issued: snapshot.issued, flushed: try row.int64(0),
             notYetFlushed: Int64(backlog.unflushed.count), streamBacklog: Int64(stream?.unflushed ?? 0),
             streamPending: Int64(stream?.pending ?? 0), redeemed: try row.int64(1), restored: try row.int64(2),
-            expired: try row.int64(3), outstanding: try row.int64(4), outstandingFaceValue: try row.int64(5),
+            expired: try row.int64(3), revoked: try row.int64(10), outstanding: try row.int64(4), outstandingFaceValue: try row.int64(5),
             discount: try row.int64(6), orderRevenue: try row.int64(7),
             claims: outcomes.enumerated().map { index, outcome in
                 (outcome, counters.indices.contains(index) ? counters[index].string.flatMap(Int64.init) ?? 0 : 0)
@@ -107,6 +110,7 @@ public struct CampaignStats: Sendable, Equatable {
             object.field("redeemed", redeemed)
             object.field("restored", restored)
             object.field("expired", expired)
+            object.field("revoked", revoked)
             object.field("outstanding", outstanding)
             object.field("outstanding_face_value", outstandingFaceValue)
             if let redemptionRate { object.field("redemption_rate", redemptionRate) } else { object.nullField("redemption_rate") }

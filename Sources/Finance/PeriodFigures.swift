@@ -8,6 +8,8 @@ public struct DayFigures: Sendable, Equatable {
     public var redeemed: Int64 = 0
     public var restored: Int64 = 0
     public var expired: Int64 = 0
+    /// Coupons withdrawn by an operator (`revoked` events).
+    public var revoked: Int64 = 0
     /// Discount granted by the day's `redeemed` events.
     public var discount: Int64 = 0
     /// Discount handed back by the day's `restored` events (refunds).
@@ -34,6 +36,7 @@ public struct CampaignPeriod: Sendable, Equatable {
             total.redeemed += day.redeemed
             total.restored += day.restored
             total.expired += day.expired
+            total.revoked += day.revoked
             total.discount += day.discount
             total.discountRestored += day.discountRestored
         }
@@ -80,7 +83,8 @@ enum PeriodFigures {
                count(*) FILTER (WHERE event = 'expired'),
                COALESCE(sum(discount) FILTER (WHERE event = 'redeemed'), 0),
                COALESCE(sum(restored_discount), 0),
-               COALESCE(sum(delta), 0)
+               COALESCE(sum(delta), 0),
+               count(*) FILTER (WHERE event = 'revoked')
         FROM marked
         GROUP BY campaign_id, day
         ORDER BY campaign_id, day NULLS FIRST
@@ -110,6 +114,7 @@ enum PeriodFigures {
                     day.redeemed = try row.int64(3)
                     day.restored = try row.int64(4)
                     day.expired = try row.int64(5)
+                    day.revoked = try row.int64(9)
                     day.discount = try row.int64(6)
                     day.discountRestored = try row.int64(7)
                     liability += try row.int64(8)

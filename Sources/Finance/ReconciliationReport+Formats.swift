@@ -4,12 +4,12 @@ import CouponCore
 /// currency per campaign, so the same figures always give the same bytes.
 extension ReconciliationReport {
     public static let csvColumns = [
-        "campaign_id", "currency", "date", "issued", "redeemed", "restored", "expired", "discount", "discount_restored",
-        "opening_liability", "closing_liability",
+        "campaign_id", "currency", "date", "issued", "redeemed", "restored", "expired", "revoked", "discount",
+        "discount_restored", "opening_liability", "closing_liability",
     ]
 
     static func values(_ day: DayFigures) -> [Int64] {
-        [day.issued, day.redeemed, day.restored, day.expired, day.discount, day.discountRestored, day.openingLiability, day.closingLiability]
+        [day.issued, day.redeemed, day.restored, day.expired, day.revoked, day.discount, day.discountRestored, day.openingLiability, day.closingLiability]
     }
 
     // MARK: JSON
@@ -58,6 +58,7 @@ extension ReconciliationReport {
         object.field("redeemed", day.redeemed)
         object.field("restored", day.restored)
         object.field("expired", day.expired)
+        object.field("revoked", day.revoked)
         object.field("discount", day.discount)
         object.field("discount_restored", day.discountRestored)
         object.field("opening_liability", day.openingLiability)
@@ -101,7 +102,7 @@ extension ReconciliationReport {
 
     public func table() -> String {
         var out = "reconciliation \(period.from) .. \(period.to) (\(period.timeZone))\n"
-        let header = ["campaign", "cur", "date", "issued", "redeemed", "restored", "expired", "discount", "disc_rest", "open_liab", "close_liab"]
+        let header = ["campaign", "cur", "date", "issued", "redeemed", "restored", "expired", "revoked", "discount", "disc_rest", "open_liab", "close_liab"]
         var rows = [header]
         for campaign in campaigns {
             for day in campaign.days {

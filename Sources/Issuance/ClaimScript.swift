@@ -52,6 +52,7 @@ public enum ClaimScript {
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         if now < tonumber(m[2]) then return refuse('not_started') end
         if now >= tonumber(m[3]) then return refuse('ended') end
+        if m[5] == 'fixed' and now > tonumber(m[7]) then return refuse('validity_ended') end
 
         if m[9] and m[9] ~= '' then
           local have = {}

@@ -17,6 +17,9 @@ public enum Checkout {
         var pending: Grant?
         switch try CheckoutStore.owner(code: code, on: connection) {
         case .some(let owner) where owner != userId:
+            // Another user's code answers exactly like an unknown one, in time too: the same
+            // lookup of this user's unflushed grants runs (and finds nothing) on both paths.
+            _ = try findGrant()
             return .failure(.notFound)
         case .some:
             break

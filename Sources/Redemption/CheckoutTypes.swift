@@ -57,11 +57,15 @@ public enum CheckoutCommand: Sendable, Equatable {
     case release(orderId: String)
     /// Give back a coupon the order redeemed (refund, cancellation).
     case restore(orderId: String, reason: String)
+    /// Withdraw an unused coupon for good (an operator's decision: fraud, mistaken grant).
+    case revoke(reason: String)
 
-    public var orderId: String {
+    /// The order the command concerns; nil for revoke, which concerns no order.
+    public var orderId: String? {
         switch self {
         case .redeem(let order), .lock(let order, _): order.orderId
         case .confirm(let id), .release(let id), .restore(let id, _): id
+        case .revoke: nil
         }
     }
 }
@@ -84,6 +88,7 @@ public enum CheckoutRefusal: String, Error, Sendable, Equatable, CaseIterable {
     case outOfScope = "out_of_scope"
     case currencyMismatch = "currency_mismatch"
     case invalidOrder = "invalid_order"
+    case noBenefit = "no_benefit"
 
     init(_ refusal: PricingRefusal) {
         switch refusal {
@@ -91,6 +96,7 @@ public enum CheckoutRefusal: String, Error, Sendable, Equatable, CaseIterable {
         case .outOfScope: self = .outOfScope
         case .currencyMismatch: self = .currencyMismatch
         case .invalidOrder: self = .invalidOrder
+        case .noBenefit: self = .noBenefit
         }
     }
 
@@ -109,6 +115,7 @@ public enum CheckoutRefusal: String, Error, Sendable, Equatable, CaseIterable {
         case .outOfScope: "the coupon cannot be used in this business line or store"
         case .currencyMismatch: "the order's currency differs from the coupon's"
         case .invalidOrder: "the order's amounts are out of range"
+        case .noBenefit: "the coupon takes nothing off this order; it is kept for a later one"
         }
     }
 }

@@ -10,6 +10,7 @@ import CouponCore
 ///     locked   --TTL reached-->     issued     [released, reason lock_expired]
 ///     redeemed --restore-->         issued     [restored]  (past valid_until: expired [restored, expired])
 ///     issued   --past valid_until-> expired    [expired]
+///     issued   --revoke-->          revoked    [revoked, with the operator's reason]
 ///
 /// A live lock keeps the coupon past `valid_until` until it is confirmed, released or
 /// lapses. Repeating a command that already took effect for the same order answers the
@@ -111,6 +112,7 @@ public enum CouponLifecycle {
             case .confirm(let orderId): return confirm(orderId)
             case .release(let orderId): return release(orderId)
             case .restore(let orderId, let reason): return restore(orderId, reason: reason)
+            case .revoke(let reason): return revoke(reason: reason)
             }
         }
 
@@ -190,6 +192,21 @@ public enum CouponLifecycle {
             case .issued, .expired:
                 // This order holds nothing: releasing again (or after the TTL) is a no-op.
                 return .success(receipt(orderId: orderId, order: nil, replayed: true))
+            case let state:
+                return .failure(refusal(for: state))
+            }
+        }
+
+        /// Only an unused coupon can be revoked: a live lock means an order is paying with it,
+        /// a redeemed one was already given. Revoking again answers the same and writes nothing.
+        mutating func revoke(reason: String) -> Result<CheckoutReceipt, CheckoutRefusal> {
+            switch coupon.state {
+            case .issued:
+                events.append(CouponEvent(.revoked, reason: reason))
+                coupon.state = .revoked
+                return .success(receipt(orderId: "", order: nil, replayed: false))
+            case .revoked:
+                return .success(receipt(orderId: "", order: nil, replayed: true))
             case let state:
                 return .failure(refusal(for: state))
             }

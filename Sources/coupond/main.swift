@@ -11,6 +11,8 @@ let usage = """
       keys create --role R [--label L]
                                     create an API key (roles: issue, checkout, admin, finance);
                                     prints the key once, PostgreSQL keeps only its hash
+      keys list                     id, role, label, created, revoked of every key (never the key)
+      keys revoke ID                revoke a key; every node refuses it within key-cache-seconds
       demo [--stock N] [--per-user-limit N] [--keys-file PATH]
                                     create API keys for every role, a template and an open
                                     campaign, publish it, and print what was created

@@ -13,7 +13,10 @@ import Testing
         (.freeShipping(threshold: 5000), 5001, 800, .usable(PricingQuote(discount: 800, finalPrice: 5001))),
         (.freeShipping(threshold: 0), 0, huge, .usable(PricingQuote(discount: huge, finalPrice: 0))),
         (.amountOff(threshold: 3000, amount: 3000), 3000, 0, .usable(PricingQuote(discount: 3000, finalPrice: 0))),
-        (.percentOff(threshold: 0, percent: 20, cap: 5000), 0, 0, .usable(PricingQuote(discount: 0, finalPrice: 0))),
+        (.percentOff(threshold: 0, percent: 20, cap: 5000), 0, 0, .unusable(.noBenefit)),
+        (.percentOff(threshold: 0, percent: 10, cap: nil), 5, 0, .unusable(.noBenefit)),  // 10% of 5 fen rounds to 0
+        (.amountOff(threshold: 0, amount: 1), 0, 800, .unusable(.noBenefit)),  // amount off never touches shipping
+        (.gift(threshold: 0, sku: "GIFT-MUG", giftValue: 1500), 0, 0, .usable(PricingQuote(discount: 0, finalPrice: 0, giftSku: "GIFT-MUG"))),
         (.percentOff(threshold: 0, percent: 20, cap: 1), 5, 0, .usable(PricingQuote(discount: 1, finalPrice: 4))),
         (.cash(amount: 1), 0, 1, .usable(PricingQuote(discount: 1, finalPrice: 0))),
     ]

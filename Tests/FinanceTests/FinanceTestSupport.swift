@@ -29,6 +29,7 @@ enum FinanceFixture {
         case "redeemed": "redeemed"
         case "restored", "released": "issued"
         case "expired": "expired"
+        case "revoked": "revoked"
         case "locked": "locked"
         default: nil
         }
@@ -76,7 +77,7 @@ enum FinanceFixture {
     }
 
     /// The report's figures for one campaign and day, counted by replaying the raw events
-    /// in Swift: [issued, redeemed, restored, expired, discount, discount_restored,
+    /// in Swift: [issued, redeemed, restored, expired, revoked, discount, discount_restored,
     /// opening_liability, closing_liability].
     static func independentDay(_ events: [RawEvent], campaignId: Int64, date: String, timeZone: String) -> [Int64] {
         let mine = events.filter { $0.campaignId == campaignId }
@@ -95,13 +96,14 @@ enum FinanceFixture {
             return state.values.filter(\.open).reduce(0) { $0 + $1.face }
         }
         return [
-            count("issued"), count("redeemed"), count("restored"), count("expired"), discount, restoredDiscount,
+            count("issued"), count("redeemed"), count("restored"), count("expired"), count("revoked"), discount, restoredDiscount,
             liability(before: date, inclusive: false), liability(before: date, inclusive: true),
         ]
     }
 
     static let dayFields = [
-        "issued", "redeemed", "restored", "expired", "discount", "discount_restored", "opening_liability", "closing_liability",
+        "issued", "redeemed", "restored", "expired", "revoked", "discount", "discount_restored", "opening_liability",
+        "closing_liability",
     ]
 
     static func getJSON(_ node: TestNode, _ path: String, as role: Role = .finance) throws -> JSONValue {

@@ -45,9 +45,21 @@ import Testing
         #expect(
             String(decoding: response.serialized(), as: UTF8.self)
                 == "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+        // No Content-Length and no body after 204 or 304 (RFC 9110 §8.6, §15.3.5); none after 1xx.
         #expect(
-            String(decoding: HTTPResponse(status: 204).serialized(close: true), as: UTF8.self)
-                == "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            String(decoding: HTTPResponse(status: 204, body: bytes("dropped")).serialized(close: true), as: UTF8.self)
+                == "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+        #expect(
+            String(decoding: HTTPResponse(status: 304, body: bytes("dropped")).serialized(), as: UTF8.self)
+                == "HTTP/1.1 304 Not Modified\r\n\r\n")
+        #expect(String(decoding: HTTPResponse(status: 100).serialized(), as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n")
+        // HEAD: GET's Content-Length, no body.
+        #expect(
+            String(decoding: response.serialized(toHEAD: true), as: UTF8.self)
+                == "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n")
+        #expect(
+            String(decoding: HTTPResponse.error(status: 405, code: "c", message: "m").serialized(toHEAD: true), as: UTF8.self)
+                == "HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\nContent-Length: 36\r\n\r\n")
         var buffer: [UInt8] = []
         appendDecimal(1_234_567_890, to: &buffer)
         #expect(String(decoding: buffer, as: UTF8.self) == "1234567890")

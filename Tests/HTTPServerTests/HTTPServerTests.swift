@@ -39,7 +39,7 @@ import Testing
             #expect(missing.bodyString == #"{"error":{"code":"not_found","message":"no route for GET /nope"}}"#)
             let wrong = try client.send(method: "DELETE", path: "/v1/campaigns/1")
             #expect(wrong.status == 405)
-            #expect(wrong.headers["allow"] == "GET, PATCH")
+            #expect(wrong.headers["allow"] == "GET, HEAD, PATCH")
             #expect(wrong.bodyString == #"{"error":{"code":"method_not_allowed","message":"method DELETE not allowed here"}}"#)
             let result1 = try client.send(method: "GET", path: "/v1/campaigns/1")
             #expect(result1.status == 200)

@@ -50,7 +50,33 @@ import Testing
             Issue.record("expected 405")
             return
         }
-        #expect(allowed == [.GET, .PATCH])
+        #expect(allowed == [.GET, .HEAD, .PATCH])
+    }
+
+    @Test func headFindsTheGetRouteAndIsAllowedWhereGetIs() {
+        let router = makeRouter()
+        #expect(found(router, .HEAD, "/healthz")! == ("/healthz", [:]))
+        #expect(found(router, .HEAD, "/v1/campaigns/7")! == ("/v1/campaigns/{id}", ["id": "7"]))
+        #expect(found(router, .HEAD, "/v1/campaigns/x/y")! == ("/v1/{kind}/x/y", ["kind": "campaigns"]))
+        guard case .methodNotAllowed(let allowed) = router.match(.HEAD, path: "/v1/campaigns/7/claims") else {
+            Issue.record("HEAD on a POST-only route must be 405")
+            return
+        }
+        #expect(allowed == [.POST])
+        #expect(router.routes.contains { $0.method == .HEAD } == false)  // implicit, not registered
+    }
+
+    @Test func nonStandardMethodsAreNotImplementedEverywhere() {
+        let router = makeRouter()
+        for (method, path) in [("PURGE", "/healthz"), ("get", "/healthz"), (String(repeating: "X", count: 200), "/nothing")] {
+            guard case .methodNotImplemented = router.match(.other(method), path: path) else {
+                Issue.record("\(method.prefix(10)) \(path) must be 501")
+                continue
+            }
+        }
+        #expect(HTTPMethod.other("PURGE").label == "other")
+        #expect(HTTPMethod.PATCH.label == "PATCH")
+        #expect(HTTPMethod.standard.count == 9)
     }
 
     @Test func routesListsEverythingInOrder() {

@@ -45,3 +45,4 @@ final class Recorder<T: Sendable>: Sendable {
 func milliseconds(since start: UInt64) -> Int { Int((MonotonicClock.now() - start) / 1_000_000) }
 
 func sleepMilliseconds(_ ms: Int) { usleep(UInt32(ms * 1000)) }
+

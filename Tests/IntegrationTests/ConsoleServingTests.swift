@@ -2,6 +2,7 @@ import CouponCore
 import CouponService
 import Foundation
 import HTTPServer
+import RiskControl
 import TestSupport
 import Testing
 
@@ -127,6 +128,28 @@ import ServiceTestSupport
         let made = try node.redisClient().command(["EXISTS", .string(ClaimSeries.key(campaignId: 999_999, minute: minute))]).int
         #expect(made == 0, "no series key for a campaign Redis does not know")
         #expect(try node.request("GET", "/v1/campaigns/\(campaign)/series", as: .checkout).status == 403)
+    }
+
+    @Test func rateLimitedClaimsAreInTheSeriesButMadeUpCampaignsAreNot() throws {
+        let node = try TestNode.start(loops: 1, flusher: false) { $0.claimUserRate = RateLimit(perSecond: 0.01, burst: 1) }
+        defer { node.stop() }
+        let campaign = try node.createCampaign(stock: 10, perUserLimit: 5)
+        let statuses = try (0..<3).map { try node.claim(campaignId: campaign, userId: "eager", requestId: "e\($0)").status }
+        #expect(statuses == [201, 429, 429])
+        for attempt in 0..<3 { #expect(try node.claim(campaignId: 888_888, userId: "guess", requestId: "g\(attempt)").status != 201) }
+        var limited: Int64 = -1
+        #expect(TestEnvironment.waitUntil(seconds: 5, interval: 0.05) {
+            guard let response = try? node.request("GET", "/v1/campaigns/\(campaign)/series?seconds=60", as: .admin),
+                let window = try? JSONParser.parse(response.body)
+            else { return false }
+            limited = window["claims"]?["rate_limited"]?.arrayValue?.compactMap { $0.int64Value }.reduce(0, +) ?? -1
+            return limited == 2
+        }, "rate_limited: \(limited)")
+        let minute = Int64(Date().timeIntervalSince1970) / 60
+        let made = try node.redisClient().command([
+            "EXISTS", .string(ClaimSeries.key(campaignId: 888_888, minute: minute)), .string(ClaimSeries.key(campaignId: 888_888, minute: minute - 1)),
+        ]).int
+        #expect(made == 0, "no series keys for a campaign Redis does not hold")
     }
 
     @Test func everyNodeAnswersTheSameSeries() throws {

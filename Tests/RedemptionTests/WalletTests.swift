@@ -66,10 +66,11 @@ import Testing
         #expect(list(unusable, "state") == ["expired", "issued", "redeemed", "locked", "issued"])
 
         let below = try get(node, "/v1/users/alice/coupons?order_amount=100")
-        #expect(list(below["usable"], "code") == [twenty, free])
-        #expect((below["usable"]?.arrayValue ?? []).map { $0["discount"]?.int64Value ?? -1 } == [20, 0])
-        #expect(list(below["unusable"], "code") == [expired, later, redeemed, locked, s1, plain])
-        #expect(list(below["unusable"], "reason") == ["expired", "not_yet_valid", "redeemed", "locked", "out_of_scope", "below_threshold"])
+        // Free shipping on an order without a shipping fee gives nothing: unusable, never "best".
+        #expect(list(below["usable"], "code") == [twenty])
+        #expect((below["usable"]?.arrayValue ?? []).map { $0["discount"]?.int64Value ?? -1 } == [20])
+        #expect(list(below["unusable"], "code") == [expired, later, redeemed, locked, s1, plain, free])
+        #expect(list(below["unusable"], "reason") == ["expired", "not_yet_valid", "redeemed", "locked", "out_of_scope", "below_threshold", "no_benefit"])
 
         // Without order parameters: every coupon, grouped by its state now, with counts.
         let all = try get(node, "/v1/users/alice/coupons")

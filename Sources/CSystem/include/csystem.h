@@ -24,6 +24,8 @@ static inline int csystem_accept_flags(void) { return SOCK_NONBLOCK | SOCK_CLOEX
 int csystem_setsockopt_int(int fd, int level, int name, int value);
 /// accept4 with non-blocking + close-on-exec.
 int csystem_accept(int fd);
+/// accept4 like csystem_accept, writing the peer's address as text into `address` ("" if unknown).
+int csystem_accept_peer(int fd, char *address, int capacity);
 /// Binds and listens on an IPv4 address ("127.0.0.1") and port; SO_REUSEADDR and, when
 /// reuseport is non-zero, SO_REUSEPORT. Returns the fd or -1 with errno set.
 int csystem_listen_tcp4(const char *host, int port, int backlog, int reuseport);
@@ -31,6 +33,9 @@ int csystem_listen_tcp4(const char *host, int port, int backlog, int reuseport);
 int csystem_local_port(int fd);
 /// Non-blocking connect to an IPv4 address; returns the fd (connect may be in progress) or -1.
 int csystem_connect_tcp4(const char *host, int port);
+/// 1 when the peer of a connected socket has closed or reset it (POLLRDHUP, POLLHUP or
+/// POLLERR right now), else 0. Does not read: unread input stays in the socket.
+int csystem_peer_hung_up(int fd);
 
 
 /// The event loop running on this thread (an opaque pointer owned by Swift), or NULL.

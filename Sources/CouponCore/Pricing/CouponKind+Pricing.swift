@@ -33,6 +33,7 @@ extension CouponKind {
             discount = min(amount, total)
         }
         let clamped = max(0, discount)
+        if clamped == 0 && giftSku == nil { return .unusable(.noBenefit) }
         return .usable(PricingQuote(discount: clamped, finalPrice: total - clamped, giftSku: giftSku))
     }
 }

@@ -38,4 +38,7 @@ public enum PricingRefusal: String, Sendable, Equatable, Hashable, CaseIterable 
     case currencyMismatch = "currency_mismatch"
     /// The order's amounts are negative or beyond `CouponCore.maxOrderAmount`.
     case invalidOrder = "invalid_order"
+    /// The coupon would take nothing off this order (free shipping on a 0 fee, a percentage
+    /// that rounds to 0, cash on a 0 order): using it would burn it for nothing.
+    case noBenefit = "no_benefit"
 }

@@ -1,5 +1,6 @@
 import CouponCore
 import HTTPServer
+import RiskControl
 import Store
 import Synchronization
 
@@ -27,45 +28,31 @@ public enum APIKey {
     }
 }
 
-/// Keys this node has seen, by their raw value, so the hot path hashes nothing and asks
-/// PostgreSQL once per key. Unknown keys are remembered briefly so a flood of bad keys
-/// does not become a flood of queries.
+/// Keys this node has seen, by their raw value, so the hot path hashes nothing; a known key
+/// is re-read from PostgreSQL in the background and expires after `key-cache-seconds` (the
+/// revocation bound, see `CachedKeys`). Unknown keys are remembered briefly so a flood of bad
+/// keys does not become a flood of queries.
 public final class KeyCache: Sendable {
-    private struct State {
-        var known: [String: Role] = [:]
-        var unknownUntil: [String: UInt64] = [:]
+    private let state: Mutex<CachedKeys<Role>>
+    let clock: any NanoClock
+
+    public init(maxAgeSeconds: Double, clock: any NanoClock = SystemNanoClock()) {
+        state = Mutex(CachedKeys(settings: .init(maxAgeNanos: UInt64(maxAgeSeconds * 1e9))))
+        self.clock = clock
     }
 
-    private let state = Mutex(State())
-    private let negativeTTLNanos: UInt64 = 5_000_000_000
-
-    public init() {}
-
-    enum Lookup {
-        case known(Role)
-        case unknown
-        case miss
+    func lookup(_ key: String) -> CachedKeys<Role>.Lookup {
+        let now = clock.now()
+        return state.withLock { $0.lookup(key, now: now) }
     }
 
-    func lookup(_ key: String, now: UInt64) -> Lookup {
-        state.withLock { state in
-            if let role = state.known[key] { return .known(role) }
-            if let until = state.unknownUntil[key], until > now { return .unknown }
-            return .miss
-        }
+    func remember(_ key: String, role: Role?, startedNanos: UInt64) {
+        let now = clock.now()
+        state.withLock { $0.remember(key, value: role, startedNanos: startedNanos, now: now) }
     }
 
-    func remember(_ key: String, role: Role?, now: UInt64) {
-        state.withLock { state in
-            if let role {
-                state.known[key] = role
-                state.unknownUntil[key] = nil
-            } else {
-                if state.unknownUntil.count > 10_000 { state.unknownUntil.removeAll() }
-                state.unknownUntil[key] = now + negativeTTLNanos
-            }
-        }
+    /// The role to keep serving when PostgreSQL could not be reached (see `CachedKeys.lookupFailed`).
+    func lookupFailed(_ key: String, backendUnreachable: Bool) -> Role? {
+        state.withLock { $0.lookupFailed(key, backendUnreachable: backendUnreachable) }
     }
 }
-
-import Foundation

@@ -21,9 +21,11 @@ public enum ClaimSeries {
         "cp:\(CampaignKeys(campaignId: campaignId).tag):series:\(minute)"
     }
 
-    /// KEYS: the minute's hash, the stock; ARGV: second, ttl, then outcome/count pairs.
+    /// KEYS: the minute's hash, the stock, the campaign's meta hash; ARGV: second, ttl, then
+    /// outcome/count pairs. Campaigns Redis does not hold get no series (no keys for made-up ids).
     static let script = RedisScript(
         """
+        if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
         for i = 3, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':' .. ARGV[i], ARGV[i + 1]) end
         local stock = redis.call('GET', KEYS[2])
         if stock then redis.call('HSET', KEYS[1], ARGV[1] .. ':remaining', stock) end
@@ -46,8 +48,8 @@ public enum ClaimSeries {
         private let pending = Mutex<[ObjectIdentifier: [Int64: [String: Int64]]]>([:])
         public init() {}
 
-        /// Counts one claim; claims for campaigns Redis does not know are not counted (no keys for
-        /// made-up ids).
+        /// Counts one claim (the script skips campaigns Redis does not hold; a refusal that says so
+        /// is not even sent).
         public func record(_ campaignId: Int64, outcome: String, redis: RedisConnection, loop: EventLoop) {
             guard outcome != "unknown_campaign" else { return }
             let id = ObjectIdentifier(loop)
@@ -64,7 +66,7 @@ public enum ClaimSeries {
                 for (campaign, counts) in batch {
                     let keys = CampaignKeys(campaignId: campaign)
                     hop.value.evalScript(
-                        script, keys: [.string(key(campaignId: campaign, minute: second / 60)), .string(keys.stock)],
+                        script, keys: [.string(key(campaignId: campaign, minute: second / 60)), .string(keys.stock), .string(keys.meta)],
                         args: arguments(second: second, counts: counts)
                     ) { _ in }
                 }

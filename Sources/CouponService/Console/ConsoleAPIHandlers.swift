@@ -111,11 +111,13 @@ struct ConsoleAPIHandlers {
     }
 
     /// `GET /v1/whoami`: the calling key's role, so the console shows what that role may use.
+    /// Read from PostgreSQL (once per sign-in), not from the key cache, whose reads have effects.
     func whoami(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
-        guard let key = APIKey.bearer(request), case .known(let role) = api.keys.lookup(key, now: MonotonicClock.now()) else {
-            return responder.respond(APIError.unauthorized)
+        guard let key = APIKey.bearer(request) else { return responder.respond(APIError.unauthorized) }
+        api.blocking(responder) { context in
+            guard let role = try APIKeyStore.role(forHash: APIKey.hash(key), on: context.postgres()) else { return APIError.unauthorized }
+            return .json(body: JSONWriter.object { $0.field("role", role) })
         }
-        responder.respond(.json(body: JSONWriter.object { $0.field("role", role.rawValue) }))
     }
 
     func series(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {

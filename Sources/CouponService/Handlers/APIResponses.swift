@@ -2,6 +2,7 @@ import CouponCore
 import HTTPServer
 import PostgresClient
 import RedisClient
+import RiskControl
 
 /// The API's error answers, one place for each code and status (ARCHITECTURE §6).
 enum APIError {
@@ -26,6 +27,13 @@ enum APIError {
 
     static func unavailable(_ backend: String) -> HTTPResponse {
         .error(status: 503, code: "unavailable", message: "\(backend) is unavailable, retry shortly", retryAfterSeconds: 1)
+    }
+
+    /// 429 `rate_limited` with `Retry-After` (risk control).
+    static func rateLimited(_ decision: RateDecision) -> HTTPResponse {
+        .error(
+            status: 429, code: "rate_limited", message: "too many requests; retry after the Retry-After header",
+            retryAfterSeconds: decision.retryAfterSeconds)
     }
 
     static let internalError = HTTPResponse.error(status: 500, code: "internal", message: "internal error")

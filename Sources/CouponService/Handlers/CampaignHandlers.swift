@@ -122,16 +122,3 @@ struct CampaignHandlers {
         return writer.bytes
     }
 }
-
-extension CouponKind {
-    /// What one coupon is worth at most, for liability reports: the amount off or voucher
-    /// value, a percentage coupon's cap (0 when uncapped), a gift's stated value; 0 for shipping.
-    var faceValue: Int64 {
-        switch self {
-        case .amountOff(_, let amount), .cash(let amount): amount
-        case .percentOff(_, _, let cap): cap ?? 0
-        case .freeShipping: 0
-        case .gift(_, _, let giftValue): giftValue
-        }
-    }
-}

@@ -40,10 +40,24 @@ struct CheckoutHandlers {
         }
     }
 
+    /// `POST /v1/coupons/{code}/revoke` (role `admin`): withdraws an unused coupon for good.
+    func revoke(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        run(request, parameters, responder, allowed: ["user_id", "reason"]) { body throws(HTTPResponseError) in
+            .revoke(reason: try CheckoutRequest.reason(body))
+        }
+    }
+
     private func run(
         _ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder, allowed: Set<String>,
         _ decode: (JSONValue) throws(HTTPResponseError) -> CheckoutCommand
     ) {
+        // Code guessing (OWASP OAT-002): every attempt takes a code-miss token from the key and
+        // the client address; it is given back when the code exists for this user, so only
+        // `not_found` answers count. Out of tokens: 429 before anything is read.
+        let key = APIKey.bearer(request) ?? ""
+        let address = api.limits.clientAddress(request)
+        let attempt = api.limits.codeAttempt(key: key, address: address)
+        guard attempt == .allowed else { return responder.respond(APIError.rateLimited(attempt)) }
         // A malformed code cannot exist: answer exactly as for an unknown one.
         guard let code = parameters["code"], Identifier.isValid(code) else { return responder.respond(Self.refusal(.notFound)) }
         let userId: String, command: CheckoutCommand
@@ -52,12 +66,21 @@ struct CheckoutHandlers {
             userId = try CheckoutRequest.identifier(body, "user_id")
             command = try decode(body)
         } catch {
+            api.limits.codeFound(key: key, address: address)  // a bad body is not a guess
             return responder.respond(error.response)
         }
+        let limits = api.limits
         api.blocking(responder) { context in
-            let result = try Checkout.perform(command, code: code, userId: userId, on: context.postgres()) {
-                try UnflushedGrants.find(code: code, of: userId, redis: context.redis())
+            let result: Result<CheckoutReceipt, CheckoutRefusal>
+            do {
+                result = try Checkout.perform(command, code: code, userId: userId, on: context.postgres()) {
+                    try UnflushedGrants.find(code: code, of: userId, redis: context.redis())
+                }
+            } catch {
+                limits.codeFound(key: key, address: address)  // an outage is not a guess either
+                throw error
             }
+            if result != .failure(.notFound) { limits.codeFound(key: key, address: address) }
             switch result {
             case .success(let receipt): return .json(body: Self.body(receipt))
             case .failure(let refusal): return Self.refusal(refusal)
@@ -75,7 +98,7 @@ struct CheckoutHandlers {
         JSONWriter.object { object in
             object.field("code", receipt.code)
             object.field("state", receipt.state.rawValue)
-            object.field("order_id", receipt.orderId)
+            if !receipt.orderId.isEmpty { object.field("order_id", receipt.orderId) }  // revoke concerns no order
             if let order = receipt.order {
                 object.field("order_amount", order.amount)
                 object.field("shipping_fee", order.shippingFee)

@@ -6,7 +6,7 @@ import Redemption
 /// rejected: a misspelt `shipping_fee` must not silently price an order without it.
 enum CheckoutRequest {
     static let identifierRule = Identifier.rule
-    static let orderFields: Set<String> = ["user_id", "order_id", "order_amount", "shipping_fee", "business_line", "store_id"]
+    static let orderFields: Set<String> = ["user_id", "order_id", "order_amount", "shipping_fee", "business_line", "store_id", "currency"]
     static let maxReasonLength = 200
 
     /// The body object, its unknown fields refused.
@@ -49,14 +49,23 @@ enum CheckoutRequest {
         return amount
     }
 
-    /// `order_id`, `order_amount`, `shipping_fee` (default 0), `business_line`, `store_id`.
+    /// An optional ISO 4217 code; when given, a coupon in another currency is `currency_mismatch`.
+    static func currency(_ value: JSONValue?) throws(HTTPResponseError) -> String? {
+        guard let value, !value.isNull else { return nil }
+        guard let text = value.stringValue, CouponTemplate.isCurrencyCode(text) else {
+            throw HTTPResponseError(APIError.invalid("currency must be an ISO 4217 code of 3 upper-case letters"))
+        }
+        return text
+    }
+
+    /// `order_id`, `order_amount`, `shipping_fee` (default 0), `business_line`, `store_id`, `currency`.
     static func order(_ body: JSONValue) throws(HTTPResponseError) -> CheckoutOrder {
         let orderId = try identifier(body, "order_id")
         let orderAmount = try amount(body["order_amount"], "order_amount")
         let shipping = try amount(body["shipping_fee"], "shipping_fee", default: 0)
         let order = Order(
             amount: orderAmount, shippingFee: shipping, businessLine: try optionalIdentifier(body, "business_line"),
-            storeId: try optionalIdentifier(body, "store_id"))
+            storeId: try optionalIdentifier(body, "store_id"), currency: try currency(body["currency"]))
         return CheckoutOrder(orderId: orderId, order: order)
     }
 
@@ -82,7 +91,7 @@ enum CheckoutRequest {
 
     /// The wallet's order from query parameters; nil when none of them is present.
     static func walletOrder(_ query: [String: String]) throws(HTTPResponseError) -> Order? {
-        let names = ["order_amount", "shipping_fee", "business_line", "store_id"]
+        let names = ["order_amount", "shipping_fee", "business_line", "store_id", "currency"]
         guard names.contains(where: { query[$0] != nil }) else { return nil }
         func amount(_ name: String) throws(HTTPResponseError) -> Int64? {
             guard let text = query[name] else { return nil }
@@ -103,6 +112,6 @@ enum CheckoutRequest {
         }
         return Order(
             amount: orderAmount, shippingFee: try amount("shipping_fee") ?? 0, businessLine: try identifier("business_line"),
-            storeId: try identifier("store_id"))
+            storeId: try identifier("store_id"), currency: try currency(query["currency"].map(JSONValue.string)))
     }
 }

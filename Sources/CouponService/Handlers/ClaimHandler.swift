@@ -4,6 +4,7 @@ import Synchronization
 import HTTPServer
 import Issuance
 import RedisClient
+import RiskControl
 
 /// `POST /v1/campaigns/{id}/claims`: the flash-sale hot path. Runs entirely on the
 /// connection's event loop: parse, one EVALSHA on the loop's Redis connection
@@ -36,6 +37,16 @@ struct ClaimHandler {
                 strings.allSatisfy(Identifier.isValid)
             else { return responder.respond(APIError.invalid("tags must be an array of at most 20 identifiers")) }
             tags = strings
+        }
+        // Risk control before Redis is asked: over its rate, a user is refused here even if the
+        // script would refuse too (limit_reached, sold_out): the refusal costs Redis nothing.
+        let attempt = api.limits.claimAttempt(campaignId: campaignId, userId: userId)
+        guard attempt == .allowed else {
+            api.metrics.recordClaim(outcome: "rate_limited")
+            if api.configuration.claimSeries, let loop = EventLoop.current {
+                series.record(campaignId, outcome: "rate_limited", redis: api.redis(on: loop), loop: loop)
+            }
+            return responder.respond(APIError.rateLimited(attempt))
         }
         guard let loop = EventLoop.current else { return responder.respond(APIError.internalError) }
         let keys = CampaignKeys(campaignId: campaignId)
@@ -134,6 +145,7 @@ struct ClaimHandler {
         case .ended: "the campaign's claim window has closed"
         case .paused: "the campaign is paused"
         case .notEligible: "this user does not meet the campaign's eligibility rules"
+        case .validityEnded: "the campaign's coupons are no longer valid: one granted now would be born expired"
         }
     }
 }

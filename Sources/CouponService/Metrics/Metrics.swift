@@ -16,11 +16,18 @@ public final class Metrics: Sendable {
     /// Request latency in microseconds.
     public let latency = Histogram(bounds: [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000])
     public let redisUnavailable = Atomic<Int>(0)
+    /// 429s by limiter (risk control).
+    public let rateLimited = RateLimitedCounters()
 
     public init() {}
 
+    /// `route` must be a registered pattern or "unmatched" (the HTTP layer passes nothing
+    /// else); `method` is reduced to a standard method or "other" and `status` to 100...599 or
+    /// 0, so the label set is closed whatever clients send.
     public func recordRequest(route: String, method: String, status: Int, latencyNanos: UInt64) {
-        requests.withLock { $0[RequestKey(route: route, method: method, status: status), default: 0] += 1 }
+        let key = RequestKey(
+            route: route, method: HTTPMethod(rawValue: method).label, status: (100...599).contains(status) ? status : 0)
+        requests.withLock { $0[key, default: 0] += 1 }
         latency.record(Int64(latencyNanos / 1_000))
     }
 
@@ -47,6 +54,7 @@ public final class Metrics: Sendable {
         out += "# HELP coupond_redis_unavailable_total Requests answered 503 because Redis was unreachable.\n"
         out += "# TYPE coupond_redis_unavailable_total counter\n"
         out += "coupond_redis_unavailable_total \(redisUnavailable.load(ordering: .relaxed))\n"
+        out += rateLimited.render()
         if let flusher {
             out += "# HELP coupond_flusher_rows_total Coupon rows the flusher inserted into PostgreSQL.\n# TYPE coupond_flusher_rows_total counter\n"
             out += "coupond_flusher_rows_total \(flusher.rowsWritten.load(ordering: .relaxed))\n"

@@ -1,5 +1,6 @@
 import Foundation
 import RedisClient
+import RiskControl
 
 /// Node settings from `--flags` and `COUPOND_*` environment variables (flags win).
 /// `--redis-command-timeout-ms 500` and `COUPOND_REDIS_COMMAND_TIMEOUT_MS=500` are the same setting.
@@ -19,6 +20,30 @@ public struct Configuration: Sendable {
     public var campaignSyncSeconds = 30.0
     public var idleTimeoutSeconds = 60.0
     public var headerTimeoutSeconds = 10.0
+    // Hostile-client limits of the HTTP layer (issue 8).
+    public var requestTimeoutSeconds = 30.0
+    public var minBodyRateBytes = 1024
+    public var bodyRateGraceSeconds = 5.0
+    public var maxOutputBytes = 256 * 1024
+    public var maxPipelinedRequests = 64
+
+    // Keys and risk control (issue 8): see README "Keys and risk control".
+    /// Revocation bound: a key's role is served from memory at most this long after it was read.
+    public var keyCacheSeconds = 3.0
+    /// Proxies whose `X-Forwarded-For` is believed; empty: the TCP peer is the client.
+    public var trustedProxies = ClientAddressResolver(trustedProxies: [])
+    /// Claim attempts per user and campaign (node-local), and per-campaign overrides.
+    public var claimUserRate = RateLimit(perSecond: 10, burst: 60)
+    public var claimUserRateByCampaign: [Int64: RateLimit] = [:]
+    /// Requests per API key and per client address (node-local).
+    public var keyRate = RateLimit(perSecond: 20_000, burst: 40_000)
+    public var addressRate = RateLimit(perSecond: 20_000, burst: 40_000)
+    /// Redeem/lock answered `not_found` (unknown or foreign code), per key and per address.
+    public var codeMissRate = RateLimit(perSecond: 10, burst: 100)
+    /// Failed authentications (unknown or revoked key) per client address.
+    public var authFailureRate = RateLimit(perSecond: 10, burst: 100)
+    /// Buckets each limiter may hold.
+    public var limiterCapacity = 100_000
     /// Count claims per second and outcome in Redis for the console's live charts (issue 14).
     public var claimSeries = true
 
@@ -44,7 +69,21 @@ public struct Configuration: Sendable {
         ("sold-out-mark-ms", "remember a sold-out campaign locally this long (250)"),
         ("campaign-sync-seconds", "re-publish campaigns to Redis this often (30)"),
         ("idle-timeout-seconds", "close idle keep-alive connections after (60)"),
-        ("header-timeout-seconds", "close connections whose request head takes longer (10)"),
+        ("header-timeout-seconds", "408 and close when a request head takes longer (10)"),
+        ("request-timeout-seconds", "408 and close when a request's head and body take longer (30)"),
+        ("min-body-rate-bytes", "408 and close when a body averages fewer bytes/s after the grace period; 0 = off (1024)"),
+        ("body-rate-grace-seconds", "time a body may take before its rate is checked (5)"),
+        ("max-output-bytes", "stop reading a connection with more response bytes unread by its client (262144)"),
+        ("max-pipelined-requests", "stop reading a connection with this many requests unanswered (64)"),
+        ("key-cache-seconds", "a revoked key stops working within this long on every node (3, at most 5)"),
+        ("trusted-proxies", "addresses/CIDRs whose X-Forwarded-For is used for the client address (none)"),
+        ("claim-user-rate", "claim attempts per user and campaign per second[/burst], node-local; 0 = off (10/60)"),
+        ("claim-user-rate-campaigns", "per-campaign overrides: ID=rate[/burst],... (none)"),
+        ("key-rate", "requests per API key per second[/burst], node-local; 0 = off (20000/40000)"),
+        ("address-rate", "requests per client address per second[/burst], node-local; 0 = off (20000/40000)"),
+        ("code-miss-rate", "redeem/lock of unknown or foreign codes per key and per address (10/100)"),
+        ("auth-failure-rate", "failed authentications per client address (10/100)"),
+        ("limiter-capacity", "buckets each rate limiter may hold (100000)"),
         ("claim-series", "count claims per second in Redis for the console's charts: true/false (true)"),
     ]
 
@@ -88,6 +127,12 @@ public struct Configuration: Sendable {
             }
             return number
         }
+        func rate() throws -> RateLimit {
+            guard let limit = RateLimit(parsing: value) else {
+                throw Error(description: "\(name) must be rate or rate/burst (per second; 0 = off), got '\(value)'")
+            }
+            return limit
+        }
         func double() throws -> Double {
             guard let number = Double(value), number > 0 else { throw Error(description: "\(name) must be a positive number") }
             return number
@@ -119,6 +164,37 @@ public struct Configuration: Sendable {
         case "campaign-sync-seconds": campaignSyncSeconds = try double()
         case "idle-timeout-seconds": idleTimeoutSeconds = try double()
         case "header-timeout-seconds": headerTimeoutSeconds = try double()
+        case "request-timeout-seconds": requestTimeoutSeconds = try double()
+        case "min-body-rate-bytes": minBodyRateBytes = try int(0...1 << 30)
+        case "body-rate-grace-seconds": bodyRateGraceSeconds = try double()
+        case "max-output-bytes": maxOutputBytes = try int(4096...1 << 30)
+        case "max-pipelined-requests": maxPipelinedRequests = try int(1...4096)
+        case "key-cache-seconds":
+            guard let seconds = Double(value), seconds > 0, seconds <= 5 else {
+                throw Error(description: "key-cache-seconds must be a number in (0, 5]")
+            }
+            keyCacheSeconds = seconds
+        case "trusted-proxies":
+            guard let resolver = ClientAddressResolver(parsing: value) else {
+                throw Error(description: "trusted-proxies must be addresses or CIDR blocks separated by commas, got '\(value)'")
+            }
+            trustedProxies = resolver
+        case "claim-user-rate": claimUserRate = try rate()
+        case "claim-user-rate-campaigns":
+            var overrides: [Int64: RateLimit] = [:]
+            for entry in value.split(separator: ",") {
+                let parts = entry.split(separator: "=")
+                guard parts.count == 2, let id = Int64(parts[0].trimmingCharacters(in: .whitespaces)), id > 0,
+                    let limit = RateLimit(parsing: parts[1].trimmingCharacters(in: .whitespaces))
+                else { throw Error(description: "claim-user-rate-campaigns must be ID=rate[/burst],..., got '\(entry)'") }
+                overrides[id] = limit
+            }
+            claimUserRateByCampaign = overrides
+        case "key-rate": keyRate = try rate()
+        case "address-rate": addressRate = try rate()
+        case "code-miss-rate": codeMissRate = try rate()
+        case "auth-failure-rate": authFailureRate = try rate()
+        case "limiter-capacity": limiterCapacity = try int(1_000...100_000_000)
         case "claim-series":
             guard let flag = ["true": true, "1": true, "false": false, "0": false][value.lowercased()] else {
                 throw Error(description: "claim-series must be true or false")

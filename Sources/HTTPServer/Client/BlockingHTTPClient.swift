@@ -34,10 +34,10 @@ public final class BlockingHTTPClient {
         let request = Self.encode(method: method, path: path, host: "\(host):\(port)", headers: headers, body: body)
         let reused = isConnected && requestsOnConnection > 0
         do {
-            return try exchange(request)
+            return try exchange(request, toHEAD: method == "HEAD")
         } catch let error where reused && (error == .connectionClosed || Self.isResetOrPipe(error)) {
             close()
-            return try exchange(request)
+            return try exchange(request, toHEAD: method == "HEAD")
         }
     }
 
@@ -47,9 +47,10 @@ public final class BlockingHTTPClient {
         try writeAll(bytes)
     }
 
-    /// Reads the next response on the connection.
-    public func readResponse() throws(HTTPClientError) -> HTTPClientResponse {
+    /// Reads the next response on the connection (`toHEAD`: it answers a HEAD, so no body).
+    public func readResponse(toHEAD: Bool = false) throws(HTTPClientError) -> HTTPClientResponse {
         guard isConnected else { throw .connectionClosed }
+        if toHEAD { parser.nextResponseIsToHEAD = true }
         while true {
             if let response = try parser.next() {
                 if response.closesConnection { close() }
@@ -97,9 +98,10 @@ public final class BlockingHTTPClient {
 
     // MARK: Internals
 
-    private func exchange(_ request: [UInt8]) throws(HTTPClientError) -> HTTPClientResponse {
+    private func exchange(_ request: [UInt8], toHEAD: Bool) throws(HTTPClientError) -> HTTPClientResponse {
         try connectIfNeeded()
         try writeAll(request)
+        parser.nextResponseIsToHEAD = toHEAD
         requestsOnConnection += 1
         return try readResponse()
     }

@@ -2,7 +2,7 @@ import Glibc
 
 /// Incremental HTTP/1.1 response parser, pure (no sockets): `append` bytes, pull complete
 /// responses with `next()`; `finish()` at EOF completes a body delimited by the close.
-/// Bodies: `Content-Length`, none (1xx/204/304, or `expectsBodyless`), or until close.
+/// Bodies: `Content-Length`, none (1xx/204/304, or `nextResponseIsToHEAD`), or until close.
 /// Chunked responses are not supported (the coupond server never sends them).
 public struct HTTPResponseParser: Sendable {
     private enum State: Sendable {
@@ -17,6 +17,9 @@ public struct HTTPResponseParser: Sendable {
     private var scanIndex = 0
     private var bodyBytes: [UInt8] = []
     public var maxHeadBytes = 1 << 20
+    /// Set before reading the response to a HEAD request: its head is complete without a body
+    /// whatever `Content-Length` says. Cleared when that response's head is parsed.
+    public var nextResponseIsToHEAD = false
 
     public init() {}
 
@@ -57,7 +60,9 @@ public struct HTTPResponseParser: Sendable {
                 let lengths = headers.values(for: "content-length")
                 if headers.contains(name: "transfer-encoding") { throw .malformedResponse(.transferEncodingUnsupported) }
                 if (100..<200).contains(status) { continue }  // interim response: skip
-                if status == 204 || status == 304 {
+                let toHEAD = nextResponseIsToHEAD
+                nextResponseIsToHEAD = false
+                if status == 204 || status == 304 || toHEAD {
                     return HTTPClientResponse(status: status, headers: headers, body: [])
                 }
                 if let first = lengths.first {

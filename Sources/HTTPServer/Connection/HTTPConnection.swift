@@ -3,8 +3,13 @@ import EventLoop
 import Glibc
 
 /// One accepted TCP connection: reads and parses requests, dispatches them to the router,
-/// writes responses in request order, enforces timeouts and pipelining backpressure.
-/// Owns its socket and closes it; everything runs on its loop's thread.
+/// writes responses in request order, enforces timeouts and backpressure. Owns its socket
+/// and closes it; everything runs on its loop's thread.
+///
+/// Backpressure: requests are read only while fewer than `maxPipelinedRequests` are
+/// unanswered and at most `maxOutputBytes` of responses wait for the peer to read them, so a
+/// client that pipelines and never reads costs a bounded amount of memory, whatever the
+/// handlers' speed. While not reading, the socket is watched only for hang-ups.
 final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `loop`; Responders hop there via execute
     let fd: Int32
     let loop: EventLoop
@@ -12,20 +17,47 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
     private var parser: HTTPRequestParser
     private var queue = ResponseQueue()
     private var current: PendingRequest?
-    private var output: [UInt8] = []
-    private var outputOffset = 0
+    private var output = OutputQueue()
     private var timeouts: ConnectionTimeouts
     private var timer: TimerID?
     private var interest: IOInterest = []
-    private(set) var isClosed = false
-    /// No further requests will be read (error, `Connection: close`, closing).
-    private var stopReading = false
-    private var closeAfterFlush = false
-    /// The last response is written and our side shut down; draining the peer before closing.
-    private var lingering = false
-    private var lingerDiscarded = 0
+    private var lifecycle = Lifecycle.open
     /// True while `processInput` runs, so synchronous responses don't re-enter it.
     private var processing = false
+    /// Request heads parsed so far (numbers requests for the timeouts).
+    private var headsParsed: UInt64 = 0
+    /// Requests this connection may still dispatch in the current loop turn. A pipelining
+    /// client gets at most `requestsPerTurn` per turn, then yields to the loop's other
+    /// connections and resumes in a task (`resumeScheduled`), so one client cannot delay
+    /// another's answer by more than a turn.
+    private var budget = HTTPConnection.requestsPerTurn
+    private var resumeScheduled = false
+    static let requestsPerTurn = 16
+
+    /// Where the connection is in its life; each state carries what it needs, so "lingering
+    /// but still reading" and the like cannot be expressed.
+    enum Lifecycle: Equatable {
+        /// Reading requests (while backpressure allows) and writing responses.
+        case open
+        /// No further requests are read (`Connection: close`, an error or a deadline being
+        /// answered); `lastQueued` once the response that ends the connection is in the output.
+        case finishing(lastQueued: Bool)
+        /// The last response is written and our side shut down; discarding the peer's input
+        /// until its EOF, at most 1 MiB or 500 ms, then closing.
+        case lingering(discarded: Int)
+        case closed
+    }
+
+    var isClosed: Bool { lifecycle == .closed }
+    private var isLingering: Bool {
+        if case .lingering = lifecycle { return true }
+        return false
+    }
+
+    /// Reads no more requests: the response to the last one read (or to an error) ends the connection.
+    private func finishReading() {
+        if lifecycle == .open { lifecycle = .finishing(lastQueued: false) }
+    }
 
     private struct PendingRequest {
         let head: HTTPRequestHead
@@ -34,14 +66,16 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         let startNanos: UInt64
     }
 
-    init(fd: Int32, context: LoopContext) {
+    /// The TCP peer's address as text (`""` when unknown).
+    let peerAddress: String
+
+    init(fd: Int32, context: LoopContext, peerAddress: String = "") {
         self.fd = fd
+        self.peerAddress = peerAddress
         self.loop = context.loop
         self.context = context
         parser = HTTPRequestParser(limits: context.configuration.parserLimits)
-        timeouts = ConnectionTimeouts(
-            headerTimeoutNanos: context.configuration.headerReadTimeout.nanoseconds,
-            idleTimeoutNanos: context.configuration.idleTimeout.nanoseconds)
+        timeouts = ConnectionTimeouts(context.configuration.timeoutLimits)
     }
 
     func start() throws(IOError) {
@@ -51,21 +85,36 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         updateTimeouts()
     }
 
-    private var atCapacity: Bool { queue.count >= context.configuration.maxPipelinedRequests }
+    /// Requests may be read: not stopped, and neither pipelining nor output is at its bound.
+    private var canRead: Bool {
+        lifecycle == .open && queue.count < context.configuration.maxPipelinedRequests
+            && output.byteCount <= context.configuration.maxOutputBytes
+    }
 
     // MARK: Events
 
     func readable() {
-        guard !isClosed else { return }
-        let buffer = context.readBuffer
-        if lingering {
-            drainWhileLingering(buffer)
+        switch lifecycle {
+        case .closed:
+            return
+        case .lingering(let discarded):
+            drainWhileLingering(context.readBuffer, discarded: discarded)
+            return
+        case .open, .finishing:
+            break
+        }
+        budget = Self.requestsPerTurn
+        guard canRead else {
+            // Not reading (backpressure or done): read interest is off, so epoll reports only
+            // errors and hang-ups. Unread input stays in the kernel; a gone peer is closed now.
+            if csystem_peer_hung_up(fd) != 0 { close() }
             return
         }
-        // Paused (backpressure or done reading): we are here for a hang-up or error; reading
-        // drains what the peer sent before it so the EOF is seen and epoll stops reporting.
+        let buffer = context.readBuffer
+        // Read one buffer at a time and parse it before the next, so a pause for backpressure
+        // leaves the rest in the socket rather than in the parser.
         var rounds = 0
-        while rounds < 16 {
+        while rounds < 16 && canRead && budget > 0 {
             rounds += 1
             let result: IOResult<Int>
             do {
@@ -79,7 +128,8 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
                 close()
                 return
             }
-            if !stopReading { parser.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) }
+            parser.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            processInput()
             if count < buffer.count { break }
         }
         pump()
@@ -87,6 +137,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
 
     func writable() {
         guard !isClosed else { return }
+        budget = Self.requestsPerTurn
         pump()
     }
 
@@ -95,18 +146,46 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         loop.preconditionInEventLoop()
         guard !isClosed, queue.fill(sequence, response) else { return }
         drainReadyResponses()
-        if !processing && !lingering { pump() }
+        if !processing && !isLingering {
+            budget = Self.requestsPerTurn
+            pump()
+        }
     }
 
-    /// Parses what is buffered, writes what is ready, then sets epoll interest and timers.
+    /// Continues a pipelining client after it yielded its turn.
+    private func resume() {
+        resumeScheduled = false
+        guard !isClosed && !isLingering else { return }
+        budget = Self.requestsPerTurn
+        pump()
+    }
+
+    /// Writes what is ready and parses what is buffered until neither makes progress, then
+    /// sets epoll interest and timers.
     private func pump() {
-        if !stopReading && !atCapacity { processInput() }
-        drainReadyResponses()
-        flush()
-        guard !isClosed && !lingering else { return }
+        while true {
+            var ranParser = false
+            var parsed = false
+            if canRead {
+                let buffered = parser.bufferedByteCount
+                processInput()
+                ranParser = true
+                parsed = parser.bufferedByteCount != buffered
+            }
+            drainReadyResponses()
+            flush()
+            guard !isClosed && !isLingering else { return }
+            // Output drained while requests are still buffered (read before a pause): parse
+            // them now, epoll will not report bytes that have already left the socket.
+            if !canRead || budget == 0 || parser.bufferedByteCount == 0 || (ranParser && !parsed) { break }
+        }
+        if budget == 0 && canRead && parser.bufferedByteCount > 0 && !resumeScheduled {
+            resumeScheduled = true
+            loop.execute { [weak self] in self?.resume() }
+        }
         var wanted: IOInterest = []
-        if !stopReading && !atCapacity { wanted.insert(.read) }
-        if outputOffset < output.count { wanted.insert(.write) }
+        if canRead { wanted.insert(.read) }
+        if !output.isEmpty { wanted.insert(.write) }
         if wanted != interest {
             loop.setInterest(fd: fd, wanted)
             interest = wanted
@@ -117,19 +196,21 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
     // MARK: Requests
 
     private func processInput() {
+        guard !processing else { return }
         processing = true
         defer { processing = false }
-        while !stopReading && !atCapacity && !isClosed {
+        while canRead && budget > 0 {
             switch parser.next() {
             case .needMoreData:
                 return
             case .headComplete(let head):
+                headsParsed &+= 1
                 let path = PercentDecoding.splitTarget(head.target).path
                 let match = context.router.match(head.method, path: path)
                 var limit = context.router.defaultBodyLimit
                 if case .found(let route, _) = match { limit = route.bodyLimit }
                 if case .error(let error)? = parser.continueWithBodyLimit(limit) {
-                    refuse(error, method: head.method, match: match)
+                    answerAndClose(error.response, head: head, match: match)
                     return
                 }
                 var body: [UInt8] = []
@@ -143,57 +224,69 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
                     dispatch(request)
                 }
             case .error(let error):
-                refuse(error, method: current?.head.method ?? .other("?"), match: .notFound)
+                answerAndClose(error.response, head: current?.head, match: current?.match ?? .notFound)
                 return
             }
         }
     }
 
     private func dispatch(_ pending: PendingRequest) {
+        budget -= 1
         let head = pending.head
-        var pattern = "unmatched"
-        if case .found(let route, _) = pending.match { pattern = route.pattern }
         let sequence = queue.reserve(
-            ResponseQueue.Slot(
-                response: nil, routePattern: pattern, method: head.method, startNanos: pending.startNanos,
-                close: !head.keepAlive, http10KeepAlive: head.keepAlive && head.version == .http1_0))
-        if !head.keepAlive { stopReading = true }
+            slot(for: head, match: pending.match, startNanos: pending.startNanos, close: !head.keepAlive))
+        if !head.keepAlive { finishReading() }
         switch pending.match {
         case .found(let route, let parameters):
-            route.handler(HTTPRequest(head: head, body: pending.body), parameters, Responder(connection: self, sequence: sequence))
+            route.handler(HTTPRequest(head: head, body: pending.body, peerAddress: peerAddress), parameters, Responder(connection: self, sequence: sequence))
         case .methodNotAllowed(let allowed):
             var response = HTTPResponse.error(
                 status: 405, code: "method_not_allowed", message: "method \(head.method) not allowed here")
             response.headers.add(name: "Allow", value: allowed.map(\.rawValue).joined(separator: ", "))
             complete(sequence, response)
         case .notFound:
-            complete(sequence, .error(status: 404, code: "not_found", message: "no route for \(head.method) \(PercentDecoding.splitTarget(head.target).path)"))
+            let path = PercentDecoding.splitTarget(head.target).path
+            let shown = path.utf8.count <= 256 ? path : String(decoding: path.utf8.prefix(256), as: UTF8.self) + "..."
+            complete(sequence, .error(status: 404, code: "not_found", message: "no route for \(head.method) \(shown)"))
+        case .methodNotImplemented:
+            // The method is client input of any length: not echoed.
+            complete(sequence, .error(status: 501, code: "not_implemented", message: "request method not implemented"))
         }
     }
 
-    /// Answers a request the parser refused, then closes.
-    private func refuse(_ error: HTTPParserError, method: HTTPMethod, match: Router.Match) {
+    private func slot(for head: HTTPRequestHead?, match: Router.Match, startNanos: UInt64, close: Bool) -> ResponseQueue.Slot {
         var pattern = "unmatched"
         if case .found(let route, _) = match { pattern = route.pattern }
-        stopReading = true
+        let method = head?.method ?? .unrecognized
+        return ResponseQueue.Slot(
+            response: nil, routePattern: pattern, method: method.isStandard ? method : .unrecognized,
+            startNanos: startNanos, close: close, toHEAD: method == .HEAD,
+            http10KeepAlive: !close && head?.keepAlive == true && head?.version == .http1_0)
+    }
+
+    /// Answers the request being read with `response` (a parser error, a request timeout),
+    /// then closes: the framing of anything after it is unknown.
+    private func answerAndClose(_ response: HTTPResponse, head: HTTPRequestHead?, match: Router.Match) {
+        finishReading()
         current = nil
-        let sequence = queue.reserve(
-            ResponseQueue.Slot(
-                response: nil, routePattern: pattern, method: method, startNanos: MonotonicClock.now(),
-                close: true, http10KeepAlive: false))
-        complete(sequence, error.response)
+        let sequence = queue.reserve(slot(for: head, match: match, startNanos: MonotonicClock.now(), close: true))
+        complete(sequence, response)
     }
 
     // MARK: Output
 
     private func drainReadyResponses() {
-        while !closeAfterFlush, let slot = queue.popReady(), let response = slot.response {
-            response.serialize(into: &output, close: slot.close, http10KeepAlive: slot.http10KeepAlive)
+        while lifecycle == .open || lifecycle == .finishing(lastQueued: false), let slot = queue.popReady(),
+            let response = slot.response
+        {
+            output.withPackedTail {
+                response.serializeHead(into: &$0, close: slot.close, http10KeepAlive: slot.http10KeepAlive)
+            }
+            if response.sendsBody(toHEAD: slot.toHEAD) { output.append(response.body) }
             context.configuration.onResponse?(
                 slot.routePattern, slot.method, response.status, MonotonicClock.now() &- slot.startNanos)
             if slot.close {
-                closeAfterFlush = true
-                stopReading = true
+                lifecycle = .finishing(lastQueued: true)
                 queue.removeAll()
             }
         }
@@ -201,28 +294,28 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
 
     private func flush() {
         guard !isClosed else { return }
-        if output.isEmpty {
-            if closeAfterFlush { close() }
-            return
-        }
-        while outputOffset < output.count {
-            let result: IOResult<Int>
-            do {
-                result = try output.withUnsafeBytes { bytes throws(IOError) in
-                    try Syscall.call("send") {
-                        send(fd, bytes.baseAddress! + outputOffset, bytes.count - outputOffset, Int32(MSG_NOSIGNAL))
-                    }
+        while !output.isEmpty {
+            let attempt = output.gather(maxChunks: 64) { vectors -> Result<IOResult<Int>, IOError> in
+                do throws(IOError) {
+                    return .success(
+                        try Syscall.call("sendmsg") {
+                            var message = msghdr()
+                            message.msg_iov = UnsafeMutablePointer(mutating: vectors.baseAddress)
+                            message.msg_iovlen = vectors.count
+                            return sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
+                        })
+                } catch {
+                    return .failure(error)
                 }
-            } catch {
+            }
+            guard case .success(let result) = attempt else {
                 close()
                 return
             }
             guard case .processed(let written) = result else { return }  // EAGAIN: wait for writable
-            outputOffset += written
+            output.consume(written)
         }
-        output.removeAll(keepingCapacity: output.capacity <= 256 * 1024)
-        outputOffset = 0
-        if closeAfterFlush { startLingering() }
+        if lifecycle == .finishing(lastQueued: true) { startLingering() }
     }
 
     // MARK: Lingering close
@@ -231,9 +324,8 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
     /// response we just wrote (a 413 with the body still arriving). So, like nginx's lingering
     /// close: shut our side down, discard input until EOF, at most 1 MiB or 500 ms, then close.
     private func startLingering() {
-        guard !lingering, !isClosed else { return }
-        lingering = true
-        stopReading = true
+        guard lifecycle == .finishing(lastQueued: true) else { return }
+        lifecycle = .lingering(discarded: 0)
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
         if let timer { loop.cancel(timer) }
         timer = loop.schedule(afterMilliseconds: 500) { [weak self] in self?.close() }
@@ -243,16 +335,20 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         }
     }
 
-    private func drainWhileLingering(_ buffer: UnsafeMutableRawBufferPointer) {
+    private func drainWhileLingering(_ buffer: UnsafeMutableRawBufferPointer, discarded: Int) {
+        var discarded = discarded
         while true {
             let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
             if count > 0 {
-                lingerDiscarded += count
-                if lingerDiscarded > 1 << 20 { break }
+                discarded += count
+                if discarded > 1 << 20 { break }
                 continue
             }
             if count < 0 && errno == EINTR { continue }
-            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                lifecycle = .lingering(discarded: discarded)
+                return
+            }
             break  // EOF or error
         }
         close()
@@ -264,10 +360,12 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         let phase: ConnectionTimeouts.Phase
         if queue.count > 0 {
             phase = .awaitingHandler
-        } else if outputOffset < output.count || parser.isReadingBody {
-            phase = .transferring
+        } else if !output.isEmpty && (!canRead || !parser.isReadingHead && !parser.isReadingBody) {
+            phase = .writing(sent: output.bytesWritten)  // waiting for the peer to read
+        } else if parser.isReadingBody {
+            phase = .readingBody(request: headsParsed &- 1, received: current?.body.count ?? 0)
         } else if parser.isReadingHead {
-            phase = .readingHead
+            phase = .readingHead(request: headsParsed)
         } else {
             phase = .idle
         }
@@ -282,12 +380,19 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
             if let timer { loop.cancel(timer) }
             let now = MonotonicClock.now()
             timer = loop.schedule(afterNanoseconds: deadline > now ? deadline - now : 0) { [weak self] in
-                guard let self, !self.isClosed else { return }
+                guard let self, !self.isClosed, !self.isLingering else { return }
                 self.timer = nil
                 self.apply(self.timeouts.timerFired(now: MonotonicClock.now()))
             }
-        case .close:
-            close()
+        case .close(let reason):
+            // A late request gets a 408 when nothing else is owed or queued ahead of it.
+            if reason.answersRequestTimeout && queue.count == 0 && output.isEmpty && lifecycle == .open {
+                answerAndClose(
+                    .error(status: 408, code: "request_timeout", message: "request not received in time"),
+                    head: current?.head, match: current?.match ?? .notFound)
+            } else {
+                close()
+            }
         }
     }
 
@@ -295,8 +400,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
 
     func close() {
         guard !isClosed else { return }
-        isClosed = true
-        stopReading = true
+        lifecycle = .closed
         if let timer { loop.cancel(timer) }
         timer = nil
         queue.removeAll()

@@ -8,6 +8,8 @@ struct ResponseQueue {
         let startNanos: UInt64
         /// Close the connection after this response.
         let close: Bool
+        /// The request was HEAD: send the head only.
+        let toHEAD: Bool
         /// Answer `Connection: keep-alive` (HTTP/1.0 client that asked for it).
         let http10KeepAlive: Bool
     }

@@ -13,6 +13,8 @@ public struct Route {
 /// Maps (method, path) to a handler. Patterns are `/`-separated segments; `{name}` captures a
 /// segment. Lookup walks a segment tree (no regex), static segments before parameters.
 /// Routes are added before the server starts; afterwards the router is only read.
+/// HEAD is served wherever GET is (RFC 9110 §9.3.2): without a HEAD route of its own, a HEAD
+/// request finds the GET route, and the connection sends GET's head without the body.
 public final class Router: @unchecked Sendable {  // mutated only before serving, then read-only from every loop
     final class Node {
         var statics: [String: Node] = [:]
@@ -23,9 +25,11 @@ public final class Router: @unchecked Sendable {  // mutated only before serving
     /// The result of a lookup.
     public enum Match {
         case found(Route, RouteParameters)
-        /// The path exists but not for this method; `allowed` is sorted.
+        /// The path exists but not for this method; `allowed` is sorted (HEAD where GET is).
         case methodNotAllowed(allowed: [HTTPMethod])
         case notFound
+        /// Not a standard method (`HTTPMethod.standard`): 501 for every path.
+        case methodNotImplemented
     }
 
     private let root = Node()
@@ -77,6 +81,7 @@ public final class Router: @unchecked Sendable {  // mutated only before serving
 
     /// Finds the route for `path` (no query string; raw, segments are decoded here).
     public func match(_ method: HTTPMethod, path: String) -> Match {
+        guard method.isStandard else { return .methodNotImplemented }
         let segments = Self.segments(path)
         var parameters = RouteParameters()
         var pathMatch: Node?
@@ -84,7 +89,9 @@ public final class Router: @unchecked Sendable {  // mutated only before serving
             return .found(route, parameters)
         }
         if let pathMatch {
-            return .methodNotAllowed(allowed: pathMatch.routes.keys.sorted { $0.rawValue < $1.rawValue })
+            var allowed = Set(pathMatch.routes.keys)
+            if allowed.contains(.GET) { allowed.insert(.HEAD) }
+            return .methodNotAllowed(allowed: allowed.sorted { $0.rawValue < $1.rawValue })
         }
         return .notFound
     }
@@ -94,7 +101,7 @@ public final class Router: @unchecked Sendable {  // mutated only before serving
         _ parameters: inout RouteParameters, _ pathMatch: inout Node?
     ) -> Route? {
         guard let segment = segments.first else {
-            if let route = node.routes[method] { return route }
+            if let route = node.routes[method] ?? (method == .HEAD ? node.routes[.GET] : nil) { return route }
             if !node.routes.isEmpty && pathMatch == nil { pathMatch = node }
             return nil
         }

@@ -1,5 +1,7 @@
 /// Called once per response written: route pattern (or "unmatched"), method, status, and the
 /// nanoseconds from the request head being complete to the response being queued for write.
+/// Pattern and method come from closed sets (registered patterns or "unmatched"; a standard
+/// method or `HTTPMethod(rawValue: "other")`), so they are safe as metric labels.
 public typealias HTTPResponseObserver = @Sendable (_ routePattern: String, _ method: HTTPMethod, _ status: Int, _ latencyNanos: UInt64) -> Void
 
 /// Settings of an `HTTPServer`: where it listens, its limits and timeouts.
@@ -15,8 +17,17 @@ public struct HTTPServerConfiguration: Sendable {
     public var headerReadTimeout: Duration
     /// Between requests (and without progress while reading a body or writing); on expiry the connection closes.
     public var idleTimeout: Duration
+    /// From the first byte of a request until its body is complete; on expiry 408 and close.
+    public var requestTimeout: Duration
+    /// Once a body has been arriving for `bodyRateGracePeriod`, its average rate must stay at
+    /// or above this many bytes per second, else 408 and close. 0 disables the check.
+    public var minBodyBytesPerSecond: Int
+    public var bodyRateGracePeriod: Duration
     /// Requests read but not yet answered, per connection; reading pauses at the limit.
     public var maxPipelinedRequests: Int
+    /// Response bytes queued for a connection that has not read them; reading its requests
+    /// pauses while more than this is queued, and resumes as the peer reads.
+    public var maxOutputBytes: Int
     public var onResponse: HTTPResponseObserver?
 
     public init(
@@ -28,7 +39,11 @@ public struct HTTPServerConfiguration: Sendable {
         maxHeaderCount: Int = 100,
         headerReadTimeout: Duration = .seconds(10),
         idleTimeout: Duration = .seconds(60),
+        requestTimeout: Duration = .seconds(30),
+        minBodyBytesPerSecond: Int = 1024,
+        bodyRateGracePeriod: Duration = .seconds(5),
         maxPipelinedRequests: Int = 64,
+        maxOutputBytes: Int = 256 * 1024,
         onResponse: HTTPResponseObserver? = nil
     ) {
         self.host = host
@@ -39,8 +54,19 @@ public struct HTTPServerConfiguration: Sendable {
         self.maxHeaderCount = maxHeaderCount
         self.headerReadTimeout = headerReadTimeout
         self.idleTimeout = idleTimeout
+        self.requestTimeout = requestTimeout
+        self.minBodyBytesPerSecond = minBodyBytesPerSecond
+        self.bodyRateGracePeriod = bodyRateGracePeriod
         self.maxPipelinedRequests = maxPipelinedRequests
+        self.maxOutputBytes = maxOutputBytes
         self.onResponse = onResponse
+    }
+
+    var timeoutLimits: ConnectionTimeouts.Limits {
+        ConnectionTimeouts.Limits(
+            headerTimeout: headerReadTimeout.nanoseconds, requestTimeout: requestTimeout.nanoseconds,
+            idleTimeout: idleTimeout.nanoseconds, minBodyBytesPerSecond: max(minBodyBytesPerSecond, 0),
+            bodyRateGrace: bodyRateGracePeriod.nanoseconds)
     }
 
     var parserLimits: HTTPParserLimits {

@@ -20,10 +20,11 @@ final class Listener: IOHandler {
 
     func readable() {
         while !closed {
-            let client = csystem_accept(fd)
+            var peer = [CChar](repeating: 0, count: 64)
+            let client = csystem_accept_peer(fd, &peer, Int32(peer.count))
             if client >= 0 {
                 _ = csystem_setsockopt_int(client, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
-                let connection = HTTPConnection(fd: client, context: context)
+                let connection = HTTPConnection(fd: client, context: context, peerAddress: String(cString: peer))
                 context.add(connection)
                 do {
                     try connection.start()

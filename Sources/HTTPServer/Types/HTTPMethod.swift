@@ -12,6 +12,21 @@ public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let PATCH = HTTPMethod(rawValue: "PATCH")
     public static let HEAD = HTTPMethod(rawValue: "HEAD")
     public static let OPTIONS = HTTPMethod(rawValue: "OPTIONS")
+    public static let CONNECT = HTTPMethod(rawValue: "CONNECT")
+    public static let TRACE = HTTPMethod(rawValue: "TRACE")
+
+    /// The methods of RFC 9110 §9 plus PATCH (RFC 5789). Any other token is answered 501
+    /// (`not_implemented`) before routing, and is never echoed or used as a label.
+    public static let standard: Set<HTTPMethod> = [.GET, .HEAD, .POST, .PUT, .DELETE, .CONNECT, .OPTIONS, .TRACE, .PATCH]
+
+    /// Stands for any non-standard method in labels and logs.
+    public static let unrecognized = HTTPMethod(rawValue: "other")
+
+    public var isStandard: Bool { Self.standard.contains(self) }
+
+    /// The method as a metrics label or log field: a standard method's name, else `other`.
+    /// A closed set, so client input cannot grow label cardinality.
+    public var label: String { isStandard ? rawValue : "other" }
 
     // Lower-case spellings, as in swift-nio / hummingbird.
     public static var get: HTTPMethod { .GET }

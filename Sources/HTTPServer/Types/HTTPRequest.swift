@@ -51,8 +51,12 @@ public struct HTTPRequest: Sendable {
     public var headers: HTTPHeaders
     public var body: [UInt8]
     public var keepAlive: Bool
+    /// The TCP peer's address as text (`""` when unknown); the client's own address may differ
+    /// behind a proxy (the application decides whether to trust `X-Forwarded-For`).
+    public var peerAddress: String
 
-    public init(head: HTTPRequestHead, body: [UInt8] = []) {
+    public init(head: HTTPRequestHead, body: [UInt8] = [], peerAddress: String = "") {
+        self.peerAddress = peerAddress
         method = head.method
         target = head.target
         let (path, rawQuery) = PercentDecoding.splitTarget(head.target)

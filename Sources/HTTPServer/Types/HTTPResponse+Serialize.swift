@@ -1,9 +1,15 @@
 extension HTTPResponse {
-    /// Appends the wire form to `buffer`: status line, the handler's headers (minus any
-    /// `Content-Length`/`Connection`/`Transfer-Encoding`), `Content-Length`, then
-    /// `Connection: close` or, for HTTP/1.0 keep-alive, `Connection: keep-alive`.
-    func serialize(into buffer: inout [UInt8], close: Bool, http10KeepAlive: Bool = false) {
-        buffer.reserveCapacity(buffer.count + 128 + body.count)
+    /// Whether a body follows this response's head on the wire: never for a HEAD request, nor
+    /// for 1xx, 204 or 304 (RFC 9110 §6.4.1, RFC 9112 §6.3); the handler's body is dropped then.
+    func sendsBody(toHEAD: Bool) -> Bool {
+        !toHEAD && status >= 200 && status != 204 && status != 304
+    }
+
+    /// Appends the head: status line, the handler's headers (minus any `Content-Length`,
+    /// `Connection`, `Transfer-Encoding`), `Content-Length` (the body's, also for HEAD, as GET
+    /// would send it; none for 1xx, 204 and 304), then `Connection: close` or, for HTTP/1.0
+    /// keep-alive, `Connection: keep-alive`.
+    func serializeHead(into buffer: inout [UInt8], close: Bool, http10KeepAlive: Bool = false) {
         buffer.append(contentsOf: "HTTP/1.1 ".utf8)
         appendDecimal(status, to: &buffer)
         buffer.append(0x20)
@@ -21,21 +27,25 @@ extension HTTPResponse {
             buffer.append(contentsOf: field.value.utf8)
             buffer.append(contentsOf: "\r\n".utf8)
         }
-        buffer.append(contentsOf: "Content-Length: ".utf8)
-        appendDecimal(body.count, to: &buffer)
-        if close {
-            buffer.append(contentsOf: "\r\nConnection: close".utf8)
-        } else if http10KeepAlive {
-            buffer.append(contentsOf: "\r\nConnection: keep-alive".utf8)
+        if status >= 200 && status != 204 && status != 304 {
+            buffer.append(contentsOf: "Content-Length: ".utf8)
+            appendDecimal(body.count, to: &buffer)
+            buffer.append(contentsOf: "\r\n".utf8)
         }
-        buffer.append(contentsOf: "\r\n\r\n".utf8)
-        buffer.append(contentsOf: body)
+        if close {
+            buffer.append(contentsOf: "Connection: close\r\n".utf8)
+        } else if http10KeepAlive {
+            buffer.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+        }
+        buffer.append(contentsOf: "\r\n".utf8)
     }
 
-    /// The wire form as a new buffer (tests, tools).
-    public func serialized(close: Bool = false) -> [UInt8] {
+    /// The wire form as a new buffer (tests, tools): head, then the body unless `toHEAD` or
+    /// the status forbids one.
+    public func serialized(close: Bool = false, toHEAD: Bool = false) -> [UInt8] {
         var buffer: [UInt8] = []
-        serialize(into: &buffer, close: close)
+        serializeHead(into: &buffer, close: close)
+        if sendsBody(toHEAD: toHEAD) { buffer.append(contentsOf: body) }
         return buffer
     }
 }

@@ -1,0 +1,44 @@
+import Synchronization
+
+/// `TokenBuckets` shared by every event loop of a node: the table is split into shards, each
+/// behind its own lock held only for one bucket update (no I/O), so loops rarely contend.
+/// Node-local: N nodes behind a balancer let a key through at up to N × the limit.
+public final class RateLimiter<Key: Hashable & Sendable>: Sendable {
+    private final class Shard: Sendable {
+        let buckets: Mutex<TokenBuckets<Key>>
+        init(capacity: Int) { buckets = Mutex(TokenBuckets(capacity: capacity)) }
+    }
+
+    private let shards: [Shard]
+    private let clock: any NanoClock
+
+    /// `capacity` bounds the buckets held in total (split evenly across shards).
+    public init(capacity: Int, shards: Int = 16, clock: any NanoClock = SystemNanoClock()) {
+        let count = max(1, shards)
+        self.shards = (0..<count).map { _ in Shard(capacity: max(1, capacity / count)) }
+        self.clock = clock
+    }
+
+    private func shard(_ key: Key) -> Shard {
+        shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))]
+    }
+
+    public func take(_ key: Key, limit: RateLimit) -> RateDecision {
+        guard !limit.isUnlimited else { return .allowed }
+        let now = clock.now()
+        return shard(key).buckets.withLock { $0.take(key, limit: limit, now: now) }
+    }
+
+    public func refund(_ key: Key) {
+        let now = clock.now()
+        shard(key).buckets.withLock { $0.refund(key, now: now) }
+    }
+
+    public func isLimited(_ key: Key) -> RateDecision {
+        let now = clock.now()
+        return shard(key).buckets.withLock { $0.isLimited(key, now: now) }
+    }
+
+    /// Buckets held now (all shards).
+    public var count: Int { shards.reduce(0) { total, shard in total + shard.buckets.withLock { $0.count } } }
+}

@@ -1,0 +1,69 @@
+import Glibc
+import Testing
+
+@testable import HTTPServer
+
+@Suite struct OutputQueueTests {
+    /// The unwritten bytes as the iovecs describe them.
+    func pending(_ queue: OutputQueue, maxChunks: Int = 64) -> [UInt8] {
+        queue.gather(maxChunks: maxChunks) { vectors in
+            vectors.flatMap { vector in
+                Array(UnsafeRawBufferPointer(start: vector.iov_base, count: vector.iov_len))
+            }
+        }
+    }
+
+    @Test func smallWritesArePackedLargeBodiesKeptAsChunks() {
+        var queue = OutputQueue()
+        queue.withPackedTail { $0.append(contentsOf: bytes("HEAD1|")) }
+        queue.append(bytes("body1|"))
+        queue.withPackedTail { $0.append(contentsOf: bytes("HEAD2|")) }
+        let large = [UInt8](repeating: 0x41, count: OutputQueue.packLimit)
+        queue.append(large)
+        queue.withPackedTail { $0.append(contentsOf: bytes("HEAD3")) }
+        #expect(queue.chunkCount == 3)  // packed, large, packed
+        #expect(queue.byteCount == 18 + large.count + 5)
+        #expect(pending(queue) == bytes("HEAD1|body1|HEAD2|") + large + bytes("HEAD3"))
+        #expect(pending(queue, maxChunks: 1) == bytes("HEAD1|body1|HEAD2|"))
+    }
+
+    @Test func consumeAcrossChunksKeepsTheRestInOrder() {
+        var queue = OutputQueue()
+        let large = (0..<20_000).map { UInt8(truncatingIfNeeded: $0) }
+        queue.append(bytes("abc"))
+        queue.append(large)
+        queue.append(bytes("xyz"))
+        queue.consume(2)
+        #expect(pending(queue) == bytes("c") + large + bytes("xyz"))
+        queue.consume(1 + 10_000)
+        #expect(pending(queue) == Array(large[10_000...]) + bytes("xyz"))
+        #expect(queue.byteCount == 10_003)
+        #expect(queue.bytesWritten == 10_003)
+        queue.consume(10_003)
+        #expect(queue.isEmpty)
+        #expect(queue.chunkCount == 0)
+        #expect(queue.bytesWritten == 20_006)
+        queue.append(bytes("again"))
+        #expect(pending(queue) == bytes("again"))
+    }
+
+    @Test func manyResponsesNeverCopyWhatIsQueued() {
+        // 10,000 pipelined responses: chunks grow with bytes / packLimit, not with responses.
+        var queue = OutputQueue()
+        for index in 0..<10_000 {
+            queue.withPackedTail { $0.append(contentsOf: bytes("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")) }
+            let digits = String(index)
+            queue.append(bytes(String(repeating: "0", count: 5 - digits.count) + digits))
+        }
+        #expect(queue.byteCount == 10_000 * 43)
+        #expect(queue.chunkCount <= 10_000 * 43 / OutputQueue.packLimit + 1)
+        var drained = 0
+        while !queue.isEmpty {
+            let step = min(queue.byteCount, 7_777)
+            queue.consume(step)
+            drained += step
+        }
+        #expect(drained == 430_000)
+        #expect(queue.chunkCount == 0)
+    }
+}
