@@ -54,3 +54,26 @@ fuzz: release
 
 clean:
 	rm -rf .build
+
+# Campaign console browser tests (issue 14): Debian's chromium + chromium-driver, Selenium from
+# PyPI pinned in its own venv (4.52 needs a certifi newer than the mirror has). Idempotent.
+CONSOLE_APT := chromium chromium-driver python3-venv
+CONSOLE_VENV := .venv-console
+SELENIUM_VERSION := 4.51.0
+
+.PHONY: console-tools
+console-tools: $(CONSOLE_VENV)/.selenium-$(SELENIUM_VERSION)
+	@missing=""; for p in $(CONSOLE_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+$(CONSOLE_VENV)/.selenium-$(SELENIUM_VERSION):
+	@dpkg -s python3-venv >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv; }
+	python3 -m venv $(CONSOLE_VENV)
+	$(CONSOLE_VENV)/bin/pip install --quiet --disable-pip-version-check selenium==$(SELENIUM_VERSION)
+	touch $@
+
+# The browser test (Tests/IntegrationTests/ConsoleBrowserTests.swift) needs them.
+test: console-tools

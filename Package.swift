@@ -38,7 +38,8 @@ let package = Package(
                 "EventLoop", "HTTPServer", "RedisClient", "PostgresClient", "CouponCore", "Store", "Issuance", "Ledger",
                 "Redemption", "Finance", "QRCode", "RiskControl",
             ],
-            exclude: ["openapi.yaml"]
+            exclude: ["openapi.yaml"],
+            resources: [.copy("Console/assets")]  // the campaign console (issue 14)
         ),
         .executableTarget(name: "coupond", dependencies: ["CouponService"]),
 

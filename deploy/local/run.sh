@@ -72,6 +72,8 @@ cat <<MSG
 coupond is starting on http://127.0.0.1:$http_port  (Redis :$redis_port, PostgreSQL :$pg_port, data in $run_dir)
 Demo campaign $COUPOND_DEMO_CAMPAIGN; keys are in $run_dir/demo.env. Try:
 
+  Console: http://127.0.0.1:$http_port/console/  (sign in with COUPOND_ADMIN_KEY or COUPOND_FINANCE_KEY from demo.env)
+
   curl -s -X POST http://127.0.0.1:$http_port/v1/campaigns/$COUPOND_DEMO_CAMPAIGN/claims \\
        -H "Authorization: Bearer $COUPOND_ISSUE_KEY" -d '{"user_id":"alice","request_id":"r-1"}'
   curl -s http://127.0.0.1:$http_port/v1/users/alice/coupons -H "Authorization: Bearer $COUPOND_CHECKOUT_KEY"

@@ -13,6 +13,8 @@ struct ClaimHandler {
     let api: API
     /// Campaigns this node recently saw sold out (see `SoldOutMarks`).
     let soldOut = SoldOutMarks()
+    /// Per-second outcome counts in Redis for the console's charts (see `ClaimSeries`).
+    let series = ClaimSeries.Recorder()
 
     func handle(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
         guard let campaignId = parameters.resourceID("id"), campaignId > 0 else {
@@ -41,6 +43,9 @@ struct ClaimHandler {
         let attempt = api.limits.claimAttempt(campaignId: campaignId, userId: userId)
         guard attempt == .allowed else {
             api.metrics.recordClaim(outcome: "rate_limited")
+            if api.configuration.claimSeries, let loop = EventLoop.current {
+                series.record(campaignId, outcome: "rate_limited", redis: api.redis(on: loop), loop: loop)
+            }
             return responder.respond(APIError.rateLimited(attempt))
         }
         guard let loop = EventLoop.current else { return responder.respond(APIError.internalError) }
@@ -62,6 +67,7 @@ struct ClaimHandler {
                 return claim(keys, userId: userId, requestId: requestId, tags: tags, redis: redis, loop: loop, responder)
             }
             api.metrics.recordClaim(outcome: "sold_out")
+            if api.configuration.claimSeries { series.record(campaignId, outcome: "sold_out", redis: redis, loop: loop) }
             soldOut.countLocalRefusal(campaignId, keys: keys, redis: redis, loop: loop)
             responder.respond(Self.response(.refused(.soldOut)))
         }
@@ -75,6 +81,7 @@ struct ClaimHandler {
         let code = api.codes(on: loop).code()
         let metrics = api.metrics
         let soldOut = self.soldOut
+        let series = self.series
         let markNanos = UInt64(api.configuration.soldOutMarkMs) * 1_000_000
         redis.evalScript(
             ClaimScript.script,
@@ -89,6 +96,7 @@ struct ClaimHandler {
                     return responder.respond(APIError.internalError)
                 }
                 metrics.recordClaim(outcome: decision.outcome)
+                if api.configuration.claimSeries { series.record(campaignId, outcome: decision.outcome, redis: redis, loop: loop) }
                 switch decision {
                 case .refused(.soldOut): if markNanos > 0 { soldOut.mark(campaignId, forNanoseconds: markNanos) }
                 case .granted: soldOut.clear(campaignId)  // stock was added back

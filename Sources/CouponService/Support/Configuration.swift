@@ -49,6 +49,8 @@ public struct Configuration: Sendable {
     public var flusherTakeoverIdleMs = 30_000
     public var flusherSweepSeconds = 30.0
     public var flusherStaleConsumerSeconds = 600.0
+    /// Count claims per second and outcome in Redis for the console's live charts (issue 14).
+    public var claimSeries = true
 
     public init() {}
 
@@ -90,6 +92,7 @@ public struct Configuration: Sendable {
         ("flusher-takeover-idle-ms", "take over another consumer's grant entries idle this long (30000)"),
         ("flusher-sweep-seconds", "sweep every campaign's stream once per this period (30)"),
         ("flusher-stale-consumer-seconds", "delete flusher consumers idle this long with nothing pending (600)"),
+        ("claim-series", "count claims per second in Redis for the console's charts: true/false (true)"),
     ]
 
     /// Parses `arguments` (without the program and subcommand) over `environment`.
@@ -203,6 +206,11 @@ public struct Configuration: Sendable {
         case "flusher-takeover-idle-ms": flusherTakeoverIdleMs = try int(100...86_400_000)
         case "flusher-sweep-seconds": flusherSweepSeconds = try double()
         case "flusher-stale-consumer-seconds": flusherStaleConsumerSeconds = try double()
+        case "claim-series":
+            guard let flag = ["true": true, "1": true, "false": false, "0": false][value.lowercased()] else {
+                throw Error(description: "claim-series must be true or false")
+            }
+            claimSeries = flag
         default: throw Error(description: "unknown setting \(name)")
         }
     }
