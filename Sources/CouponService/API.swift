@@ -17,7 +17,7 @@ final class API: @unchecked Sendable {  // the per-loop tables are filled before
     let keys: KeyCache
     let limits: AbuseLimits
     let workers: WorkerPool
-    var redisByLoop: [ObjectIdentifier: RedisConnection] = [:]
+    var redisByLoop: [ObjectIdentifier: any AsyncRedis] = [:]
     var codesByLoop: [ObjectIdentifier: CouponCodeGenerator] = [:]
     let keyLookups = KeyLookups()
     /// The per-user grant index and the flushers' dirty set, written after each grant.
@@ -34,7 +34,7 @@ final class API: @unchecked Sendable {  // the per-loop tables are filled before
     }
 
     /// The Redis connection owned by `loop`.
-    func redis(on loop: EventLoop) -> RedisConnection {
+    func redis(on loop: EventLoop) -> any AsyncRedis {
         redisByLoop[ObjectIdentifier(loop)]!
     }
 

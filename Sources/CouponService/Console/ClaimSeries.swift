@@ -50,7 +50,7 @@ public enum ClaimSeries {
 
         /// Counts one claim (the script skips campaigns Redis does not hold; a refusal that says so
         /// is not even sent).
-        public func record(_ campaignId: Int64, outcome: String, redis: RedisConnection, loop: EventLoop) {
+        public func record(_ campaignId: Int64, outcome: String, redis: any AsyncRedis, loop: EventLoop) {
             guard outcome != "unknown_campaign" else { return }
             let id = ObjectIdentifier(loop)
             let first = pending.withLock { table -> Bool in

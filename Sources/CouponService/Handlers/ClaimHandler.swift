@@ -74,7 +74,7 @@ struct ClaimHandler {
     }
 
     private func claim(
-        _ keys: CampaignKeys, userId: String, requestId: String, tags: [String], redis: RedisConnection, loop: EventLoop,
+        _ keys: CampaignKeys, userId: String, requestId: String, tags: [String], redis: any AsyncRedis, loop: EventLoop,
         _ responder: Responder
     ) {
         let campaignId = keys.campaignId
@@ -178,7 +178,7 @@ final class SoldOutMarks: Sendable {
     }
 
     /// Adds one locally answered refusal to the campaign's Redis counter at the end of this loop turn.
-    func countLocalRefusal(_ campaignId: Int64, keys: CampaignKeys, redis: RedisConnection, loop: EventLoop) {
+    func countLocalRefusal(_ campaignId: Int64, keys: CampaignKeys, redis: any AsyncRedis, loop: EventLoop) {
         let id = ObjectIdentifier(loop)
         let first = pending.withLock { table -> Bool in
             let wasEmpty = table[id]?.isEmpty ?? true

@@ -10,7 +10,7 @@ final class GrantHintWriter: Sendable {
     /// Campaign ids granted in the current turn and not yet marked dirty, per loop.
     private let pending = Mutex<[ObjectIdentifier: Set<Int64>]>([:])
 
-    func record(_ grant: Grant, redis: RedisConnection, loop: EventLoop) {
+    func record(_ grant: Grant, redis: any AsyncRedis, loop: EventLoop) {
         for command in GrantHints.indexCommands(grant) { redis.send(command) { _ in } }
         let id = ObjectIdentifier(loop)
         let first = pending.withLock { table -> Bool in

@@ -1,0 +1,19 @@
+/// Redis as the event loops use it: commands and scripts sent asynchronously from one loop,
+/// completed on that loop. A single `RedisConnection` is one; a cluster router that sends each
+/// command to the master owning its first key (`args[1]`, or the script's first key) is another.
+/// Everything above `RedisClient` that talks to Redis from a loop depends on this, not on a
+/// concrete connection, so standalone and cluster deployments share one claim path.
+public protocol AsyncRedis: AnyObject, Sendable {
+    /// Sends one command. A server error reply completes with `.failure(.server(...))`.
+    func send(_ args: [RedisArgument], _ completion: @escaping (Result<RESPValue, RedisError>) -> Void)
+
+    /// `EVALSHA`, loading the script on `NOSCRIPT` and retrying once.
+    func evalScript(
+        _ script: RedisScript, keys: [RedisArgument], args: [RedisArgument],
+        _ completion: @escaping (Result<RESPValue, RedisError>) -> Void)
+
+    /// Closes for good: commands in flight fail with `.connectionLost`, later sends with `.notConnected`.
+    func close()
+}
+
+extension RedisConnection: AsyncRedis {}
