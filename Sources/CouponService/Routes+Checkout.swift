@@ -14,6 +14,9 @@ extension Routes {
         for (action, handler) in routes {
             router.add(.POST, "/v1/coupons/{code}/\(action)", bodyLimit: checkoutBodyLimit, handler: api.guarded([.checkout], handler))
         }
+        router.add(
+            .POST, "/v1/stores/{store_id}/write-offs", bodyLimit: checkoutBodyLimit,
+            handler: api.guarded([.store], StoreHandlers(api: api).writeOff))
         router.add(.POST, "/v1/coupons/{code}/revoke", bodyLimit: checkoutBodyLimit, handler: api.guarded([.admin], checkout.revoke))
         router.add(.GET, "/v1/coupons/{code}/qr.svg", handler: api.guarded([.checkout], CouponQRHandler(api: api).handle))
     }
