@@ -18,6 +18,6 @@ extension Routes {
             .POST, "/v1/stores/{store_id}/write-offs", bodyLimit: checkoutBodyLimit,
             handler: api.guarded([.store], StoreHandlers(api: api).writeOff))
         router.add(.POST, "/v1/coupons/{code}/revoke", bodyLimit: checkoutBodyLimit, handler: api.guarded([.admin], checkout.revoke))
-        router.add(.GET, "/v1/coupons/{code}/qr.svg", handler: api.guarded([.checkout], CouponQRHandler(api: api).handle))
+        router.add(.GET, "/v1/coupons/{code}/qr.svg", handler: api.guarded([.checkout, .admin], CouponQRHandler(api: api).handle))
     }
 }
