@@ -27,6 +27,27 @@ public struct CheckoutPlace: Sendable, Equatable {
     }
 }
 
+extension CheckoutCommand {
+    /// The command as a store's till issues it: orders priced in `place` and named in its
+    /// namespace; nil place: unchanged.
+    public func at(_ place: CheckoutPlace?) -> CheckoutCommand {
+        guard let place else { return self }
+        func local(_ order: CheckoutOrder) -> CheckoutOrder {
+            CheckoutOrder(
+                orderId: place.orderId(order.orderId),
+                order: place.order(amount: order.order.amount, shippingFee: order.order.shippingFee, currency: order.order.currency))
+        }
+        switch self {
+        case .redeem(let order): return .redeem(local(order))
+        case .lock(let order, let ttlMs): return .lock(local(order), ttlMs: ttlMs)
+        case .confirm(let id): return .confirm(orderId: place.orderId(id))
+        case .release(let id): return .release(orderId: place.orderId(id))
+        case .restore(let id, let reason): return .restore(orderId: place.orderId(id), reason: reason)
+        case .revoke: return self
+        }
+    }
+}
+
 /// A refused write-off, with when and where the coupon was used when that is the reason.
 public struct WriteOffRefusal: Error, Sendable, Equatable {
     public let refusal: CheckoutRefusal

@@ -130,4 +130,44 @@ import ServiceTestSupport
         #expect(try node.request("GET", "/v1/reports/stores?from=\(today)&to=\(today)&store_id=a%20b", as: .finance).status == 400)
         #expect(try node.request("GET", "/v1/reports/stores?from=\(today)", as: .finance).status == 400)
     }
+
+    /// A store key on the checkout routes acts in its store only, in its own order namespace.
+    @Test func storeKeyOnCheckoutRoutesStaysInItsStore() throws {
+        let node = try TestNode.start()
+        defer { node.stop() }
+        let s1 = node.keys[.store]!
+        func post(_ code: String, _ action: String, key: String, _ body: String) throws -> Answer {
+            let client = node.client()
+            defer { client.close() }
+            let response = try client.send(
+                method: "POST", path: "/v1/coupons/\(code)/\(action)",
+                headers: [("Authorization", "Bearer \(key)"), ("Content-Type", "application/json")], body: Array(body.utf8))
+            return Answer(status: response.status, json: (try? JSONParser.parse(response.body)) ?? .null)
+        }
+        let s2Only = try node.createCampaign(
+            stock: 10, perUserLimit: 5,
+            templateId: node.createTemplate(
+                #"{"name":"S2 only","currency":"CNY","kind":"cash","amount":500,"scope":{"store_ids":["S2"]},"validity":{"type":"relative","days":7}}"#))
+        let anywhere = try node.createCampaign(stock: 10, perUserLimit: 5)
+        let foreign = try node.claimCode(campaign: s2Only)
+        let code = try node.claimCode(campaign: anywhere)
+
+        let refused = try post(foreign, "redeem", key: s1, #"{"user_id":"alice","order_id":"o-1","order_amount":2000}"#)
+        #expect(refused.status == 409)
+        #expect(refused.errorCode == "not_usable_here")
+        #expect(try post(code, "redeem", key: s1, #"{"user_id":"alice","order_id":"o-1","order_amount":25000,"store_id":"S2"}"#).status == 403)
+
+        let locked = try post(code, "lock", key: s1, #"{"user_id":"alice","order_id":"o-1","order_amount":25000,"ttl_seconds":60}"#)
+        #expect(locked.status == 200)
+        #expect(locked["order_id"]?.stringValue == "store:S1:o-1")
+        // Online checkout's order o-1 is another order: it cannot confirm the till's lock.
+        #expect(try node.orderAction(code, "confirm", order: "o-1").errorCode == "locked")
+        let confirmed = try post(code, "confirm", key: s1, #"{"user_id":"alice","order_id":"o-1"}"#)
+        #expect(confirmed.status == 200)
+        #expect(confirmed["state"]?.stringValue == "redeemed")
+        #expect(try Self.storeEvents(node, code) == ["issued@-/-", "locked@S1/test", "redeemed@S1/test"])
+        let restored = try post(code, "restore", key: s1, #"{"user_id":"alice","order_id":"o-1","reason":"returned at the counter"}"#)
+        #expect(restored.status == 200)
+        #expect(try Self.storeEvents(node, code).last == "restored@S1/test")
+    }
 }
