@@ -111,19 +111,21 @@ struct CheckoutHandlers {
     /// The coupon after the command; the order's price when the coupon holds or used it
     /// (restore: the price given back).
     static func body(_ receipt: CheckoutReceipt) -> [UInt8] {
-        JSONWriter.object { object in
-            object.field("code", receipt.code)
-            object.field("state", receipt.state.rawValue)
-            if !receipt.orderId.isEmpty { object.field("order_id", receipt.orderId) }  // revoke concerns no order
-            if let order = receipt.order {
-                object.field("order_amount", order.amount)
-                object.field("shipping_fee", order.shippingFee)
-                object.field("discount", order.discount)
-                object.field("final_price", order.finalPrice)
-            }
-            if let sku = receipt.giftSku { object.field("gift_sku", sku) }
-            if let until = receipt.lockedUntilMs { object.field("locked_until", RFC3339.format(epochMs: until)) }
-            if let at = receipt.redeemedAtMs { object.field("redeemed_at", RFC3339.format(epochMs: at)) }
+        JSONWriter.object { write(receipt, into: &$0) }
+    }
+
+    static func write(_ receipt: CheckoutReceipt, into object: inout JSONObjectWriter) {
+        object.field("code", receipt.code)
+        object.field("state", receipt.state.rawValue)
+        if !receipt.orderId.isEmpty { object.field("order_id", receipt.orderId) }  // revoke concerns no order
+        if let order = receipt.order {
+            object.field("order_amount", order.amount)
+            object.field("shipping_fee", order.shippingFee)
+            object.field("discount", order.discount)
+            object.field("final_price", order.finalPrice)
         }
+        if let sku = receipt.giftSku { object.field("gift_sku", sku) }
+        if let until = receipt.lockedUntilMs { object.field("locked_until", RFC3339.format(epochMs: until)) }
+        if let at = receipt.redeemedAtMs { object.field("redeemed_at", RFC3339.format(epochMs: at)) }
     }
 }

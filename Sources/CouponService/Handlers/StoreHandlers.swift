@@ -57,18 +57,8 @@ struct StoreHandlers {
 
     static func body(_ receipt: CheckoutReceipt, storeId: String) -> [UInt8] {
         JSONWriter.object { object in
-            object.field("code", receipt.code)
-            object.field("state", receipt.state.rawValue)
+            CheckoutHandlers.write(receipt, into: &object)
             object.field("store_id", storeId)
-            object.field("order_id", receipt.orderId)
-            if let order = receipt.order {
-                object.field("order_amount", order.amount)
-                object.field("shipping_fee", order.shippingFee)
-                object.field("discount", order.discount)
-                object.field("final_price", order.finalPrice)
-            }
-            if let sku = receipt.giftSku { object.field("gift_sku", sku) }
-            if let at = receipt.redeemedAtMs { object.field("redeemed_at", RFC3339.format(epochMs: at)) }
             if receipt.replayed { object.field("replayed", true) }
         }
     }
