@@ -59,8 +59,9 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         let options = RedisConnectionOptions(commandTimeoutMs: configuration.redisCommandTimeoutMs)
         // On Redis Cluster: the slot map is loaded once here, then each loop's router keeps its own copy fresh.
         let clusterMap = configuration.redisCluster.isEmpty ? nil : try ClusterSlotMap.load(seeds: configuration.redisCluster)
+        metrics.onCluster.store(clusterMap != nil, ordering: .relaxed)
         for loop in group.loops {
-            let redis = Self.loopRedis(configuration, clusterMap: clusterMap, loop: loop, options: options)
+            let redis = Self.loopRedis(configuration, clusterMap: clusterMap, loop: loop, options: options, counters: metrics.cluster)
             let ready = DispatchSemaphore(value: 0)
             loop.execute {
                 redis.connect()
@@ -103,7 +104,9 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     }
 
     /// One loop's Redis: a connection to the standalone server, or a router over the cluster's masters.
-    private static func loopRedis(_ configuration: Configuration, clusterMap: ClusterSlotMap?, loop: EventLoop, options: RedisConnectionOptions)
+    private static func loopRedis(
+        _ configuration: Configuration, clusterMap: ClusterSlotMap?, loop: EventLoop, options: RedisConnectionOptions, counters: ClusterCounters
+    )
         -> (async: any AsyncRedis, connect: @Sendable () -> Void)
     {
         guard let clusterMap else {
@@ -112,7 +115,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         }
         let router = RedisClusterRouter(
             seeds: configuration.redisCluster, map: clusterMap, loop: loop, options: options,
-            refreshSeconds: configuration.redisClusterRefreshSeconds)
+            refreshSeconds: configuration.redisClusterRefreshSeconds, counters: counters)
         return (router, { router.connect() })
     }
 

@@ -8,9 +8,10 @@ public struct ClusterRetryPolicy: Sendable, Equatable {
     public var baseDelayMs: Int
     public var maxDelayMs: Int
 
-    /// Defaults: 5 redirects; 40 retries at 2, 4, 8, ... 100 ms, about 3.7 s in all — longer
-    /// than moving one campaign's slot, so a claim waits out a migration instead of failing.
-    public init(maxRedirects: Int = 5, maxRetries: Int = 40, baseDelayMs: Int = 2, maxDelayMs: Int = 100) {
+    /// Defaults: 5 redirects between retries; 50 retries at 2, 4, 8, ... 100 ms, about 4.7 s in
+    /// all — longer than moving one campaign's slot (10,000 keys: 1.5 s here), so a claim waits
+    /// out a migration instead of failing.
+    public init(maxRedirects: Int = 5, maxRetries: Int = 50, baseDelayMs: Int = 2, maxDelayMs: Int = 100) {
         self.maxRedirects = maxRedirects
         self.maxRetries = maxRetries
         self.baseDelayMs = baseDelayMs
@@ -59,6 +60,9 @@ public struct ClusterDecision: Sendable, Equatable {
 ///   (the caller retries with the same request id, which is idempotent) and reload the map.
 /// - Anything else, success included: deliver.
 /// Redirects and retries are bounded by `ClusterRetryPolicy`; past the bound the error is delivered.
+/// The redirect bound counts redirects since the last retry: during a migration a claim cycles
+/// ASK (source) → TRYAGAIN (target, the request key is not there yet) → back to the source, and
+/// it is the retries, with their backoff, that bound such a cycle.
 public struct ClusterCommandRouting: Sendable, Equatable {
     public let slot: Int?
     public let policy: ClusterRetryPolicy
@@ -115,6 +119,7 @@ public struct ClusterCommandRouting: Sendable, Equatable {
 
     private mutating func retry(refreshMap: Bool) -> ClusterDecision {
         retries += 1
+        redirects = 0
         guard retries <= policy.maxRetries else { return ClusterDecision(.deliver, refreshMap: refreshMap) }
         return ClusterDecision(.resend(node: nil, asking: false, afterMs: policy.delayMs(beforeRetry: retries)), refreshMap: refreshMap)
     }

@@ -10,6 +10,8 @@ public final class RedisClusterRouter: AsyncRedis, @unchecked Sendable {  // eve
     public let policy: ClusterRetryPolicy
     private let seeds: [RedisEndpoint]
     private let refreshMs: Int
+    /// Redirections, retries and map reloads, shared with the node's metrics.
+    public let counters: ClusterCounters
     private(set) public var map: ClusterSlotMap
     private var nodes: [RedisEndpoint: RedisConnection] = [:]
     private var refreshing = false
@@ -23,8 +25,9 @@ public final class RedisClusterRouter: AsyncRedis, @unchecked Sendable {  // eve
     /// period of the background reload (redirections also trigger one, at most every 100 ms).
     public init(
         seeds: [RedisEndpoint], map: ClusterSlotMap, loop: EventLoop, options: RedisConnectionOptions = RedisConnectionOptions(),
-        policy: ClusterRetryPolicy = ClusterRetryPolicy(), refreshSeconds: Double = 5
+        policy: ClusterRetryPolicy = ClusterRetryPolicy(), refreshSeconds: Double = 5, counters: ClusterCounters = ClusterCounters()
     ) {
+        self.counters = counters
         self.seeds = seeds
         self.map = map
         self.loop = loop
@@ -87,7 +90,10 @@ public final class RedisClusterRouter: AsyncRedis, @unchecked Sendable {  // eve
             switch decision.step {
             case .deliver:
                 completion(result)
+            case .resend where closed:
+                completion(result)
             case .resend(let node, let asking, let afterMs):
+                counters.count(result)
                 if afterMs == 0 { return run(routing, node: node, asking: asking, operation: operation, completion) }
                 _ = loop.schedule(afterMilliseconds: afterMs) { [self] in
                     run(routing, node: node, asking: asking, operation: operation, completion)
@@ -122,6 +128,7 @@ public final class RedisClusterRouter: AsyncRedis, @unchecked Sendable {  // eve
             else { return }
             map = fresh
             refreshes += 1
+            counters.mapRefreshes.add(1, ordering: .relaxed)
             for master in fresh.masters { _ = connection(to: master) }
         }
     }

@@ -55,6 +55,10 @@ import Testing
         #expect(moved.error == nil, "\(moved.error ?? "")")
         #expect(moved.keys > 0)
         #expect(try run.cluster.slotMap().owner(ofSlot: hotSlot) == target)
+        // The nodes did see the move: ASK or TRYAGAIN during it, MOVED (or a map reload) after.
+        let seen = run.nodes.map { Dictionary(uniqueKeysWithValues: $0.node.metrics.cluster.snapshot.map { ($0.kind, $0.count) }) }
+        print("[cluster-migrate] redirections seen by the nodes: \(seen)")
+        #expect(seen.reduce(0) { $0 + ($1["ask"] ?? 0) + ($1["tryagain"] ?? 0) + ($1["moved"] ?? 0) } > 0)
         try run.verify(result, label: "cluster-migrate")
     }
 }

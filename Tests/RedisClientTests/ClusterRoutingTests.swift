@@ -120,6 +120,27 @@ import Testing
         #expect(routing.next(after: error("MOVED 1 127.0.0.1:7001"), map: &map) == ClusterDecision(.deliver, refreshMap: true))
     }
 
+    /// During a migration a new request cycles ASK → TRYAGAIN: bounded by the retries (with
+    /// backoff), not cut short by the redirect bound.
+    @Test func aMigrationsAskTryAgainCycleIsBoundedByRetries() {
+        var map = threeMasters
+        let policy = ClusterRetryPolicy(maxRedirects: 2, maxRetries: 6, baseDelayMs: 1, maxDelayMs: 8)
+        var routing = ClusterCommandRouting(slot: 12182, policy: policy)
+        var waited = 0
+        for _ in 0..<6 {
+            #expect(routing.next(after: error("ASK 12182 127.0.0.1:7001"), map: &map).step == .resend(node: b, asking: true, afterMs: 0))
+            guard case .resend(nil, false, let afterMs) = routing.next(after: error("TRYAGAIN rehashing"), map: &map).step else {
+                Issue.record("TRYAGAIN not retried")
+                return
+            }
+            waited += afterMs
+        }
+        #expect(waited == 1 + 2 + 4 + 8 + 8 + 8)
+        #expect(routing.next(after: error("ASK 12182 127.0.0.1:7001"), map: &map).step == .resend(node: b, asking: true, afterMs: 0))
+        #expect(routing.next(after: error("TRYAGAIN rehashing"), map: &map) == ClusterDecision(.deliver))
+        #expect(map == threeMasters)
+    }
+
     @Test func aStaleMapIsReplacedByClusterSlots() {
         // CLUSTER SLOTS after a resharding: slots 0-99 moved from a to c, replicas listed after masters.
         let reply = RESPValue.array([
