@@ -124,7 +124,7 @@ public enum Commands {
             id: 0, templateId: record.id, name: "Demo flash sale", stockTotal: stock, perUserLimit: limit,
             claimStartMs: now - 60_000, claimEndMs: now + 30 * 86_400_000, validity: .relative(days: 7))
         campaign = try CampaignStore.insert(campaign, on: connection)
-        let redis = try BlockingRedisConnection(endpoint: configuration.redis, timeoutSeconds: 5)
+        let redis = try BlockingRedisConnection.open(configuration.redisDeployment, timeoutSeconds: 5)
         try CampaignPublisher.publish(campaign, alreadyIssued: 0, on: redis)
         lines.append("COUPOND_DEMO_CAMPAIGN=\(campaign.id)")
         if let path = options["keys-file"] {
