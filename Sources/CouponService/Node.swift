@@ -3,6 +3,7 @@ import Dispatch
 import EventLoop
 import Foundation
 import HTTPServer
+import Issuance
 import Ledger
 import PostgresClient
 import RedisClient
@@ -22,6 +23,8 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     private var server: HTTPServer?
     private let router = Router()
     private var flusher: Flusher?
+    /// One Redis connection per loop, each used by that loop's `ClaimEngine`.
+    private var redisConnections: [RedisConnection] = []
     private var syncTimer: DispatchSourceTimer?
     private var expirySweeper: ExpirySweeper?
 
@@ -31,13 +34,21 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         self.logger = logger
         group = try EventLoopGroup(count: configuration.loops)
         workers = WorkerPool(threads: configuration.workers, conninfo: configuration.postgres, redis: configuration.redis)
-        api = API(configuration: configuration, logger: logger, metrics: metrics, workers: workers)
         if configuration.flusher {
             flusher = Flusher(
                 consumer: configuration.nodeId, redis: configuration.redis, postgresConninfo: configuration.postgres,
                 options: flusherOptions ?? configuration.flusherOptions, log: { [logger] event, fields in logger.warning(event, fields) })
-            api.flusher = flusher
         }
+        let options = RedisConnectionOptions(commandTimeoutMs: configuration.redisCommandTimeoutMs)
+        let soldOut = SoldOutMarks()
+        let engineOptions = ClaimEngine.Options(batchMax: configuration.claimBatchMax, soldOutMarkMs: configuration.soldOutMarkMs)
+        var engines: [ClaimEngine] = []
+        for loop in group.loops {
+            let redis = RedisConnection(endpoint: configuration.redis, loop: loop, options: options)
+            redisConnections.append(redis)
+            engines.append(ClaimEngine(loop: loop, redis: redis, soldOut: soldOut, options: engineOptions))
+        }
+        api = API(configuration: configuration, logger: logger, metrics: metrics, workers: workers, engines: engines, flusher: flusher)
         Routes.install(on: router, api: api)
     }
 
@@ -56,18 +67,13 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         let applied = try CouponSchema.migrate(connection)
         if !applied.isEmpty { logger.info("migrated", ["versions": applied.map(String.init).joined(separator: ",")]) }
 
-        let options = RedisConnectionOptions(commandTimeoutMs: configuration.redisCommandTimeoutMs)
-        for loop in group.loops {
-            let endpoint = configuration.redis
-            let redis = RedisConnection(endpoint: endpoint, loop: loop, options: options)
+        for redis in redisConnections {
             let ready = DispatchSemaphore(value: 0)
-            loop.execute {
+            redis.loop.execute {
                 redis.connect()
                 ready.signal()
             }
             ready.wait()
-            api.redisByLoop[ObjectIdentifier(loop)] = redis
-            api.codesByLoop[ObjectIdentifier(loop)] = CouponCodeGenerator()
         }
 
         syncCampaignsNow()
@@ -144,10 +150,9 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         server?.stop()
         flusher?.stop()
         expirySweeper?.stop()
-        for loop in group.loops {
-            guard let redis = api.redisByLoop[ObjectIdentifier(loop)] else { continue }
+        for redis in redisConnections {
             let done = DispatchSemaphore(value: 0)
-            loop.execute {
+            redis.loop.execute {
                 redis.close()
                 done.signal()
             }
