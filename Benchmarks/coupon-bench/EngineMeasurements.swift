@@ -27,10 +27,10 @@ enum EngineBench {
         let after = try memoryRun(redis, claims: claims, legacy: false, index: true)
         let beforeBare = try memoryRun(redis, claims: claims, legacy: true, index: false)
         let afterBare = try memoryRun(redis, claims: claims, legacy: false, index: false)
-        rows.append(Row(name: "Redis bytes per granted claim (with user index)", value: after, unit: "B",
-                        baselineName: "layout before issue 9", baseline: before, target: "≤ 250 B", met: after <= 250))
+        rows.append(Row(name: "Redis bytes per granted claim after the flush (all keys, user index included)", value: after, unit: "B",
+                        baselineName: "layout before issue 9 (index kept 24 h)", baseline: before, target: "≤ 250 B", met: after <= 250))
         rows.append(Row(name: "Redis bytes per granted claim (claim script's keys only)", value: afterBare, unit: "B",
-                        baselineName: "layout before issue 9", baseline: beforeBare, target: "", met: nil))
+                        baselineName: "layout before issue 9", baseline: beforeBare, target: "≤ 250 B", met: afterBare <= 250))
         return rows
     }
 
@@ -116,6 +116,7 @@ enum EngineBench {
         try redis.command(["XTRIM", .string(keys.grants), "MAXLEN", "0"])
         let before = try usedMemory(redis)
         var userIndexKeys: [String] = []
+        var flushed: [Grant] = []
         for start in stride(from: 0, to: claims, by: 64) {
             let range = start..<min(start + 64, claims)
             var grants: [Grant] = []
@@ -147,8 +148,16 @@ enum EngineBench {
                 for result in try redis.pipeline(grants.flatMap(GrantHints.indexCommands)) { _ = try result.get() }
                 userIndexKeys += grants.map { GrantHints.userIndex(of: $0.userId) }
             }
+            flushed += grants
         }
-        try redis.command(["XTRIM", .string(keys.grants), "MAXLEN", "0"])  // as the flusher leaves it once everything is flushed
+        // As the flusher leaves Redis once everything is flushed: the stream trimmed and, since
+        // issue 9, each flushed grant's user-index entry removed (before, the index stayed 24 h).
+        try redis.command(["XTRIM", .string(keys.grants), "MAXLEN", "0"])
+        if index && !legacy {
+            for chunk in stride(from: 0, to: flushed.count, by: 1000) {
+                for result in try redis.pipeline(flushed[chunk..<min(chunk + 1000, flushed.count)].map(GrantHints.removeCommand)) { _ = try result.get() }
+            }
+        }
         let after = try usedMemory(redis)
         try cleanup(redis, keys)
         for chunk in stride(from: 0, to: userIndexKeys.count, by: 1000) {

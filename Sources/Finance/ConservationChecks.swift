@@ -145,7 +145,7 @@ public enum ConservationChecks {
             cursor = parts.first?.string ?? "0"
             for bucket in (parts.count > 1 ? parts[1].array ?? [] : []).compactMap(\.string) {
                 var bucketCursor = "0"
-                repeat {  // request id → "user\ngrant record"
+                repeat {  // request id → "user\ncode|at|Δvalid_from|Δvalid_until|stream_id" (code and stream id used here)
                     let page = try redis.command(["HSCAN", .string(bucket), .string(bucketCursor), "COUNT", "1000"]).array ?? []
                     bucketCursor = page.first?.string ?? "0"
                     let flat = page.count > 1 ? page[1].array ?? [] : []

@@ -6,13 +6,22 @@
 /// which cannot fail. Within one script call the claims run atomically, so deciding them one
 /// after another against the context is exactly deciding them as separate single-claim calls.
 ///
-/// Request records (idempotency) live in per-window hashes `cp:{c:ID}:rq:<window number>`,
+/// Request records (idempotency) live in per-window hashes `cp:{c:ID}:rq:<window number>`, field
+/// = request id, value = `user\ncode|at|valid_from - at|valid_until - at|stream_id`,
 /// window = `ClaimScript.requestTTLMs`, expiring whole at the end of the *next* window: a record
 /// is kept between one and two windows, and a lookup reads the current and previous hash.
 /// The bucket is chosen from Redis `TIME`, never from a node's clock.
 enum ClaimRules {
     static let lua = #"""
         local function fmt(n) return string.format('%.0f', n) end
+
+        -- A request record keeps validity as offsets from the grant time (shorter: fewer bytes per
+        -- claim for the whole window); the reply carries absolute times.
+        local function expand_record(record)
+          local code, at, dvf, dvu, id = string.match(record, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+          local t = tonumber(at)
+          return code .. '|' .. at .. '|' .. fmt(t + tonumber(dvf)) .. '|' .. fmt(t + tonumber(dvu)) .. '|' .. id
+        end
 
         local function claim_context(meta, stock, users, grants, window)
           local m = redis.call('HMGET', meta, '\#(CampaignMeta.state)', '\#(CampaignMeta.start)', '\#(CampaignMeta.end)',
@@ -44,7 +53,7 @@ enum ClaimRules {
           if prior then
             local sep = string.find(prior, '\n', 1, true)
             if string.sub(prior, 1, sep - 1) ~= user then return {'request_conflict'} end
-            return {'replayed', string.sub(prior, sep + 1)}
+            return {'replayed', expand_record(string.sub(prior, sep + 1))}
           end
 
           local m, now = ctx.m, ctx.now
@@ -84,7 +93,7 @@ enum ClaimRules {
           ctx.granted = ctx.granted + 1
           local id = redis.call('XADD', ctx.grants, '*', \#(GrantStreamEntry.luaFields(code: "code", user: "user", request: "rid", at: "nowText", validFrom: "vfText", validUntil: "vuText")))
           local grant = code .. '|' .. nowText .. '|' .. vfText .. '|' .. vuText .. '|' .. id
-          local record = user .. '\n' .. grant
+          local record = user .. '\n' .. code .. '|' .. nowText .. '|' .. fmt(vf - now) .. '|' .. fmt(vu - now) .. '|' .. id
           ctx.written[rid] = record
           ctx.records[#ctx.records + 1] = rid
           ctx.records[#ctx.records + 1] = record
