@@ -33,3 +33,17 @@ extension ClaimBatches.Action {
     var isWait: Bool { if case .wait = self { true } else { false } }
     var sent: [Item]? { if case .send(let items) = self { items } else { nil } }
 }
+
+import CouponService
+
+/// `--claim-batch-max` / `COUPOND_CLAIM_BATCH_MAX`: default 64, 1…1024.
+@Suite struct ClaimBatchSettingTests {
+    @Test func parsesFromFlagAndEnvironmentAndRefusesOutOfRange() throws {
+        #expect(Configuration().claimBatchMax == 64)
+        #expect(try Configuration.parse(arguments: ["--claim-batch-max", "1"], environment: [:]).0.claimBatchMax == 1)
+        #expect(try Configuration.parse(arguments: [], environment: ["COUPOND_CLAIM_BATCH_MAX": "128"]).0.claimBatchMax == 128)
+        for bad in ["0", "1025", "x"] {
+            #expect(throws: Configuration.Error.self) { try Configuration.parse(arguments: ["--claim-batch-max", bad], environment: [:]) }
+        }
+    }
+}
