@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "QRCode"),
         .target(name: "RiskControl"),
         .target(name: "Store", dependencies: ["CouponCore", "PostgresClient"]),
-        .target(name: "Issuance", dependencies: ["CouponCore", "RedisClient"]),
+        .target(name: "Issuance", dependencies: ["CouponCore", "EventLoop", "RedisClient"]),
         .target(name: "Ledger", dependencies: ["CouponCore", "Issuance", "Store", "RedisClient", "PostgresClient"]),
         .target(name: "Redemption", dependencies: ["CouponCore", "Store", "Issuance", "Ledger", "PostgresClient", "RedisClient"]),
         .target(name: "Finance", dependencies: ["CouponCore", "Store", "Issuance", "Ledger", "PostgresClient", "RedisClient"]),

@@ -21,9 +21,8 @@ func redisBenchmarkClaims(redis: (host: String, port: Int), templateCampaign: In
     _ = try connection.command(["SCRIPT", "LOAD", .string(ClaimScript.script.source)])
     let arguments = [
         "-h", redis.host, "-p", String(redis.port), "-c", "50", "-P", "16", "-n", String(requests), "-r", "1000000000", "-q",
-        "EVALSHA", ClaimScript.script.sha1, "6",
-        copy.meta, copy.stock, copy.users, copy.request("br__rand_int__"), copy.grants, copy.recentGrants(of: "bu__rand_int__"),
-        "bu__rand_int__", "br__rand_int__", "BC__rand_int__", String(ClaimScript.requestTTLMs), "", String(ClaimScript.recentGrantsTTLMs),
+        "EVALSHA", ClaimScript.script.sha1, "4", copy.meta, copy.stock, copy.users, copy.grants,
+        String(ClaimScript.requestTTLMs), "bu__rand_int__", "br__rand_int__", "BC__rand_int__", "",
     ]
     let (status, output) = try runProgram("/usr/bin/redis-benchmark", arguments)
     let matches = output.split(whereSeparator: \.isNewline).compactMap { line -> Double? in
@@ -35,6 +34,8 @@ func redisBenchmarkClaims(redis: (host: String, port: Int), templateCampaign: In
     let length = try connection.command(["XLEN", .string(copy.grants)]).int ?? 0
     guard length > Int64(requests / 2) else { throw BenchError("redis-benchmark claims were not granted (XLEN \(length))") }
     _ = try connection.command(["DEL", .string(copy.meta), .string(copy.stock), .string(copy.users), .string(copy.grants)])
+    let buckets = try connection.command(["KEYS", .string(copy.requestBuckets)]).array?.compactMap(\.string) ?? []
+    if !buckets.isEmpty { _ = try connection.command(["DEL"] + buckets.map { .string($0) }) }
     return rate
 }
 

@@ -55,6 +55,7 @@ func loadRun(
 func log(_ text: String) { FileHandle.standardError.write(Data("[bench] \(text)\n".utf8)) }
 
 func main() throws -> Int32 {
+    if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "--engine-redis" { return try engineMain() }
     let options = try arguments()
     let node = try hostPort(options["node"]!)
     let redis = try hostPort(options["redis"]!)
@@ -180,14 +181,7 @@ func main() throws -> Int32 {
     extras["sold_out"] = soldOut
     extras["postgres_only"] = ["clients_50": pg50, "clients_8": pg8]
 
-    // Table.
-    func format(_ value: Double) -> String { value >= 100 ? String(format: "%.0f", value) : String(format: "%.3f", value) }
-    var table = "\n| figure | value | baseline (same run) | baseline value | ratio | target |\n|---|---|---|---|---|---|\n"
-    for row in rows {
-        let verdict = row.met.map { $0 ? "met" : "NOT met" } ?? ""
-        table += "| \(row.name) | \(format(row.value)) \(row.unit) | \(row.baselineName) | \(format(row.baseline)) | \(String(format: "%.2f", row.ratio))× | \(row.target) \(verdict) |\n"
-    }
-    print(table)
+    printTable(rows)
     var host = [CChar](repeating: 0, count: 256)
     gethostname(&host, 255)
     let json: [String: Any] = [
@@ -203,6 +197,32 @@ func main() throws -> Int32 {
     if let path = options["json"] {
         try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
     }
+    return 0
+}
+
+func printTable(_ rows: [Row]) {
+    func format(_ value: Double) -> String { value >= 100 ? String(format: "%.0f", value) : String(format: "%.3f", value) }
+    var table = "\n| figure | value | baseline (same run) | baseline value | ratio | target |\n|---|---|---|---|---|---|\n"
+    for row in rows {
+        let verdict = row.met.map { $0 ? "met" : "NOT met" } ?? ""
+        table += "| \(row.name) | \(format(row.value)) \(row.unit) | \(row.baselineName) | \(format(row.baseline)) | \(String(format: "%.2f", row.ratio))× | \(row.target) \(verdict) |\n"
+    }
+    print(table)
+}
+
+/// `coupon-bench --engine-redis H:P --redis-pid PID [--claims N]`: the issue 9 engine figures (EngineBench).
+func engineMain() throws -> Int32 {
+    var options: [String: String] = [:]
+    var index = 1
+    let args = CommandLine.arguments
+    while index + 1 < args.count {
+        options[String(args[index].dropFirst(2))] = args[index + 1]
+        index += 2
+    }
+    guard let address = options["engine-redis"], let pid = options["redis-pid"].flatMap(Int32.init) else {
+        throw BenchError("usage: coupon-bench --engine-redis H:P --redis-pid PID [--claims N]")
+    }
+    printTable(try EngineBench.run(redis: try hostPort(address), pid: pid, claims: Int(options["claims"] ?? "20000") ?? 20_000))
     return 0
 }
 

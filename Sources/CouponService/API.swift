@@ -9,38 +9,40 @@ import RedisClient
 import Store
 
 /// What every handler shares: settings, logs, metrics, key cache, worker threads and the
-/// per-loop Redis connections. Built once before the server starts, read-only afterwards.
-final class API: @unchecked Sendable {  // the per-loop tables are filled before serving and only read afterwards
+/// per-loop claim engines (each with its loop's Redis). Wired through the initializer, immutable.
+final class API: Sendable {
     let configuration: Configuration
     let logger: Logger
     let metrics: Metrics
     let keys: KeyCache
     let limits: AbuseLimits
     let workers: WorkerPool
-    var redisByLoop: [ObjectIdentifier: any AsyncRedis] = [:]
-    var codesByLoop: [ObjectIdentifier: CouponCodeGenerator] = [:]
     let keyLookups = KeyLookups()
-    /// The per-user grant index and the flushers' dirty set, written after each grant.
-    let grantHints = GrantHintWriter()
-    var flusher: Flusher?
+    let flusher: Flusher?
+    private let engines: [ObjectIdentifier: ClaimEngine]
 
-    init(configuration: Configuration, logger: Logger, metrics: Metrics, workers: WorkerPool) {
+    init(
+        configuration: Configuration, logger: Logger, metrics: Metrics, workers: WorkerPool, engines: [ClaimEngine],
+        flusher: Flusher?
+    ) {
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
         self.workers = workers
+        self.flusher = flusher
+        self.engines = Dictionary(uniqueKeysWithValues: engines.map { (ObjectIdentifier($0.loop), $0) })
         keys = KeyCache(maxAgeSeconds: configuration.keyCacheSeconds)
         limits = AbuseLimits(configuration: configuration, counters: metrics.rateLimited)
     }
 
-    /// The Redis connection owned by `loop`.
-    func redis(on loop: EventLoop) -> any AsyncRedis {
-        redisByLoop[ObjectIdentifier(loop)]!
+    /// The claim engine owned by `loop`.
+    func engine(on loop: EventLoop) -> ClaimEngine {
+        engines[ObjectIdentifier(loop)]!
     }
 
-    /// The coupon-code generator owned by `loop`.
-    func codes(on loop: EventLoop) -> CouponCodeGenerator {
-        codesByLoop[ObjectIdentifier(loop)]!
+    /// The Redis connection owned by `loop`.
+    func redis(on loop: EventLoop) -> any AsyncRedis {
+        engine(on: loop).redis
     }
 
     // MARK: Blocking work
@@ -173,7 +175,7 @@ final class API: @unchecked Sendable {  // the per-loop tables are filled before
         let redis = try context.redis()
         let keys = CampaignKeys(campaignId: campaign.id)
         var alreadyIssued: Int64 = 0
-        if try redis.command(["HEXISTS", .string(keys.meta), "stock_total"]).int != 1 {
+        if try redis.command(["HEXISTS", .string(keys.meta), .string(CampaignMeta.stockTotal)]).int != 1 {
             // Redis has never seen this campaign (or lost it): start from what PostgreSQL holds.
             alreadyIssued = try CampaignStore.couponCount(id: campaign.id, on: context.postgres())
         }
@@ -198,7 +200,7 @@ final class API: @unchecked Sendable {  // the per-loop tables are filled before
     /// The campaign with `remaining` and `issued` as Redis counts them.
     func describe(_ campaign: Campaign, redis: BlockingRedisConnection) throws -> [UInt8] {
         let keys = CampaignKeys(campaignId: campaign.id)
-        let replies = try redis.pipeline([["GET", .string(keys.stock)], ["HGET", .string(keys.meta), "issued"]])
+        let replies = try redis.pipeline([["GET", .string(keys.stock)], ["HGET", .string(keys.meta), .string(CampaignMeta.issued)]])
         let remaining = try replies[0].get().string.flatMap(Int64.init)
         let issued = try replies[1].get().string.flatMap(Int64.init)
         guard case .object(var object) = campaign.json else { return [] }

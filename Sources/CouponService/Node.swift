@@ -3,6 +3,7 @@ import Dispatch
 import EventLoop
 import Foundation
 import HTTPServer
+import Issuance
 import Ledger
 import PostgresClient
 import RedisClient
@@ -22,6 +23,9 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     private var server: HTTPServer?
     private let router = Router()
     private var flusher: Flusher?
+    /// One Redis per loop (a connection, or a router over the cluster's masters), each used by
+    /// that loop's `ClaimEngine`, with how to connect it.
+    private var redisConnections: [(loop: EventLoop, async: any AsyncRedis, connect: @Sendable () -> Void)] = []
     private var syncTimer: DispatchSourceTimer?
     private var expirySweeper: ExpirySweeper?
 
@@ -31,13 +35,24 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         self.logger = logger
         group = try EventLoopGroup(count: configuration.loops)
         workers = WorkerPool(threads: configuration.workers, conninfo: configuration.postgres, deployment: configuration.redisDeployment)
-        api = API(configuration: configuration, logger: logger, metrics: metrics, workers: workers)
         if configuration.flusher {
             flusher = Flusher(
                 consumer: configuration.nodeId, deployment: configuration.redisDeployment, postgresConninfo: configuration.postgres,
                 options: flusherOptions ?? configuration.flusherOptions, log: { [logger] event, fields in logger.warning(event, fields) })
-            api.flusher = flusher
         }
+        let options = RedisConnectionOptions(commandTimeoutMs: configuration.redisCommandTimeoutMs)
+        let soldOut = SoldOutMarks()
+        let engineOptions = ClaimEngine.Options(batchMax: configuration.claimBatchMax, soldOutMarkMs: configuration.soldOutMarkMs)
+        // On Redis Cluster: the slot map is loaded once here, then each loop's router keeps its own copy fresh.
+        let clusterMap = configuration.redisCluster.isEmpty ? nil : try ClusterSlotMap.load(seeds: configuration.redisCluster)
+        metrics.onCluster.store(clusterMap != nil, ordering: .relaxed)
+        var engines: [ClaimEngine] = []
+        for loop in group.loops {
+            let redis = Self.loopRedis(configuration, clusterMap: clusterMap, loop: loop, options: options, counters: metrics.cluster)
+            redisConnections.append((loop, redis.async, redis.connect))
+            engines.append(ClaimEngine(loop: loop, redis: redis.async, soldOut: soldOut, options: engineOptions))
+        }
+        api = API(configuration: configuration, logger: logger, metrics: metrics, workers: workers, engines: engines, flusher: flusher)
         Routes.install(on: router, api: api)
     }
 
@@ -56,20 +71,13 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         let applied = try CouponSchema.migrate(connection)
         if !applied.isEmpty { logger.info("migrated", ["versions": applied.map(String.init).joined(separator: ",")]) }
 
-        let options = RedisConnectionOptions(commandTimeoutMs: configuration.redisCommandTimeoutMs)
-        // On Redis Cluster: the slot map is loaded once here, then each loop's router keeps its own copy fresh.
-        let clusterMap = configuration.redisCluster.isEmpty ? nil : try ClusterSlotMap.load(seeds: configuration.redisCluster)
-        metrics.onCluster.store(clusterMap != nil, ordering: .relaxed)
-        for loop in group.loops {
-            let redis = Self.loopRedis(configuration, clusterMap: clusterMap, loop: loop, options: options, counters: metrics.cluster)
+        for redis in redisConnections {
             let ready = DispatchSemaphore(value: 0)
-            loop.execute {
+            redis.loop.execute {
                 redis.connect()
                 ready.signal()
             }
             ready.wait()
-            api.redisByLoop[ObjectIdentifier(loop)] = redis.async
-            api.codesByLoop[ObjectIdentifier(loop)] = CouponCodeGenerator()
         }
 
         syncCampaignsNow()
@@ -162,11 +170,10 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         server?.stop()
         flusher?.stop()
         expirySweeper?.stop()
-        for loop in group.loops {
-            guard let redis = api.redisByLoop[ObjectIdentifier(loop)] else { continue }
+        for redis in redisConnections {
             let done = DispatchSemaphore(value: 0)
-            loop.execute {
-                redis.close()
+            redis.loop.execute {
+                redis.async.close()
                 done.signal()
             }
             done.wait()

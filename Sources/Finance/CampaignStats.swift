@@ -82,7 +82,7 @@ public struct CampaignStats: Sendable, Equatable {
         let snapshot = try RedisSnapshot.read(campaignId: campaignId, on: redis)
         let backlog = try ConservationChecks.backlog(snapshot, on: postgres)
         let stream = try GrantStreamState.read(redis, stream: keys.grants)
-        let counters = try redis.command(["HMGET", .string(keys.meta)] + outcomes.map { .string("out:" + $0) }).array ?? []
+        let counters = try redis.command(["HMGET", .string(keys.meta)] + outcomes.map { .string(CampaignMeta.outcomeCounter($0)) }).array ?? []
         let row = try postgres.execute(ledgerSQL, [campaignId]).first!
         return CampaignStats(
             campaignId: campaignId, currency: try row.string(8), stock: try snapshot.stockTotal ?? row.int64(9),

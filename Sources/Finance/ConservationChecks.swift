@@ -9,8 +9,8 @@ public struct CheckResult: Sendable, Equatable {
     public struct Offender: Sendable, Equatable {
         public let code: String
         public let streamId: String
-        /// `missing_in_postgres`: Redis granted it (named by the stream or by a user's
-        /// recent-grants list) and PostgreSQL has no row; `unflushed`: still in the stream.
+        /// `missing_in_postgres`: Redis granted it (named by the stream or by a request
+        /// record) and PostgreSQL has no row; `unflushed`: still in the stream.
         public let issue: String
     }
 
@@ -46,8 +46,8 @@ public struct CampaignChecks: Sendable, Equatable {
 ///   waiting in the stream; until it passes, the period's `issued` figures may still grow.
 ///
 /// What can be proven: a code in the stream without a row is unflushed, and named. A row
-/// missing after its entry was acked and trimmed is named only while the user's
-/// recent-grants list in Redis (`ClaimScript.recentGrantsTTLMs`) still holds it; older losses show in the figures.
+/// missing after its entry was acked and trimmed is named only while its request record in Redis
+/// (kept at least `ClaimScript.requestTTLMs`) still holds it; older losses show in the figures.
 /// Rows beyond what Redis counts (a lost or reset Redis) cannot be attributed to codes.
 public enum ConservationChecks {
     public static let namedLimit = 100
@@ -108,7 +108,7 @@ public enum ConservationChecks {
         if let difference, difference > 0 {
             offenders = try lostCodes(campaignId: campaignId, snapshot, backlog: backlog, redis: redis, postgres: postgres)
             if Int64(offenders.count) < difference {
-                notes.append("\(difference - Int64(offenders.count)) missing grant(s) are older than the recent-grants lists (\(ClaimScript.recentGrantsTTLMs / 3_600_000) h) and cannot be named")
+                notes.append("\(difference - Int64(offenders.count)) missing grant(s) are older than the request records (\(ClaimScript.requestTTLMs / 3_600_000) h) and cannot be named")
             }
         } else if let difference, difference < 0 {
             notes.append("PostgreSQL holds \(-difference) more coupon(s) than Redis counts as issued: Redis lost or reset its counter; rows cannot be attributed")
@@ -131,7 +131,7 @@ public enum ConservationChecks {
             note: inPeriod.isEmpty ? nil : "grants claimed in the period are not yet in PostgreSQL; the period's figures may still change")
     }
 
-    /// Codes Redis granted (stream or recent-grants lists) at or below the snapshot that
+    /// Codes Redis granted (stream or request records) at or below the snapshot that
     /// have no row and are not waiting in the backlog.
     static func lostCodes(
         campaignId: Int64, _ snapshot: RedisSnapshot, backlog: Backlog, redis: BlockingRedisConnection, postgres: PostgresConnection
@@ -140,18 +140,23 @@ public enum ConservationChecks {
         var candidates: [String: String] = [:]  // code → stream id
         var cursor = "0"
         repeat {
-            let reply = try redis.command(["SCAN", .string(cursor), "MATCH", .string("cp:\(keys.tag):u:*"), "COUNT", "1000"])
+            let reply = try redis.command(["SCAN", .string(cursor), "MATCH", .string(keys.requestBuckets), "COUNT", "1000"])
             let parts = reply.array ?? []
             cursor = parts.first?.string ?? "0"
-            let listKeys = (parts.count > 1 ? parts[1].array ?? [] : []).compactMap(\.string)
-            if !listKeys.isEmpty {
-                for result in try redis.pipeline(listKeys.map { ["LRANGE", .string($0), "0", "-1"] }) {
-                    for record in (try result.get().array ?? []).compactMap(\.string) {
+            for bucket in (parts.count > 1 ? parts[1].array ?? [] : []).compactMap(\.string) {
+                var bucketCursor = "0"
+                repeat {  // request id → "user\ncode|at|Δvalid_from|Δvalid_until|stream_id" (code and stream id used here)
+                    let page = try redis.command(["HSCAN", .string(bucket), .string(bucketCursor), "COUNT", "1000"]).array ?? []
+                    bucketCursor = page.first?.string ?? "0"
+                    let flat = page.count > 1 ? page[1].array ?? [] : []
+                    for index in stride(from: 1, to: flat.count, by: 2) {
+                        guard let value = flat[index].string, let newline = value.firstIndex(of: "\n") else { continue }
+                        let record = String(value[value.index(after: newline)...])
                         if let grant = Grant(record: record, campaignId: campaignId, userId: "", requestId: "") {
                             candidates[grant.code] = grant.streamId
                         }
                     }
-                }
+                } while bucketCursor != "0"
             }
         } while cursor != "0"
         let waiting = Set(backlog.unflushed.map(\.code))

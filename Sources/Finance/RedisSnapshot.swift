@@ -27,7 +27,7 @@ struct RedisSnapshot: Sendable, Equatable {
 
     static let script = RedisScript(#"""
         local meta, stock, grants, group, cap = KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2])
-        local m = redis.call('HMGET', meta, 'stock_total', 'issued')
+        local m = redis.call('HMGET', meta, '\#(CampaignMeta.stockTotal)', '\#(CampaignMeta.issued)')
         local s = redis.call('GET', stock)
         local head = {m[1] or '', m[2] or '', s or ''}
         if redis.call('EXISTS', grants) == 0 then
@@ -47,8 +47,8 @@ struct RedisSnapshot: Sendable, Equatable {
             if n >= cap then truncated = '1' return end
             n = n + 1
             out[#out + 1] = e[1]
-            out[#out + 1] = field(e[2], 'code') or ''
-            out[#out + 1] = field(e[2], 'at') or '0'
+            out[#out + 1] = field(e[2], '\#(GrantStreamEntry.code)') or ''
+            out[#out + 1] = field(e[2], '\#(GrantStreamEntry.issuedAt)') or '0'
             out[#out + 1] = pending
           end
         end

@@ -17,10 +17,11 @@ public struct CampaignKeys: Sendable, Equatable {
     public var users: String { "cp:\(tag):users" }
     /// Stream: one entry per grant, read by the flusher.
     public var grants: String { "cp:\(tag):grants" }
-    /// String with TTL: the stored result of one request (idempotency).
-    public func request(_ requestId: String) -> String { "cp:\(tag):req:\(requestId)" }
-    /// List with TTL: a user's recent grants, so the wallet shows grants not yet flushed.
-    public func recentGrants(of userId: String) -> String { "cp:\(tag):u:\(userId)" }
+    /// Hash, expiring whole: request id → `user\ngrant record` for the requests granted in one
+    /// request window (idempotency; see `ClaimRules`). The claim scripts name these from `meta`.
+    public func requestBucket(_ number: Int64) -> String { "cp:\(tag):rq:\(number)" }
+    /// The pattern matching every request bucket of the campaign (`SCAN MATCH`).
+    public var requestBuckets: String { "cp:\(tag):rq:*" }
 
     /// Set of campaign ids published to this Redis (not hash-tagged: it spans campaigns).
     public static let registry = "cp:campaigns"

@@ -21,18 +21,24 @@ public enum CampaignPublisher {
 
     static func metaFields(_ campaign: Campaign) -> [(String, String)] {
         var fields: [(String, String)] = [
-            ("state", campaign.state.rawValue),
-            ("start", String(campaign.claimStartMs)),
-            ("end", String(campaign.claimEndMs)),
-            ("limit", String(campaign.perUserLimit)),
-            ("template", String(campaign.templateId)),
-            ("tags", campaign.eligibility.requiredTags.joined(separator: ",")),
+            (CampaignMeta.state, campaign.state.rawValue),
+            (CampaignMeta.start, String(campaign.claimStartMs)),
+            (CampaignMeta.end, String(campaign.claimEndMs)),
+            (CampaignMeta.limit, String(campaign.perUserLimit)),
+            (CampaignMeta.template, String(campaign.templateId)),
+            (CampaignMeta.tags, campaign.eligibility.requiredTags.joined(separator: ",")),
         ]
         switch campaign.validity {
         case .fixed(let fromMs, let untilMs):
-            fields += [("vtype", "fixed"), ("vfrom", String(fromMs)), ("vuntil", String(untilMs)), ("vdays", "0")]
+            fields += [
+                (CampaignMeta.validityType, "fixed"), (CampaignMeta.validFrom, String(fromMs)), (CampaignMeta.validUntil, String(untilMs)),
+                (CampaignMeta.validDays, "0"),
+            ]
         case .relative(let days):
-            fields += [("vtype", "relative"), ("vfrom", "0"), ("vuntil", "0"), ("vdays", String(days))]
+            fields += [
+                (CampaignMeta.validityType, "relative"), (CampaignMeta.validFrom, "0"), (CampaignMeta.validUntil, "0"),
+                (CampaignMeta.validDays, String(days)),
+            ]
         }
         return fields
     }
@@ -53,7 +59,7 @@ public enum CampaignPublisher {
     ) throws {
         for start in stride(from: 0, to: campaigns.count, by: chunk) {
             let batch = campaigns[start..<min(start + chunk, campaigns.count)]
-            let known = try redis.pipeline(batch.map { ["HEXISTS", .string(CampaignKeys(campaignId: $0.id).meta), "stock_total"] })
+            let known = try redis.pipeline(batch.map { ["HEXISTS", .string(CampaignKeys(campaignId: $0.id).meta), .string(CampaignMeta.stockTotal)] })
             var commands: [[RedisArgument]] = [script.loadCommand]  // SCRIPT FLUSH cannot break the batch
             for (campaign, exists) in zip(batch, known) {
                 let issued = try exists.get().int == 1 ? 0 : alreadyIssued(campaign.id)
@@ -68,19 +74,19 @@ public enum CampaignPublisher {
     static let source = #"""
         local meta, stock, grants = KEYS[1], KEYS[2], KEYS[3]
         local total, issued = tonumber(ARGV[1]), tonumber(ARGV[2])
-        local known = redis.call('HGET', meta, 'stock_total')
+        local known = redis.call('HGET', meta, '\#(CampaignMeta.stockTotal)')
         if not known then
           redis.call('SET', stock, total - issued)
-          redis.call('HSET', meta, 'stock_total', total, 'issued', issued)
+          redis.call('HSET', meta, '\#(CampaignMeta.stockTotal)', total, '\#(CampaignMeta.issued)', issued)
         else
           local delta = total - tonumber(known)
           if delta ~= 0 then
             redis.call('INCRBY', stock, delta)
-            redis.call('HSET', meta, 'stock_total', total)
+            redis.call('HSET', meta, '\#(CampaignMeta.stockTotal)', total)
           end
         end
         for i = 3, #ARGV, 2 do redis.call('HSET', meta, ARGV[i], ARGV[i + 1]) end
-        redis.pcall('XGROUP', 'CREATE', grants, 'flushers', '0', 'MKSTREAM')
+        redis.pcall('XGROUP', 'CREATE', grants, '\#(CampaignKeys.flusherGroup)', '0', 'MKSTREAM')
         return redis.call('GET', stock)
         """#
 }

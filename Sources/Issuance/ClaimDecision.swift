@@ -28,7 +28,7 @@ public struct Grant: Sendable, Equatable {
     }
 
     /// Parses the script's compact grant record `code|at|valid_from|valid_until|stream_id`;
-    /// the per-user recent-grants list adds `|request_id`, which wins over `requestId`.
+    /// the user index (`GrantHints`) adds `|request_id`, which wins over `requestId`.
     public init?(record: String, campaignId: Int64, userId: String, requestId: String) {
         let parts = record.split(separator: "|", omittingEmptySubsequences: false)
         guard parts.count == 5 || parts.count == 6, let at = Int64(parts[1]), let from = Int64(parts[2]),

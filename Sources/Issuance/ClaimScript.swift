@@ -1,88 +1,58 @@
 import CouponCore
 import RedisClient
 
-/// The claim decision, made atomically by one Lua script (ARCHITECTURE §3): idempotency lookup,
-/// campaign state and window, eligibility, per-user limit, stock; then the writes, which
-/// cannot fail: decrement, count, append the grant to the stream, remember the request.
+/// The claim decision for one claim (ARCHITECTURE §3), the rules of `ClaimRules`: idempotency
+/// lookup, campaign state and window, eligibility, per-user limit, stock; then the writes,
+/// which cannot fail: the grant appended to the stream, the request record, the counters.
 /// Time comes from Redis `TIME`; the code comes from the node's CSPRNG.
 public enum ClaimScript {
     public static let script = RedisScript(source)
 
-    /// How long a request id is remembered; a retry within this window never grants twice.
+    /// How long a request id is remembered at least (at most twice this): a retry within this
+    /// window never grants twice. Also the width of one request bucket.
     public static let requestTTLMs: Int64 = 24 * 3_600_000
-    /// How long a user's recent grants stay listed in Redis: only the wallet's view of grants
-    /// not yet flushed needs them, so a day (far beyond any flush lag) bounds their memory.
-    public static let recentGrantsTTLMs: Int64 = 24 * 3_600_000
 
-    public static func keys(_ keys: CampaignKeys, userId: String, requestId: String) -> [RedisArgument] {
-        [
-            .string(keys.meta), .string(keys.stock), .string(keys.users), .string(keys.request(requestId)),
-            .string(keys.grants), .string(keys.recentGrants(of: userId)),
-        ]
+    /// KEYS of both claim scripts: everything is under the campaign's hash tag (the request
+    /// buckets too: the script names them from `meta` and Redis `TIME`).
+    public static func keys(_ keys: CampaignKeys) -> [RedisArgument] {
+        [.string(keys.meta), .string(keys.stock), .string(keys.users), .string(keys.grants)]
     }
 
     public static func arguments(userId: String, requestId: String, code: CouponCode, tags: [String]) -> [RedisArgument] {
-        [
-            .string(userId), .string(requestId), .string(code.value), .int(requestTTLMs),
-            .string(tags.joined(separator: ",")), .int(recentGrantsTTLMs),
-        ]
+        [.int(requestTTLMs), .string(userId), .string(requestId), .string(code.value), .string(tags.joined(separator: ","))]
     }
 
-    static let source = #"""
-        local meta, stock, users, req, grants, recent = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-        local user, rid, code = ARGV[1], ARGV[2], ARGV[3]
+    static let source = ClaimRules.lua + #"""
 
-        local prior = redis.call('GET', req)
-        if prior then
-          local sep = string.find(prior, '\n', 1, true)
-          if string.sub(prior, 1, sep - 1) ~= user then return {'request_conflict'} end
-          return {'replayed', string.sub(prior, sep + 1)}
-        end
+        local ctx = claim_context(KEYS[1], KEYS[2], KEYS[3], KEYS[4], tonumber(ARGV[1]))
+        local result = claim(ctx, ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+        claim_finish(ctx)
+        return result
+        """#
+}
 
-        local m = redis.call('HMGET', meta, 'state', 'start', 'end', 'limit', 'vtype', 'vfrom', 'vuntil', 'vdays', 'tags')
-        if not m[1] then return {'unknown_campaign'} end
-        local function refuse(reason)
-          redis.call('HINCRBY', meta, 'out:' .. reason, 1)
-          return {reason}
-        end
-        if m[1] == 'paused' then return refuse('paused') end
-        if m[1] ~= 'active' then return refuse('ended') end
+/// Up to `--claim-batch-max` claims of one campaign in one script call: each decided in order
+/// by `ClaimRules.claim`, exactly as separate `ClaimScript` calls would decide them, each with
+/// its own reply. One call, one `TIME`, one meta read and one set of counter writes for all.
+public enum ClaimBatchScript {
+    public static let script = RedisScript(source)
 
-        local t = redis.call('TIME')
-        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-        if now < tonumber(m[2]) then return refuse('not_started') end
-        if now >= tonumber(m[3]) then return refuse('ended') end
-        if m[5] == 'fixed' and now > tonumber(m[7]) then return refuse('validity_ended') end
+    /// ARGV: the request window, then `user, request, code, tags` per claim, in order.
+    public static func arguments(_ claims: [(userId: String, requestId: String, code: CouponCode, tags: [String])]) -> [RedisArgument] {
+        var args: [RedisArgument] = [.int(ClaimScript.requestTTLMs)]
+        args.reserveCapacity(1 + claims.count * 4)
+        for claim in claims {
+            args += [.string(claim.userId), .string(claim.requestId), .string(claim.code.value), .string(claim.tags.joined(separator: ","))]
+        }
+        return args
+    }
 
-        if m[9] and m[9] ~= '' then
-          local have = {}
-          for tag in string.gmatch(ARGV[5], '[^,]+') do have[tag] = true end
-          local ok = false
-          for tag in string.gmatch(m[9], '[^,]+') do if have[tag] then ok = true break end end
-          if not ok then return refuse('not_eligible') end
-        end
+    static let source = ClaimRules.lua + #"""
 
-        local claimed = tonumber(redis.call('HGET', users, user) or '0')
-        if claimed >= tonumber(m[4]) then return refuse('limit_reached') end
-        if tonumber(redis.call('GET', stock) or '0') <= 0 then return refuse('sold_out') end
-
-        local vf, vu
-        if m[5] == 'fixed' then
-          vf, vu = tonumber(m[6]), tonumber(m[7])
-        else
-          vf, vu = now, now + tonumber(m[8]) * 86400000
-        end
-        local nowText, vfText, vuText = string.format('%.0f', now), string.format('%.0f', vf), string.format('%.0f', vu)
-
-        redis.call('DECR', stock)
-        redis.call('HINCRBY', users, user, 1)
-        redis.call('HINCRBY', meta, 'issued', 1)
-        redis.call('HINCRBY', meta, 'out:granted', 1)
-        local id = redis.call('XADD', grants, '*', 'code', code, 'user', user, 'req', rid, 'at', nowText, 'vf', vfText, 'vu', vuText)
-        local grant = code .. '|' .. nowText .. '|' .. vfText .. '|' .. vuText .. '|' .. id
-        redis.call('SET', req, user .. '\n' .. grant, 'PX', ARGV[4])
-        redis.call('RPUSH', recent, grant .. '|' .. rid)
-        redis.call('PEXPIRE', recent, ARGV[6])
-        return {'granted', grant}
+        local ctx = claim_context(KEYS[1], KEYS[2], KEYS[3], KEYS[4], tonumber(ARGV[1]))
+        local results = {}
+        for i = 2, #ARGV, 4 do results[#results + 1] = claim(ctx, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]) end
+        claim_finish(ctx)
+        return results
         """#
 }

@@ -13,16 +13,23 @@ public enum GrantHints {
     public static let dirtyCampaigns = "cp:dirty"
 
     /// Sorted set per user (own hash tag `{u:<user>}`): member `campaign|code|at|valid_from|valid_until|stream_id|request_id`,
-    /// score = issue time (ms). The key expires `userIndexTTLMs` after its last write; entries older
-    /// than that are dropped by the reader that finds them.
+    /// score = issue time (ms). The flusher removes an entry once its grant is committed to
+    /// PostgreSQL; the key expires `userIndexTTLMs` after its last write, and entries older than
+    /// that (a removal that never ran) are dropped by the reader that finds them.
     public static func userIndex(of userId: String) -> String { "cp:{u:\(userId)}:grants" }
-    public static let userIndexTTLMs: Int64 = ClaimScript.recentGrantsTTLMs
+    public static let userIndexTTLMs: Int64 = ClaimScript.requestTTLMs
 
     /// The two commands that add `grant` to its user's index (plain commands, no script: this
     /// is on the claim path). Old entries are dropped by readers (`trimCommand`).
     public static func indexCommands(_ grant: Grant) -> [[RedisArgument]] {
         let key = RedisArgument.string(userIndex(of: grant.userId))
         return [["ZADD", key, .int(grant.issuedAtMs), .string(member(grant))], ["PEXPIRE", key, .int(userIndexTTLMs)]]
+    }
+
+    /// `ZREM` of `grant`'s index entry: the flusher's, once the grant is in PostgreSQL (the wallet
+    /// then reads it there), so a flushed grant keeps no index memory; an emptied key vanishes.
+    public static func removeCommand(_ grant: Grant) -> [RedisArgument] {
+        ["ZREM", .string(userIndex(of: grant.userId)), .string(member(grant))]
     }
 
     /// Drops index entries issued before `nowMs - userIndexTTLMs`.

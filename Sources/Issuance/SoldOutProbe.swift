@@ -4,27 +4,32 @@ import RedisClient
 /// sold out: it answers `sold_out` only when the claim script would have (request id unseen,
 /// campaign active and in its window, user under the limit, stock at zero), and otherwise
 /// `script`, telling the node to run the claim script. It writes nothing, so it adds no AOF write;
-/// the caller counts the refusal in `out:sold_out` itself.
+/// the engine counts the refusal in `out:sold_out` itself.
 public enum SoldOutProbe {
     public static let script = RedisScript(source)
 
-    public static func keys(_ keys: CampaignKeys, userId: String, requestId: String) -> [RedisArgument] {
-        [.string(keys.meta), .string(keys.stock), .string(keys.users), .string(keys.request(requestId))]
+    public static func keys(_ keys: CampaignKeys) -> [RedisArgument] {
+        [.string(keys.meta), .string(keys.stock), .string(keys.users)]
     }
 
-    public static func arguments(userId: String) -> [RedisArgument] { [.string(userId)] }
+    public static func arguments(userId: String, requestId: String) -> [RedisArgument] {
+        [.string(userId), .string(requestId), .int(ClaimScript.requestTTLMs)]
+    }
 
     /// True when the probe's reply means "sold out, answered by the node".
     public static func isSoldOut(_ reply: RESPValue) -> Bool { reply.string == "sold_out" }
 
     static let source = #"""
-        local meta, stock, users, req = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-        if redis.call('EXISTS', req) == 1 then return 'script' end
-        local m = redis.call('HMGET', meta, 'state', 'start', 'end', 'limit', 'tags')
+        local meta, stock, users = KEYS[1], KEYS[2], KEYS[3]
+        local m = redis.call('HMGET', meta, '\#(CampaignMeta.state)', '\#(CampaignMeta.start)', '\#(CampaignMeta.end)', '\#(CampaignMeta.limit)', '\#(CampaignMeta.tags)')
         if m[1] ~= 'active' then return 'script' end
         if m[5] and m[5] ~= '' then return 'script' end
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local number = math.floor(now / tonumber(ARGV[3]))
+        local prefix = string.sub(meta, 1, -5) .. 'rq:'
+        if redis.call('HEXISTS', prefix .. string.format('%.0f', number), ARGV[2]) == 1 then return 'script' end
+        if redis.call('HEXISTS', prefix .. string.format('%.0f', number - 1), ARGV[2]) == 1 then return 'script' end
         if now < tonumber(m[2]) or now >= tonumber(m[3]) then return 'script' end
         local claimed = tonumber(redis.call('HGET', users, ARGV[1]) or '0')
         if claimed >= tonumber(m[4]) then return 'script' end

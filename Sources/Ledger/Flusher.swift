@@ -239,6 +239,9 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
                 ["XACK", .string(stream), .string(CampaignKeys.flusherGroup)] + ids.map { .string($0) })
             touched.insert(stream)
         }
+        // The grants are in PostgreSQL now: their user-index hints have served (the wallet reads
+        // the index before PostgreSQL, so it sees each grant in one of them).
+        if !grants.isEmpty { for result in try redis.pipeline(grants.map(GrantHints.removeCommand)) { _ = try result.get() } }
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         for grant in grants { metrics.lagMilliseconds.record(max(0, nowMs - grant.issuedAtMs)) }
         metrics.rowsWritten.add(inserted, ordering: .relaxed)

@@ -13,19 +13,8 @@ public struct GrantEntry: Sendable, Equatable {
         entries.compactMap { entry in
             guard let pair = entry.array, pair.count == 2, let id = pair[0].string else { return nil }
             guard let fields = pair[1].array else { return GrantEntry(stream: stream, streamId: id, grant: nil) }
-            var values: [String: String] = [:]
-            var index = 0
-            while index + 1 < fields.count {
-                if let key = fields[index].string, let value = fields[index + 1].string { values[key] = value }
-                index += 2
-            }
-            guard let code = values["code"], let user = values["user"], let request = values["req"],
-                let at = values["at"].flatMap(Int64.init), let from = values["vf"].flatMap(Int64.init),
-                let until = values["vu"].flatMap(Int64.init)
+            guard let grant = GrantStreamEntry.grant(id: id, fields: fields, campaignId: campaignId)
             else { return GrantEntry(stream: stream, streamId: id, grant: nil) }
-            let grant = Grant(
-                code: code, campaignId: campaignId, userId: user, requestId: request, issuedAtMs: at,
-                validFromMs: from, validUntilMs: until, streamId: id)
             return GrantEntry(stream: stream, streamId: id, grant: grant)
         }
     }

@@ -20,13 +20,19 @@ public enum Checkout {
             // Another user's code answers exactly like an unknown one, in time too: the same
             // lookup of this user's unflushed grants runs (and finds nothing) on both paths.
             _ = try findGrant()
+            _ = try CheckoutStore.owner(code: code, on: connection)  // the same second look as an unknown code
             return .failure(.notFound)
         case .some:
             break
         case .none:
             // Redis is read before the transaction so no row lock waits on it.
-            guard let grant = try findGrant(), grant.code == code, grant.userId == userId else { return .failure(.notFound) }
-            pending = grant
+            if let grant = try findGrant(), grant.code == code, grant.userId == userId {
+                pending = grant
+            } else if try CheckoutStore.owner(code: code, on: connection) != userId {
+                // Not in the index either. A second look at PostgreSQL: the flusher removes the index
+                // entry right after committing the row, so a grant flushed between the two reads is there.
+                return .failure(.notFound)
+            }
         }
         let result: Result<CheckoutReceipt, CheckoutRefusal> = try connection.transaction { connection in
             if let pending { try GrantWriter.write([pending], on: connection) }

@@ -20,8 +20,14 @@ import ServiceTestSupport
             "users=\(try node.redisUserCounts(campaign).sorted { $0.key < $1.key })",
             "stream=\(try node.streamLength(campaign))",
             "issued=\(try node.redisMeta(campaign, "issued") ?? "nil")",
-            "request=\(try redis.command(["EXISTS", .string(keys.request(requestId))]).int ?? -1)",
+            "request=\(try Self.requestRecorded(redis, keys, requestId))",
         ]
+    }
+
+    /// 1 when a request bucket of the campaign holds `requestId`, else 0.
+    static func requestRecorded(_ redis: BlockingRedisConnection, _ keys: CampaignKeys, _ requestId: String) throws -> Int {
+        let buckets = try redis.command(["KEYS", .string(keys.requestBuckets)]).array?.compactMap(\.string) ?? []
+        return try buckets.contains { try redis.command(["HEXISTS", .string($0), .string(requestId)]).int == 1 } ? 1 : 0
     }
 
     /// maxmemory reached with noeviction: claims answer 503 and change nothing; once memory

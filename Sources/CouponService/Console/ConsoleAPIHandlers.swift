@@ -66,7 +66,7 @@ struct ConsoleAPIHandlers {
             for item in listed {
                 let keys = CampaignKeys(campaignId: item.campaign.id)
                 commands.append(["GET", .string(keys.stock)])
-                commands.append(["HGET", .string(keys.meta), "issued"])
+                commands.append(["HGET", .string(keys.meta), .string(CampaignMeta.issued)])
                 commands.append(["HGETALL", .string(ClaimSeries.key(campaignId: item.campaign.id, minute: second / 60))])
             }
             let replies = commands.isEmpty ? [] : try redis.pipeline(commands)

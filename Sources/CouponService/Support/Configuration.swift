@@ -24,6 +24,8 @@ public struct Configuration: Sendable {
     public var logLevel: Logger.Level = .info
     /// How long a node answers `sold_out` for a campaign from memory before asking Redis again.
     public var soldOutMarkMs = 250
+    /// Claims of one campaign a loop sends to Redis in one script call at most (1 = one call per claim).
+    public var claimBatchMax = 64
     public var campaignSyncSeconds = 30.0
     public var idleTimeoutSeconds = 60.0
     public var headerTimeoutSeconds = 10.0
@@ -80,6 +82,7 @@ public struct Configuration: Sendable {
         ("redis-cluster-refresh-seconds", "reload the cluster slot map this often (5)"),
         ("log-level", "debug, info, warning, error (info)"),
         ("sold-out-mark-ms", "remember a sold-out campaign locally this long (250)"),
+        ("claim-batch-max", "claims of one campaign per Redis script call, 1 = one call per claim (64)"),
         ("campaign-sync-seconds", "re-publish campaigns to Redis this often (30)"),
         ("idle-timeout-seconds", "close idle keep-alive connections after (60)"),
         ("header-timeout-seconds", "408 and close when a request head takes longer (10)"),
@@ -187,6 +190,7 @@ public struct Configuration: Sendable {
             }
             logLevel = level
         case "sold-out-mark-ms": soldOutMarkMs = try int(0...10_000)
+        case "claim-batch-max": claimBatchMax = try int(1...1_024)
         case "campaign-sync-seconds": campaignSyncSeconds = try double()
         case "idle-timeout-seconds": idleTimeoutSeconds = try double()
         case "header-timeout-seconds": headerTimeoutSeconds = try double()

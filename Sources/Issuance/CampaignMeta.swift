@@ -1,0 +1,25 @@
+/// The fields of a campaign's meta hash `cp:{c:ID}:meta` (ARCHITECTURE §3), named once: the
+/// publisher writes them, the claim script reads them, finance reads the counters.
+public enum CampaignMeta {
+    /// `active`, `paused`, `ended`.
+    public static let state = "state"
+    /// Claim window, ms since the epoch: `start <= now < end`.
+    public static let start = "start"
+    public static let end = "end"
+    /// Units one user may claim.
+    public static let limit = "limit"
+    public static let template = "template"
+    /// Comma-separated tags of which a claimant must carry one (empty: everyone).
+    public static let tags = "tags"
+    /// Validity rule: `fixed` (`validFrom`..`validUntil`) or `relative` (`validDays` from the grant).
+    public static let validityType = "vtype"
+    public static let validFrom = "vfrom"
+    public static let validUntil = "vuntil"
+    public static let validDays = "vdays"
+    /// Counters: units ever put on sale, units granted.
+    public static let stockTotal = "stock_total"
+    public static let issued = "issued"
+
+    /// Per-outcome claim counter (`out:granted`, `out:sold_out`, ...).
+    public static func outcomeCounter(_ outcome: String) -> String { "out:" + outcome }
+}

@@ -1,0 +1,115 @@
+/// The claim decision in Lua, written once (ARCHITECTURE §3) and composed into both the
+/// single-claim script (`ClaimScript`) and the batched one (`ClaimBatchScript`), so a rule added
+/// here holds for both. `claim_context` reads what every claim of one call shares (meta, time,
+/// stock, the request buckets); `claim` decides one claim in order, keeping its writes in the
+/// context so later claims of the same call see them; `claim_finish` applies the counter writes,
+/// which cannot fail. Within one script call the claims run atomically, so deciding them one
+/// after another against the context is exactly deciding them as separate single-claim calls.
+///
+/// Request records (idempotency) live in per-window hashes `cp:{c:ID}:rq:<window number>`, field
+/// = request id, value = `user\ncode|at|valid_from - at|valid_until - at|stream_id`,
+/// window = `ClaimScript.requestTTLMs`, expiring whole at the end of the *next* window: a record
+/// is kept between one and two windows, and a lookup reads the current and previous hash.
+/// The bucket is chosen from Redis `TIME`, never from a node's clock.
+enum ClaimRules {
+    static let lua = #"""
+        local function fmt(n) return string.format('%.0f', n) end
+
+        -- A request record keeps validity as offsets from the grant time (shorter: fewer bytes per
+        -- claim for the whole window); the reply carries absolute times.
+        local function expand_record(record)
+          local code, at, dvf, dvu, id = string.match(record, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+          local t = tonumber(at)
+          return code .. '|' .. at .. '|' .. fmt(t + tonumber(dvf)) .. '|' .. fmt(t + tonumber(dvu)) .. '|' .. id
+        end
+
+        local function claim_context(meta, stock, users, grants, window)
+          local m = redis.call('HMGET', meta, '\#(CampaignMeta.state)', '\#(CampaignMeta.start)', '\#(CampaignMeta.end)',
+            '\#(CampaignMeta.limit)', '\#(CampaignMeta.validityType)', '\#(CampaignMeta.validFrom)', '\#(CampaignMeta.validUntil)',
+            '\#(CampaignMeta.validDays)', '\#(CampaignMeta.tags)')
+          local t = redis.call('TIME')
+          local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+          local number = math.floor(now / window)
+          local prefix = string.sub(meta, 1, -5) .. 'rq:'
+          local ctx = {
+            meta = meta, stock = stock, users = users, grants = grants, m = m, now = now, nowText = fmt(now),
+            bucket = prefix .. fmt(number), previous = prefix .. fmt(number - 1), expires = fmt((number + 2) * window),
+            counts = {}, claimed = {}, added = {}, written = {}, records = {}, granted = 0, left = nil,
+          }
+          if m[9] and m[9] ~= '' then
+            ctx.required = {}
+            for tag in string.gmatch(m[9], '[^,]+') do ctx.required[tag] = true end
+          end
+          return ctx
+        end
+
+        local function refuse(ctx, reason)
+          ctx.counts[reason] = (ctx.counts[reason] or 0) + 1
+          return {reason}
+        end
+
+        local function claim(ctx, user, rid, code, tags)
+          local prior = ctx.written[rid] or redis.call('HGET', ctx.bucket, rid) or redis.call('HGET', ctx.previous, rid)
+          if prior then
+            local sep = string.find(prior, '\n', 1, true)
+            if string.sub(prior, 1, sep - 1) ~= user then return {'request_conflict'} end
+            return {'replayed', expand_record(string.sub(prior, sep + 1))}
+          end
+
+          local m, now = ctx.m, ctx.now
+          if not m[1] then return {'unknown_campaign'} end
+          if m[1] == 'paused' then return refuse(ctx, 'paused') end
+          if m[1] ~= 'active' then return refuse(ctx, 'ended') end
+          if now < tonumber(m[2]) then return refuse(ctx, 'not_started') end
+          if now >= tonumber(m[3]) then return refuse(ctx, 'ended') end
+          if m[5] == 'fixed' and now > tonumber(m[7]) then return refuse(ctx, 'validity_ended') end
+
+          if ctx.required then
+            local ok = false
+            for tag in string.gmatch(tags, '[^,]+') do if ctx.required[tag] then ok = true break end end
+            if not ok then return refuse(ctx, 'not_eligible') end
+          end
+
+          local claimed = ctx.claimed[user]
+          if not claimed then
+            claimed = tonumber(redis.call('HGET', ctx.users, user) or '0')
+            ctx.claimed[user] = claimed
+          end
+          if claimed >= tonumber(m[4]) then return refuse(ctx, 'limit_reached') end
+          if not ctx.left then ctx.left = tonumber(redis.call('GET', ctx.stock) or '0') end
+          if ctx.left <= 0 then return refuse(ctx, 'sold_out') end
+
+          local vf, vu
+          if m[5] == 'fixed' then
+            vf, vu = tonumber(m[6]), tonumber(m[7])
+          else
+            vf, vu = now, now + tonumber(m[8]) * 86400000
+          end
+          local nowText, vfText, vuText = ctx.nowText, fmt(vf), fmt(vu)
+
+          ctx.left = ctx.left - 1
+          ctx.claimed[user] = claimed + 1
+          ctx.added[user] = (ctx.added[user] or 0) + 1
+          ctx.granted = ctx.granted + 1
+          local id = redis.call('XADD', ctx.grants, '*', \#(GrantStreamEntry.luaFields(code: "code", user: "user", request: "rid", at: "nowText", validFrom: "vfText", validUntil: "vuText")))
+          local grant = code .. '|' .. nowText .. '|' .. vfText .. '|' .. vuText .. '|' .. id
+          local record = user .. '\n' .. code .. '|' .. nowText .. '|' .. fmt(vf - now) .. '|' .. fmt(vu - now) .. '|' .. id
+          ctx.written[rid] = record
+          ctx.records[#ctx.records + 1] = rid
+          ctx.records[#ctx.records + 1] = record
+          return {'granted', grant}
+        end
+
+        local function claim_finish(ctx)
+          if ctx.granted > 0 then
+            redis.call('DECRBY', ctx.stock, ctx.granted)
+            redis.call('HINCRBY', ctx.meta, '\#(CampaignMeta.issued)', ctx.granted)
+            ctx.counts['granted'] = ctx.granted
+            for user, n in pairs(ctx.added) do redis.call('HINCRBY', ctx.users, user, n) end
+            redis.call('HSET', ctx.bucket, unpack(ctx.records))
+            if redis.call('PTTL', ctx.bucket) < 0 then redis.call('PEXPIREAT', ctx.bucket, ctx.expires) end
+          end
+          for outcome, n in pairs(ctx.counts) do redis.call('HINCRBY', ctx.meta, 'out:' .. outcome, n) end
+        end
+        """#
+}
