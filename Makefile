@@ -11,6 +11,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # responses in Tests/IntegrationTests/HostileClientTests.swift.
 TOOLS_VENV := .venv-tools
 H11_VERSION := 0.16.0
+# openapi-spec-validator checks Sources/CouponService/openapi.yaml against the OpenAPI 3.1 schema
+# (Tests/IntegrationTests/OpenAPIRouteTests.swift).
+OPENAPI_VALIDATOR_VERSION := 0.7.1
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -21,11 +24,12 @@ deps:
 	@# Debian starts services on install where it can; coupond runs its own servers.
 	@test -x "$(SWIFT)" || { echo "Swift 6 toolchain not found (looked for $(SWIFT))"; exit 1; }
 
-tools: $(TOOLS_VENV)/.h11-$(H11_VERSION)
+tools: $(TOOLS_VENV)/.h11-$(H11_VERSION)-osv-$(OPENAPI_VALIDATOR_VERSION)
 
-$(TOOLS_VENV)/.h11-$(H11_VERSION):
+$(TOOLS_VENV)/.h11-$(H11_VERSION)-osv-$(OPENAPI_VALIDATOR_VERSION):
 	python3 -m venv $(TOOLS_VENV)
-	$(TOOLS_VENV)/bin/pip install --quiet --disable-pip-version-check h11==$(H11_VERSION)
+	$(TOOLS_VENV)/bin/pip install --quiet --disable-pip-version-check h11==$(H11_VERSION) \
+	  openapi-spec-validator==$(OPENAPI_VALIDATOR_VERSION)
 	touch $@
 
 build: deps

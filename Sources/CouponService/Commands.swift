@@ -53,19 +53,31 @@ public enum Commands {
         default:
             break
         }
-        let options = try parseOptions(arguments, allowed: ["role", "label"], positional: ["create"])
+        let options = try parseOptions(arguments, allowed: ["role", "label", "store", "business-line"], positional: ["create"])
         guard let roleName = options["role"], let role = Role(rawValue: roleName) else {
-            throw Configuration.Error(description: "keys create needs --role issue|checkout|admin|finance")
+            throw Configuration.Error(description: "keys create needs --role issue|checkout|admin|finance|store")
         }
-        let key = try createKey(role: role, label: options["label"] ?? "", conninfo: configuration.postgres)
+        let key = try createKey(
+            role: role, label: options["label"] ?? "", storeId: options["store"], businessLine: options["business-line"],
+            conninfo: configuration.postgres)
         print(key)
     }
 
-    public static func createKey(role: Role, label: String, conninfo: String) throws -> String {
+    /// A `store` key needs `storeId` (and may have `businessLine`); other roles take neither.
+    public static func createKey(
+        role: Role, label: String, storeId: String? = nil, businessLine: String? = nil, conninfo: String
+    ) throws -> String {
+        guard (role == .store) == (storeId != nil), role == .store || businessLine == nil else {
+            throw Configuration.Error(description: "--store (and --business-line) go with --role store, and --role store needs --store")
+        }
+        for value in [storeId, businessLine].compactMap({ $0 }) where !Identifier.isValid(value) {
+            throw Configuration.Error(description: "store and business line \(Identifier.rule)")
+        }
         let connection = try PostgresConnection(conninfo: conninfo)
         try CouponSchema.migrate(connection)
         let key = APIKey.generate()
-        _ = try APIKeyStore.insert(hash: APIKey.hash(key), role: role.rawValue, label: label, on: connection)
+        _ = try APIKeyStore.insert(
+            hash: APIKey.hash(key), role: role.rawValue, label: label, storeId: storeId, businessLine: businessLine, on: connection)
         return key
     }
 
@@ -95,7 +107,8 @@ public enum Commands {
         try CouponSchema.migrate(connection)
         var lines: [String] = []
         for role in Role.allCases {
-            let key = try createKey(role: role, label: "demo", conninfo: configuration.postgres)
+            let key = try createKey(
+                role: role, label: "demo", storeId: role == .store ? "S1" : nil, conninfo: configuration.postgres)
             lines.append("COUPOND_\(role.rawValue.uppercased())_KEY=\(key)")
         }
         let template = CouponTemplate(

@@ -28,7 +28,10 @@ public final class TestNode: @unchecked Sendable {  // fields are set once in `s
         let redisServer = try cluster?.servers[0] ?? redis ?? RedisServer.start(appendOnly: appendFsyncAlways, appendFsyncAlways: appendFsyncAlways)
         let database = try conninfo ?? PostgresServer.shared().createDatabase(prefix: "node")
         var keys: [Role: String] = [:]
-        for role in Role.allCases { keys[role] = try Commands.createKey(role: role, label: "test", conninfo: database) }
+        for role in Role.allCases {
+            // The store key acts for store S1 (store write-off tests create others).
+            keys[role] = try Commands.createKey(role: role, label: "test", storeId: role == .store ? "S1" : nil, conninfo: database)
+        }
         var configuration = Configuration()
         configuration.port = 0
         configuration.loops = loops
