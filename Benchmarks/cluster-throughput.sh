@@ -5,7 +5,7 @@
 # the cluster on a 2-core box). Each backend gets its own database and node; the load is three
 # concurrent coupon-load runs on three fresh campaigns (on a 3-master cluster their slots are
 # printed: they may share a master), closed loop, 3 × CLUSTER_BENCH_CONNECTIONS connections,
-# CLUSTER_BENCH_SECONDS each (6). Needs release binaries (`swift build -c release`).
+# CLUSTER_BENCH_SECONDS each (6), every backend twice in ABCCBA order. Needs release binaries (`swift build -c release`).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin_dir=${COUPOND_BIN_DIR:-$root/.build/release}
@@ -77,18 +77,24 @@ echo "machine: $(nproc) cores; standalone :$standalone_port, 1-master cluster :$
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 declare -A rate
-for name in standalone cluster1 cluster3; do
+declare -A total
+# ABCCBA: each backend runs twice, in mirrored order, so drift in the machine's load (and the
+# previous run's flusher backlog, given 3 s to drain) weighs on each the same.
+round=0
+for name in standalone cluster1 cluster3 cluster3 cluster1 standalone; do
+  round=$((round + 1))
+  sleep 3
   before=$(cpu_ticks "${node_pid[$name]}")
   pids=()
   for k in 1 2 3; do
     "$bin_dir/coupon-load" --target "127.0.0.1:${node_port[$name]}" --keys-file "${node_keys[$name]}" --quiet \
-      --label "$name-$k" --create-campaign stock=10000000,limit=1 --users 10000000 --connections "$connections" \
-      --duration "$seconds" --json "$run_dir/$name-$k.json" >"$run_dir/$name-$k.out" 2>&1 &
+      --label "$name-$round-$k" --create-campaign stock=10000000,limit=1 --users 10000000 --connections "$connections" \
+      --duration "$seconds" --json "$run_dir/$name-$round-$k.json" >"$run_dir/$name-$round-$k.out" 2>&1 &
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
   after=$(cpu_ticks "${node_pid[$name]}")
-  rate[$name]=$(python3 - "$run_dir" "$name" <<'PY'
+  rate[$name]=$(python3 - "$run_dir" "$name-$round" <<'PY'
 import json, sys
 total = 0.0
 for k in (1, 2, 3):
@@ -96,7 +102,7 @@ for k in (1, 2, 3):
 print(int(total))
 PY
 )
-  campaigns=$(python3 -c "import json,sys; print(' '.join(str(json.load(open(f'$run_dir/$name-{k}.json'))['campaign_id']) for k in (1,2,3)))")
+  campaigns=$(python3 -c "import json,sys; print(' '.join(str(json.load(open(f'$run_dir/$name-$round-{k}.json'))['campaign_id']) for k in (1,2,3)))")
   where=""
   if [ "$name" = cluster3 ]; then
     for id in $campaigns; do
@@ -113,10 +119,12 @@ while i+3 < len(lines):
       where="$where c:$id→slot $slot@:$owner"
     done
   fi
-  echo "$name: ${rate[$name]} claims/s (3 campaigns: $campaigns$where), node CPU $(( (after - before) * 10 )) ms"
+  total[$name]=$(( ${total[$name]:-0} + ${rate[$name]} ))
+  echo "round $round $name: ${rate[$name]} claims/s (3 campaigns: $campaigns$where), node CPU $(( (after - before) * 10 )) ms"
 done
-python3 - "${rate[standalone]}" "${rate[cluster1]}" "${rate[cluster3]}" <<'PY'
+python3 - "${total[standalone]}" "${total[cluster1]}" "${total[cluster3]}" <<'PY'
 import sys
-s, c1, c3 = (float(x) for x in sys.argv[1:])
+s, c1, c3 = (float(x) / 2 for x in sys.argv[1:])
+print(f"mean of two runs: standalone {s:.0f}/s, cluster(1 master) {c1:.0f}/s, cluster(3 masters) {c3:.0f}/s")
 print(f"ratio cluster(1 master)/standalone = {c1/s:.2f}x; cluster(3 masters)/standalone = {c3/s:.2f}x; 3 masters/1 master = {c3/c1:.2f}x")
 PY

@@ -44,7 +44,16 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         let soldOut = SoldOutMarks()
         let engineOptions = ClaimEngine.Options(batchMax: configuration.claimBatchMax, soldOutMarkMs: configuration.soldOutMarkMs)
         // On Redis Cluster: the slot map is loaded once here, then each loop's router keeps its own copy fresh.
-        let clusterMap = configuration.redisCluster.isEmpty ? nil : try ClusterSlotMap.load(seeds: configuration.redisCluster)
+        var clusterMap: ClusterSlotMap?
+        if !configuration.redisCluster.isEmpty {
+            do {
+                clusterMap = try ClusterSlotMap.load(seeds: configuration.redisCluster)
+            } catch {
+                // Like a standalone Redis that is down at start: serve (claims answer 503) and keep asking the seeds.
+                logger.warning("redis_cluster_unreachable", ["error": "\(error)"])
+                clusterMap = ClusterSlotMap()
+            }
+        }
         metrics.onCluster.store(clusterMap != nil, ordering: .relaxed)
         var engines: [ClaimEngine] = []
         for loop in group.loops {

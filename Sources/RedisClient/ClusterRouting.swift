@@ -8,10 +8,10 @@ public struct ClusterRetryPolicy: Sendable, Equatable {
     public var baseDelayMs: Int
     public var maxDelayMs: Int
 
-    /// Defaults: 5 redirects between retries; 50 retries at 2, 4, 8, ... 100 ms, about 4.7 s in
-    /// all — longer than moving one campaign's slot (10,000 keys: 1.5 s here), so a claim waits
-    /// out a migration instead of failing.
-    public init(maxRedirects: Int = 5, maxRetries: Int = 50, baseDelayMs: Int = 2, maxDelayMs: Int = 100) {
+    /// Defaults: 5 redirects between retries; 80 retries at 2, 4, 8, ... 100 ms, about 7.7 s in
+    /// all — longer than moving one campaign's slot in batches of 100 keys (10,000 keys: 2–3 s
+    /// here under load), so a claim waits out a migration instead of failing.
+    public init(maxRedirects: Int = 5, maxRetries: Int = 80, baseDelayMs: Int = 2, maxDelayMs: Int = 100) {
         self.maxRedirects = maxRedirects
         self.maxRetries = maxRetries
         self.baseDelayMs = baseDelayMs

@@ -15,6 +15,7 @@ public final class RedisClusterRouter: AsyncRedis, @unchecked Sendable {  // eve
     private(set) public var map: ClusterSlotMap
     private var nodes: [RedisEndpoint: RedisConnection] = [:]
     private var refreshing = false
+    private var seedCursor = -1
     private var lastRefresh: UInt64 = 0
     private var refreshTimer: TimerID?
     private var closed = false
@@ -36,10 +37,12 @@ public final class RedisClusterRouter: AsyncRedis, @unchecked Sendable {  // eve
         self.refreshMs = max(Int(refreshSeconds * 1000), 100)
     }
 
-    /// Connects to every master and starts the periodic map reload. Call on `loop`.
+    /// Connects to every master and starts the periodic map reload. Call on `loop`. With an
+    /// empty map (the cluster was unreachable at start) it loads one from the seeds.
     public func connect() {
         loop.preconditionInEventLoop()
         for master in map.masters { _ = connection(to: master) }
+        if map.masters.isEmpty { refreshMap() }
         schedulePeriodicRefresh()
     }
 
@@ -79,6 +82,7 @@ public final class RedisClusterRouter: AsyncRedis, @unchecked Sendable {  // eve
     ) {
         loop.preconditionInEventLoop()
         guard !closed, let target = node ?? routing.target(in: map) else {
+            if !closed { refreshMap() }  // no map yet (no seed answered at start): ask the seeds again
             return completion(.failure(.notConnected))
         }
         let connection = connection(to: target)
@@ -117,8 +121,10 @@ public final class RedisClusterRouter: AsyncRedis, @unchecked Sendable {  // eve
         loop.preconditionInEventLoop()
         let now = MonotonicClock.now()
         guard !refreshing, !closed, now - lastRefresh >= 100_000_000 || lastRefresh == 0 else { return }
-        let candidates = map.masters.filter { nodes[$0]?.isConnected == true } + seeds
-        guard let source = candidates.first else { return }
+        // A connected master if there is one; otherwise the seeds in turn (one per attempt).
+        let connected = map.masters.filter { nodes[$0]?.isConnected == true }
+        seedCursor += connected.isEmpty ? 1 : 0
+        guard let source = connected.first ?? (seeds.isEmpty ? nil : seeds[seedCursor % seeds.count]) else { return }
         refreshing = true
         lastRefresh = now
         connection(to: source).send(["CLUSTER", "SLOTS"]) { [self] result in

