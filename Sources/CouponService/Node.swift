@@ -4,6 +4,7 @@ import EventLoop
 import Foundation
 import HTTPServer
 import Ledger
+import Points
 import PostgresClient
 import RedisClient
 import Redemption
@@ -24,6 +25,8 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     private var flusher: Flusher?
     private var syncTimer: DispatchSourceTimer?
     private var expirySweeper: ExpirySweeper?
+    /// Points events → `points_ledger`, points expiry, exchange recovery (issue 11); runs with the flusher.
+    private var pointsFlusher: PointsFlusher?
 
     /// `flusherOptions` replaces the flusher settings taken from `configuration` (tests).
     public init(configuration: Configuration, logger: Logger, flusherOptions: Flusher.Options? = nil) throws {
@@ -37,6 +40,12 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
                 consumer: configuration.nodeId, redis: configuration.redis, postgresConninfo: configuration.postgres,
                 options: flusherOptions ?? configuration.flusherOptions, log: { [logger] event, fields in logger.warning(event, fields) })
             api.flusher = flusher
+            var pointsOptions = PointsFlusher.Options()
+            pointsOptions.recoveryGraceMilliseconds = Int64(configuration.pointsRecoveryGraceMs)
+            pointsOptions.claimIdleMilliseconds = (flusherOptions ?? configuration.flusherOptions).claimIdleMilliseconds
+            pointsFlusher = PointsFlusher(
+                consumer: configuration.nodeId, redis: configuration.redis, postgresConninfo: configuration.postgres,
+                options: pointsOptions, log: { [logger] event, fields in logger.warning(event, fields) })
         }
         Routes.install(on: router, api: api)
     }
@@ -49,6 +58,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     /// The port the node listens on (the real one when configured with port 0).
     public var port: Int { server?.port ?? 0 }
     public var flusherMetrics: FlusherMetrics? { flusher?.metrics }
+    public var pointsFlusherForTests: PointsFlusher? { pointsFlusher }
 
     /// Migrates PostgreSQL, connects each loop to Redis, publishes campaigns, then serves.
     public func start() throws {
@@ -91,6 +101,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         try server.start()
         self.server = server
         flusher?.start()
+        pointsFlusher?.start()
         expirySweeper = ExpirySweeper(conninfo: configuration.postgres, log: { [logger] in logger.warning($0, $1) }).start()
         scheduleCampaignSync()
         logger.info(
@@ -143,6 +154,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         syncTimer?.cancel()
         server?.stop()
         flusher?.stop()
+        pointsFlusher?.stop()
         expirySweeper?.stop()
         for loop in group.loops {
             guard let redis = api.redisByLoop[ObjectIdentifier(loop)] else { continue }

@@ -39,8 +39,9 @@ public enum ClaimScript {
           return {'replayed', string.sub(prior, sep + 1)}
         end
 
-        local m = redis.call('HMGET', meta, 'state', 'start', 'end', 'limit', 'vtype', 'vfrom', 'vuntil', 'vdays', 'tags')
+        local m = redis.call('HMGET', meta, 'state', 'start', 'end', 'limit', 'vtype', 'vfrom', 'vuntil', 'vdays', 'tags', 'pcost')
         if not m[1] then return {'unknown_campaign'} end
+        if m[10] then return {'points_required'} end  -- exchange campaign (issue 11): only ExchangeClaimScript grants
         local function refuse(reason)
           redis.call('HINCRBY', meta, 'out:' .. reason, 1)
           return {reason}

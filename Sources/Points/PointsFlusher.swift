@@ -1,0 +1,185 @@
+import Foundation
+import Issuance
+import PostgresClient
+import RedisClient
+import Synchronization
+import CouponCore
+
+/// The points background thread of a node (README "Points"): moves points events from the
+/// buckets' streams into `points_ledger` (the Ledger flusher's pattern: consumer group `points`,
+/// XACK only after COMMIT, idle entries of dead consumers taken over with XAUTOCLAIM; acked
+/// entries are deleted, the group is the streams' only reader), runs the expiry sweep (users
+/// whose earliest lot is due get their `expire` events) and the exchange recovery sweep.
+public final class PointsFlusher: @unchecked Sendable {  // mutable state is touched only by its thread; `stopping` is atomic
+    public struct Options: Sendable {
+        public var batchSize = 1_000
+        public var idleSleepMilliseconds = 50
+        public var claimIdleMilliseconds = 30_000
+        /// The expiry and recovery sweeps run this often.
+        public var sweepSeconds = 1.0
+        /// A reservation pending this long is finished by the recovery sweep (the bound on how
+        /// long a killed node's exchange stays half done is about grace + sweepSeconds).
+        public var recoveryGraceMilliseconds: Int64 = 5_000
+        public init() {}
+    }
+
+    public let consumer: String
+    let options: Options
+    private let redisEndpoint: RedisEndpoint
+    private let conninfo: String
+    private let stopping = Atomic<Bool>(false)
+    private let started = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    let log: @Sendable (String, [String: String]) -> Void
+    public let flushed = Atomic<Int>(0)
+    public let expiredUsers = Atomic<Int>(0)
+    public let recovered = Atomic<Int>(0)
+
+    private var redis: BlockingRedisConnection?
+    private var postgres: PostgresConnection?
+    private var groupsReady = false
+    private var lastSweep = Date.distantPast
+    private var lastAutoclaim = Date.distantPast
+
+    public init(
+        consumer: String, redis: RedisEndpoint, postgresConninfo: String, options: Options = Options(),
+        log: @escaping @Sendable (String, [String: String]) -> Void = { _, _ in }
+    ) {
+        self.consumer = consumer
+        self.redisEndpoint = redis
+        self.conninfo = postgresConninfo
+        self.options = options
+        self.log = log
+    }
+
+    public func start() {
+        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let thread = Thread { [self] in
+            try? "points".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
+            var backoff = 0.05
+            while !stopping.load(ordering: .acquiring) {
+                do {
+                    if try runOnce() == 0 { Thread.sleep(forTimeInterval: Double(options.idleSleepMilliseconds) / 1000) }
+                    backoff = 0.05
+                } catch {
+                    redis = nil
+                    postgres = nil
+                    groupsReady = false
+                    log("points_flusher_error", ["error": "\(error)"])
+                    Thread.sleep(forTimeInterval: backoff)
+                    backoff = min(backoff * 2, 2)
+                }
+            }
+            finished.signal()
+        }
+        thread.start()
+    }
+
+    public func stop() {
+        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        if started.load(ordering: .acquiring) { finished.wait() }
+    }
+
+    /// One iteration; returns how many entries or sweep items it handled.
+    @discardableResult
+    public func runOnce() throws -> Int {
+        let redis = try connectedRedis()
+        let postgres = try connectedPostgres()
+        try ensureGroups(redis)
+        var handled = 0
+        let now = Date()
+        if now.timeIntervalSince(lastAutoclaim) >= Double(options.claimIdleMilliseconds) / 2000 {
+            lastAutoclaim = now
+            for keys in PointsKeys.all { handled += try flush(autoclaim(redis, stream: keys.events), redis: redis, postgres: postgres) }
+        }
+        let streams = PointsKeys.all.map(\.events)
+        let reply = try redis.command(
+            ["XREADGROUP", "GROUP", .string(PointsKeys.flusherGroup), .string(consumer), "COUNT", .int(Int64(options.batchSize)), "STREAMS"]
+                + streams.map { .string($0) } + streams.map { _ in ">" })
+        for stream in reply.array ?? [] {
+            guard let parts = stream.array, parts.count == 2, let name = parts[0].string else { continue }
+            handled += try flush((name, parts[1].array ?? []), redis: redis, postgres: postgres)
+        }
+        if now.timeIntervalSince(lastSweep) >= options.sweepSeconds {
+            lastSweep = now
+            handled += try sweepExpiry(redis)
+            let finished = try ExchangeRecovery.sweep(redis: redis, olderThanMs: options.recoveryGraceMilliseconds, log: log)
+            recovered.add(finished, ordering: .relaxed)
+            handled += finished
+        }
+        return handled
+    }
+
+    // MARK: Steps
+
+    private func ensureGroups(_ redis: BlockingRedisConnection) throws {
+        guard !groupsReady else { return }
+        for keys in PointsKeys.all {
+            let created = Result { () throws(RedisError) -> RESPValue in
+                try redis.command(["XGROUP", "CREATE", .string(keys.events), .string(PointsKeys.flusherGroup), "0", "MKSTREAM"])
+            }
+            if case .failure(let error) = created, error.serverError?.prefix != .busygroup { throw error }
+        }
+        groupsReady = true
+    }
+
+    private func autoclaim(_ redis: BlockingRedisConnection, stream: String) throws -> (String, [RESPValue]) {
+        let reply = try redis.command([
+            "XAUTOCLAIM", .string(stream), .string(PointsKeys.flusherGroup), .string(consumer), .int(Int64(options.claimIdleMilliseconds)),
+            "0-0", "COUNT", .int(Int64(options.batchSize)),
+        ])
+        return (stream, reply.array.flatMap { $0.count >= 2 ? $0[1].array : nil } ?? [])
+    }
+
+    /// Writes one stream's entries in one transaction, then acks and deletes them.
+    private func flush(_ batch: (stream: String, entries: [RESPValue]), redis: BlockingRedisConnection, postgres: PostgresConnection) throws -> Int {
+        guard !batch.entries.isEmpty else { return 0 }
+        let (events, bad) = PointsEvent.parse(entries: batch.entries)
+        if !bad.isEmpty { log("points_bad_entries", ["stream": batch.stream, "ids": bad.joined(separator: ",")]) }
+        try postgres.transaction { connection in _ = try PointsLedgerWriter.write(events, on: connection) }
+        let ids: [RedisArgument] = (events.map(\.streamId) + bad).map { .string($0) }
+        _ = try redis.pipeline([
+            ["XACK", .string(batch.stream), .string(PointsKeys.flusherGroup)] + ids,
+            ["XDEL", .string(batch.stream)] + ids,
+        ]).map { try $0.get() }
+        flushed.add(events.count, ordering: .relaxed)
+        return batch.entries.count
+    }
+
+    /// Expires the due lots of users whose earliest lot is due (`PointsScripts.expire` writes the events).
+    private func sweepExpiry(_ redis: BlockingRedisConnection) throws -> Int {
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        var count = 0
+        for keys in PointsKeys.all {
+            let users = try redis.command(["ZRANGEBYSCORE", .string(keys.due), "-inf", .int(nowMs), "LIMIT", "0", "500"]).array ?? []
+            for user in users.compactMap(\.string) {
+                _ = try redis.evalScript(
+                    PointsScripts.expire, keys: [.string(keys.account(user)), .string(keys.due), .string(keys.events)], args: [.string(user)])
+                count += 1
+            }
+        }
+        expiredUsers.add(count, ordering: .relaxed)
+        return count
+    }
+
+    // MARK: Connections
+
+    private func connectedRedis() throws -> BlockingRedisConnection {
+        if let redis {
+            redis.dropIfClosedByPeer()
+            return redis
+        }
+        let connection = try BlockingRedisConnection(endpoint: redisEndpoint, timeoutSeconds: 5)
+        redis = connection
+        return connection
+    }
+
+    private func connectedPostgres() throws -> PostgresConnection {
+        if let postgres, postgres.isAliveWhenIdle() { return postgres }
+        postgres = nil
+        let connection = try PostgresConnection(conninfo: Conninfo.withTimeouts(conninfo))
+        _ = try connection.execute("SET synchronous_commit = on")
+        postgres = connection
+        return connection
+    }
+}
