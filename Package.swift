@@ -56,6 +56,12 @@ let package = Package(
             path: "Benchmarks/coupon-bench"
         ),
 
+        .executableTarget(
+            name: "points-bench",  // issue 11: exchanges/s vs claims/s vs PostgreSQL-only, same run
+            dependencies: ["CouponService", "ServiceTestSupport", "HTTPServer", "PostgresClient", "CouponCore"],
+            path: "Benchmarks/points-bench"
+        ),
+
         // Tests.
         .target(name: "TestSupport", dependencies: ["PostgresClient", "RedisClient", "CSystem"], path: "Tests/TestSupport"),
         .target(
