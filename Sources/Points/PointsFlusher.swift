@@ -92,13 +92,16 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
             lastAutoclaim = now
             for keys in PointsKeys.all { handled += try flush(autoclaim(redis, stream: keys.events), redis: redis, postgres: postgres) }
         }
-        let streams = PointsKeys.all.map(\.events)
-        let reply = try redis.command(
-            ["XREADGROUP", "GROUP", .string(PointsKeys.flusherGroup), .string(consumer), "COUNT", .int(Int64(options.batchSize)), "STREAMS"]
-                + streams.map { .string($0) } + streams.map { _ in ">" })
-        for stream in reply.array ?? [] {
-            guard let parts = stream.array, parts.count == 2, let name = parts[0].string else { continue }
-            handled += try flush((name, parts[1].array ?? []), redis: redis, postgres: postgres)
+        // One XREADGROUP per bucket stream (pipelined): each names one slot, as on a cluster.
+        let reads: [[RedisArgument]] = PointsKeys.all.map {
+            ["XREADGROUP", "GROUP", .string(PointsKeys.flusherGroup), .string(consumer), "COUNT", .int(Int64(options.batchSize)), "STREAMS",
+             .string($0.events), ">"]
+        }
+        for result in try redis.pipeline(reads) {
+            for stream in try result.get().array ?? [] {
+                guard let parts = stream.array, parts.count == 2, let name = parts[0].string else { continue }
+                handled += try flush((name, parts[1].array ?? []), redis: redis, postgres: postgres)
+            }
         }
         if now.timeIntervalSince(lastSweep) >= options.sweepSeconds {
             lastSweep = now
