@@ -10,6 +10,7 @@ extension Routes {
         router.add(.POST, "/v1/users/{user_id}/points/adjust", bodyLimit: pointsBodyLimit, handler: api.guarded([.admin], points.adjust))
         router.add(.GET, "/v1/users/{user_id}/points", handler: api.guarded([.points, .checkout, .admin, .finance], points.balance))
         router.add(.GET, "/v1/users/{user_id}/points/history", handler: api.guarded([.points, .checkout, .admin, .finance], points.history))
+        router.add(.GET, "/v1/points/report", handler: api.guarded([.finance, .admin], points.report))
         router.add(.PUT, "/v1/campaigns/{id}/points", bodyLimit: pointsBodyLimit, handler: api.guarded([.admin], points.setExchange))
 
         let exchanges = ExchangeHandler(api: api)

@@ -74,6 +74,20 @@ import Testing
         #expect(balance["balance"]?.int64Value == 500)
         let (_, u2) = try node.json("GET", "/v1/users/u2/points", as: .points)
         #expect(u2["balance"]?.int64Value == 300)
+
+        // The finance report: movements, liability, conservation; a tampered balance is named.
+        let (reportStatus, report) = try node.json("GET", "/v1/points/report", as: .finance)
+        #expect(reportStatus == 200)
+        let today = report["days"]?.arrayValue?.last
+        #expect([today?["earned"], today?["spent"], today?["refunded"], today?["expired"]].map { $0?.int64Value } == [1420, 500, 300, 0])  // spends: r2, r3 (limit), r4 (sold out), r5 twice; refunds: r3, r4, r5 of u4
+        #expect(report["outstanding"]?.int64Value == 1220)
+        #expect(report["conservation"]?["ok"] == .bool(true))
+        #expect(report["conservation"]?["users_checked"]?.int64Value == 4)
+        _ = try world.redis.command(["HINCRBY", .string(PointsKeys(userId: "u4").account("u4")), "bal", "7"])
+        let (_, tampered) = try node.json("GET", "/v1/points/report", as: .finance)
+        #expect(tampered["conservation"]?["offenders"]?.arrayValue?.compactMap(\.stringValue) == ["u4: redis 507, ledger + unflushed 500, events 3 of 3"])
+        #expect(try node.json("GET", "/v1/points/report?from=2026-13-01", as: .finance).0 == 400)
+        #expect(try node.json("GET", "/v1/points/report", as: .issue).0 == 403)
     }
 
     /// 64 connections, 20,000 exchange attempts from 5,000 users with random balances, stock

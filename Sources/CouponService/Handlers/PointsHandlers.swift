@@ -200,3 +200,56 @@ struct PointsHandlers {
         }
     }
 }
+
+extension PointsHandlers {
+    /// `GET /v1/points/report?from=YYYY-MM-DD&to=YYYY-MM-DD` (roles finance, admin): earned /
+    /// spent / refunded / expired / adjusted per UTC day, the outstanding liability and its
+    /// expiry schedule, and the conservation check naming offenders. Default: the last 30 days.
+    func report(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        func day(_ name: String) -> Int64?? {
+            guard let text = request.query[name] else { return .some(nil) }
+            guard text.count == 10, let ms = RFC3339.parse(text + "T00:00:00Z") else { return nil }
+            return .some(ms)
+        }
+        guard let from = day("from"), let to = day("to") else {
+            return responder.respond(APIError.invalid("from and to must be dates YYYY-MM-DD (UTC)"))
+        }
+        let toMs = (to ?? (Int64(Date().timeIntervalSince1970 * 1000) / 86_400_000) * 86_400_000) + 86_400_000
+        let fromMs = from ?? toMs - 30 * 86_400_000
+        guard fromMs < toMs, toMs - fromMs <= 367 * 86_400_000 else {
+            return responder.respond(APIError.invalid("from must not be after to, and the period at most 366 days"))
+        }
+        api.blocking(responder) { context in
+            let report = try PointsReport.build(fromMs: fromMs, toMs: toMs, redis: context.redis(), postgres: context.postgres())
+            return .json(
+                body: JSONWriter.object { object in
+                    object.arrayField("days") { array in
+                        for day in report.days {
+                            array.objectElement {
+                                $0.field("day", day.day)
+                                $0.field("earned", day.earned)
+                                $0.field("spent", day.spent)
+                                $0.field("refunded", day.refunded)
+                                $0.field("expired", day.expired)
+                                $0.field("adjusted", day.adjusted)
+                            }
+                        }
+                    }
+                    object.field("outstanding", report.outstanding)
+                    object.arrayField("expiry_schedule") { array in
+                        for entry in report.expirySchedule {
+                            array.objectElement {
+                                $0.field("expires_on", entry.day)
+                                $0.field("points", entry.points)
+                            }
+                        }
+                    }
+                    object.objectField("conservation") {
+                        $0.field("users_checked", report.usersChecked)
+                        $0.field("ok", report.offenders.isEmpty)
+                        $0.arrayField("offenders") { array in for offender in report.offenders.prefix(100) { array.element(offender) } }
+                    }
+                })
+        }
+    }
+}
