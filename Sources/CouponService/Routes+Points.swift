@@ -13,6 +13,11 @@ extension Routes {
         router.add(.GET, "/v1/points/report", handler: api.guarded([.finance, .admin], points.report))
         router.add(.PUT, "/v1/campaigns/{id}/points", bodyLimit: pointsBodyLimit, handler: api.guarded([.admin], points.setExchange))
 
+        let draws = DrawHandlers(api: api)
+        router.add(.POST, "/v1/draws", bodyLimit: 16 * 1024, handler: api.guarded([.admin], draws.create))
+        router.add(.POST, "/v1/draws/{id}/attempts", bodyLimit: claimBodyLimit, handler: api.guarded([.issue], draws.attempt))
+        router.add(.GET, "/v1/draws/{id}", handler: api.guarded([.issue, .admin, .finance], draws.get))
+
         let exchanges = ExchangeHandler(api: api)
         router.add(.POST, "/v1/campaigns/{id}/exchanges", bodyLimit: claimBodyLimit, handler: api.guarded([.issue], claims: true, exchanges.handle))
     }

@@ -38,6 +38,10 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
     private var redis: BlockingRedisConnection?
     private var postgres: PostgresConnection?
     private var groupsReady = false
+    /// Read this consumer's own pending entries (id 0) before new ones: at start (a restarted
+    /// node keeps its name) and after an error between read and ack.
+    private var rereadPending = true
+    private var drawGroups: Set<String> = []
     private var lastSweep = Date.distantPast
     private var lastAutoclaim = Date.distantPast
 
@@ -65,6 +69,8 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
                     redis = nil
                     postgres = nil
                     groupsReady = false
+                    rereadPending = true
+                    drawGroups.removeAll()
                     log("points_flusher_error", ["error": "\(error)"])
                     Thread.sleep(forTimeInterval: backoff)
                     backoff = min(backoff * 2, 2)
@@ -93,16 +99,21 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
             for keys in PointsKeys.all { handled += try flush(autoclaim(redis, stream: keys.events), redis: redis, postgres: postgres) }
         }
         // One XREADGROUP per bucket stream (pipelined): each names one slot, as on a cluster.
+        let from = rereadPending ? "0" : ">"
         let reads: [[RedisArgument]] = PointsKeys.all.map {
             ["XREADGROUP", "GROUP", .string(PointsKeys.flusherGroup), .string(consumer), "COUNT", .int(Int64(options.batchSize)), "STREAMS",
-             .string($0.events), ">"]
+             .string($0.events), .string(from)]
         }
+        var read = 0
         for result in try redis.pipeline(reads) {
             for stream in try result.get().array ?? [] {
                 guard let parts = stream.array, parts.count == 2, let name = parts[0].string else { continue }
-                handled += try flush((name, parts[1].array ?? []), redis: redis, postgres: postgres)
+                read += try flush((name, parts[1].array ?? []), redis: redis, postgres: postgres)
             }
         }
+        if rereadPending && read == 0 { rereadPending = false }
+        handled += read
+        handled += try flushDraws(redis, postgres: postgres, autoclaiming: now == lastAutoclaim)
         if now.timeIntervalSince(lastSweep) >= options.sweepSeconds {
             lastSweep = now
             handled += try sweepExpiry(redis)
@@ -132,6 +143,53 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
             "0-0", "COUNT", .int(Int64(options.batchSize)),
         ])
         return (stream, reply.array.flatMap { $0.count >= 2 ? $0[1].array : nil } ?? [])
+    }
+
+    /// Draw attempts: the same pattern over the streams of the published draws.
+    private func flushDraws(_ redis: BlockingRedisConnection, postgres: PostgresConnection, autoclaiming: Bool) throws -> Int {
+        let streams = try (redis.command(["SMEMBERS", .string(DrawKeys.registry)]).array ?? []).compactMap {
+            $0.string.flatMap(Int64.init).map { DrawKeys(drawId: $0).attempts }
+        }
+        var handled = 0
+        for stream in streams.sorted() {
+            if !drawGroups.contains(stream) {
+                let created = Result { () throws(RedisError) -> RESPValue in
+                    try redis.command(["XGROUP", "CREATE", .string(stream), .string(PointsKeys.flusherGroup), "0", "MKSTREAM"])
+                }
+                if case .failure(let error) = created, error.serverError?.prefix != .busygroup { throw error }
+                drawGroups.insert(stream)
+            }
+            var batches: [(String, [RESPValue])] = []
+            if autoclaiming || rereadPending { batches.append(try autoclaim(redis, stream: stream)) }
+            let reply = try redis.command([
+                "XREADGROUP", "GROUP", .string(PointsKeys.flusherGroup), .string(consumer), "COUNT", .int(Int64(options.batchSize)), "STREAMS",
+                .string(stream), ">",
+            ])
+            for entry in reply.array ?? [] { if let parts = entry.array, parts.count == 2 { batches.append((stream, parts[1].array ?? [])) } }
+            for (name, entries) in batches where !entries.isEmpty {
+                guard let drawId = DrawKeys.drawId(ofAttempts: name) else { continue }
+                var attempts: [DrawAttempt] = []
+                var ids: [RedisArgument] = []
+                for entry in entries {
+                    guard let parts = entry.array, parts.count == 2, let id = parts[0].string else { continue }
+                    let list = parts[1].array ?? []
+                    var fields: [String: String] = [:]
+                    var index = 0
+                    while index + 1 < list.count {
+                        if let key = list[index].string { fields[key] = list[index + 1].string ?? "" }
+                        index += 2
+                    }
+                    if let attempt = DrawAttempt(drawId: drawId, streamId: id, fields: fields) { attempts.append(attempt) }
+                    ids.append(.string(id))
+                }
+                try postgres.transaction { try DrawStore.write(attempts, on: $0) }
+                _ = try redis.pipeline([
+                    ["XACK", .string(name), .string(PointsKeys.flusherGroup)] + ids, ["XDEL", .string(name)] + ids,
+                ]).map { try $0.get() }
+                handled += entries.count
+            }
+        }
+        return handled
     }
 
     /// Writes one stream's entries in one transaction, then acks and deletes them.

@@ -56,29 +56,29 @@ public struct PointsReport: Sendable, Equatable {
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         var accounts: [String: (balance: Int64, seq: Int64)] = [:]
         var schedule: [String: Int64] = [:]
-        for keys in PointsKeys.all {
-            var cursor = "0"
-            repeat {
-                let reply = try redis.command(["SCAN", .string(cursor), "MATCH", .string("pt:\(keys.tag):a:*"), "COUNT", "1000"])
-                cursor = reply.array?.first?.string ?? "0"
-                for key in (reply.array?.dropFirst().first?.array ?? []).compactMap(\.string) {
-                    let user = String(key.dropFirst("pt:\(keys.tag):a:".count))
-                    let hash = try redis.command(["HGETALL", .string(key)])
-                    let items = hash.array ?? []
-                    var balance: Int64 = 0, seq: Int64 = 0, index = 0
-                    while index + 1 < items.count {
-                        if items[index].string == "bal" { balance = items[index + 1].string.flatMap(Int64.init) ?? 0 }
-                        if items[index].string == "seq" { seq = items[index + 1].string.flatMap(Int64.init) ?? 0 }
-                        index += 2
-                    }
-                    accounts[user] = (balance, seq)
-                    for lot in PointsAccount(userId: user, hash: hash, nowMs: nowMs).lots {
-                        schedule[lot.expiresAtMs.map(utcDay) ?? "never", default: 0] += lot.points
-                        report.outstanding += lot.points
-                    }
+        // One SCAN over every bucket (`{` and `}` are literal in a SCAN pattern).
+        var cursor = "0"
+        repeat {
+            let reply = try redis.command(["SCAN", .string(cursor), "MATCH", "pt:{p:*}:a:*", "COUNT", "1000"])
+            cursor = reply.array?.first?.string ?? "0"
+            for key in (reply.array?.dropFirst().first?.array ?? []).compactMap(\.string) {
+                guard let marker = key.range(of: "}:a:") else { continue }
+                let user = String(key[marker.upperBound...])
+                let hash = try redis.command(["HGETALL", .string(key)])
+                let items = hash.array ?? []
+                var balance: Int64 = 0, seq: Int64 = 0, index = 0
+                while index + 1 < items.count {
+                    if items[index].string == "bal" { balance = items[index + 1].string.flatMap(Int64.init) ?? 0 }
+                    if items[index].string == "seq" { seq = items[index + 1].string.flatMap(Int64.init) ?? 0 }
+                    index += 2
                 }
-            } while cursor != "0"
-        }
+                accounts[user] = (balance, seq)
+                for lot in PointsAccount(userId: user, hash: hash, nowMs: nowMs).lots {
+                    schedule[lot.expiresAtMs.map(utcDay) ?? "never", default: 0] += lot.points
+                    report.outstanding += lot.points
+                }
+            }
+        } while cursor != "0"
         report.expirySchedule = schedule.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         report.usersChecked = accounts.count
 

@@ -21,25 +21,24 @@ struct PointsWorld {
     /// Every user's Redis balance: `bal` of each account hash.
     func redisBalances() throws -> [String: (balance: Int64, lots: Int64)] {
         var out: [String: (Int64, Int64)] = [:]
-        for keys in PointsKeys.all {
-            var cursor = "0"
-            repeat {
-                let reply = try redis.command(["SCAN", .string(cursor), "MATCH", .string("pt:\(keys.tag):a:*"), "COUNT", "1000"])
-                cursor = reply.array?[0].string ?? "0"
-                for key in (reply.array?[1].array ?? []).compactMap(\.string) {
-                    let user = String(key.dropFirst("pt:\(keys.tag):a:".count))
-                    let items = try redis.command(["HGETALL", .string(key)]).array ?? []
-                    var balance: Int64 = 0, lots: Int64 = 0
-                    var index = 0
-                    while index + 1 < items.count {
-                        let field = items[index].string ?? "", value = Int64(items[index + 1].string ?? "") ?? 0
-                        if field == "bal" { balance = value } else if field.hasPrefix("l:") { lots += value }
-                        index += 2
-                    }
-                    out[user] = (balance, lots)
+        var cursor = "0"
+        repeat {
+            let reply = try redis.command(["SCAN", .string(cursor), "MATCH", "pt:{p:*}:a:*", "COUNT", "1000"])
+            cursor = reply.array?[0].string ?? "0"
+            for key in (reply.array?[1].array ?? []).compactMap(\.string) {
+                guard let marker = key.range(of: "}:a:") else { continue }
+                let user = String(key[marker.upperBound...])
+                let items = try redis.command(["HGETALL", .string(key)]).array ?? []
+                var balance: Int64 = 0, lots: Int64 = 0
+                var index = 0
+                while index + 1 < items.count {
+                    let field = items[index].string ?? "", value = Int64(items[index + 1].string ?? "") ?? 0
+                    if field == "bal" { balance = value } else if field.hasPrefix("l:") { lots += value }
+                    index += 2
                 }
-            } while cursor != "0"
-        }
+                out[user] = (balance, lots)
+            }
+        } while cursor != "0"
         return out
     }
 

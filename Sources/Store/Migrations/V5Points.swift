@@ -34,6 +34,31 @@ extension CouponSchema {
             updated_at          timestamptz NOT NULL DEFAULT now()
         );
 
+        -- Prize draws: the table (canonical JSON) and its version hash; every attempt with its
+        -- random value, so anyone can recompute the selected tier.
+        CREATE TABLE draws (
+            id             bigserial   PRIMARY KEY,
+            name           text        NOT NULL,
+            claim_start    timestamptz NOT NULL,
+            claim_end      timestamptz NOT NULL,
+            attempt_limit  int         NOT NULL CHECK (attempt_limit >= 1),
+            prize_table    text        NOT NULL,
+            table_hash     text        NOT NULL,
+            created_at     timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE draw_attempts (
+            attempt_id     text        PRIMARY KEY,
+            draw_id        bigint      NOT NULL,
+            user_id        text        NOT NULL,
+            request_id     text        NOT NULL,
+            random         bigint      NOT NULL,
+            table_hash     text        NOT NULL,
+            selected_tier  int         NOT NULL,
+            outcome_tier   int         NOT NULL,
+            at             timestamptz NOT NULL
+        );
+        CREATE INDEX draw_attempts_draw ON draw_attempts (draw_id, outcome_tier);
+
         ALTER TABLE api_keys DROP CONSTRAINT api_keys_role_check;
         ALTER TABLE api_keys ADD CONSTRAINT api_keys_role_check
             CHECK (role IN ('issue', 'checkout', 'admin', 'finance', 'points'));
