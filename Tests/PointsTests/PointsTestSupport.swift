@@ -54,7 +54,8 @@ struct PointsWorld {
     /// Waits until every points event and every grant of `campaignId` is in PostgreSQL.
     func waitForFlush(campaignId: Int64? = nil, seconds: Double = 30) throws -> Bool {
         TestEnvironment.waitUntil(seconds: seconds, interval: 0.05) {
-            guard (try? unflushedEvents()) == 0 else { return false }
+            // Exchanges answer before their last step: wait for it too (a pending reservation).
+            guard (try? pendingReservations()) == 0, (try? unflushedEvents()) == 0 else { return false }
             guard let campaignId else { return true }
             let issued = (try? redis.command(["HGET", .string("cp:{c:\(campaignId)}:meta"), "issued"]).string.flatMap(Int.init)) ?? 0
             let rows = (try? postgres.execute("SELECT count(*) FROM coupons WHERE campaign_id = $1", [campaignId]).first?.int(0)) ?? -1

@@ -10,6 +10,7 @@ import RedisClient
 /// claim; the steps and their guarantees are `Exchange`'s.
 struct ExchangeHandler {
     let api: API
+    let settings = ExchangeSettingsCache()
 
     func handle(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
         guard let campaignId = parameters.resourceID("id"), campaignId > 0 else { return responder.respond(APIError.notFound("campaign")) }
@@ -36,7 +37,11 @@ struct ExchangeHandler {
         }
         guard let loop = EventLoop.current else { return responder.respond(APIError.internalError) }
         let redis = api.redis(on: loop)
-        ExchangeRunner.run(exchange, code: api.codes(on: loop).code(), redis: redis) { [api] result in
+        let logger = api.logger
+        ExchangeRunner.run(
+            exchange, code: api.codes(on: loop).code(), redis: redis, settings: settings,
+            onFinishFailure: { error in logger.warning("exchange_finish_deferred", ["error": "\(error)", "request_id": exchange.requestId]) }
+        ) { [api] result in
             switch result {
             case .success(let outcome):
                 responder.respond(Self.response(outcome))
