@@ -33,11 +33,11 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         self.configuration = configuration
         self.logger = logger
         group = try EventLoopGroup(count: configuration.loops)
-        workers = WorkerPool(threads: configuration.workers, conninfo: configuration.postgres, redis: configuration.redis)
+        workers = WorkerPool(threads: configuration.workers, conninfo: configuration.postgres, deployment: configuration.redisDeployment)
         api = API(configuration: configuration, logger: logger, metrics: metrics, workers: workers)
         if configuration.flusher {
             flusher = Flusher(
-                consumer: configuration.nodeId, redis: configuration.redis, postgresConninfo: configuration.postgres,
+                consumer: configuration.nodeId, deployment: configuration.redisDeployment, postgresConninfo: configuration.postgres,
                 options: flusherOptions ?? configuration.flusherOptions, log: { [logger] event, fields in logger.warning(event, fields) })
             api.flusher = flusher
             var pointsOptions = PointsFlusher.Options()
@@ -67,16 +67,18 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         if !applied.isEmpty { logger.info("migrated", ["versions": applied.map(String.init).joined(separator: ",")]) }
 
         let options = RedisConnectionOptions(commandTimeoutMs: configuration.redisCommandTimeoutMs)
+        // On Redis Cluster: the slot map is loaded once here, then each loop's router keeps its own copy fresh.
+        let clusterMap = configuration.redisCluster.isEmpty ? nil : try ClusterSlotMap.load(seeds: configuration.redisCluster)
+        metrics.onCluster.store(clusterMap != nil, ordering: .relaxed)
         for loop in group.loops {
-            let endpoint = configuration.redis
-            let redis = RedisConnection(endpoint: endpoint, loop: loop, options: options)
+            let redis = Self.loopRedis(configuration, clusterMap: clusterMap, loop: loop, options: options, counters: metrics.cluster)
             let ready = DispatchSemaphore(value: 0)
             loop.execute {
                 redis.connect()
                 ready.signal()
             }
             ready.wait()
-            api.redisByLoop[ObjectIdentifier(loop)] = redis
+            api.redisByLoop[ObjectIdentifier(loop)] = redis.async
             api.codesByLoop[ObjectIdentifier(loop)] = CouponCodeGenerator()
         }
 
@@ -108,8 +110,24 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
             "node_started",
             [
                 "node_id": configuration.nodeId, "port": String(server.port), "loops": String(group.loops.count),
-                "redis": configuration.redis.description, "flusher": String(configuration.flusher),
+                "redis": configuration.redisDeployment.description, "flusher": String(configuration.flusher),
             ])
+    }
+
+    /// One loop's Redis: a connection to the standalone server, or a router over the cluster's masters.
+    private static func loopRedis(
+        _ configuration: Configuration, clusterMap: ClusterSlotMap?, loop: EventLoop, options: RedisConnectionOptions, counters: ClusterCounters
+    )
+        -> (async: any AsyncRedis, connect: @Sendable () -> Void)
+    {
+        guard let clusterMap else {
+            let connection = RedisConnection(endpoint: configuration.redis, loop: loop, options: options)
+            return (connection, { connection.connect() })
+        }
+        let router = RedisClusterRouter(
+            seeds: configuration.redisCluster, map: clusterMap, loop: loop, options: options,
+            refreshSeconds: configuration.redisClusterRefreshSeconds, counters: counters)
+        return (router, { router.connect() })
     }
 
     /// Publishes every active and paused campaign to Redis, waiting for the result.

@@ -8,7 +8,8 @@ public enum CouponSchema {
         Migration(version: 2, name: "checkout", sql: v2Checkout),
         Migration(version: 3, name: "ledger without foreign keys", sql: v3LedgerForeignKeys),
         Migration(version: 4, name: "idempotency keys", sql: v4IdempotencyKeys),
-        Migration(version: 5, name: "points", sql: v5Points),  // issue 11 (points branch)
+        Migration(version: 5, name: "store keys", sql: v5StoreKeys),
+        Migration(version: 6, name: "points", sql: v6Points),  // issue 11 (points branch)
     ]
 
     /// Applies every migration not yet applied; returns the versions it applied.

@@ -7,7 +7,7 @@ extension CouponSchema {
     /// Redis script's counter), so the flusher's at-least-once delivery inserts each event once.
     /// `balance_after` is the balance right after the event. A `spend`/`refund` names the exchange
     /// by (campaign_id, request_id) — the same pair as the coupon it paid for in `coupons`.
-    static let v5Points = """
+    static let v6Points = """
         CREATE TABLE points_ledger (
             id               bigserial   PRIMARY KEY,
             user_id          text        NOT NULL,
@@ -61,6 +61,6 @@ extension CouponSchema {
 
         ALTER TABLE api_keys DROP CONSTRAINT api_keys_role_check;
         ALTER TABLE api_keys ADD CONSTRAINT api_keys_role_check
-            CHECK (role IN ('issue', 'checkout', 'admin', 'finance', 'points'));
+            CHECK (role IN ('issue', 'checkout', 'admin', 'finance', 'store', 'points'));
         """
 }
