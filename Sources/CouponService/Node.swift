@@ -44,7 +44,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
             pointsOptions.recoveryGraceMilliseconds = Int64(configuration.pointsRecoveryGraceMs)
             pointsOptions.claimIdleMilliseconds = (flusherOptions ?? configuration.flusherOptions).claimIdleMilliseconds
             pointsFlusher = PointsFlusher(
-                consumer: configuration.nodeId, redis: configuration.redis, postgresConninfo: configuration.postgres,
+                consumer: configuration.nodeId, deployment: configuration.redisDeployment, postgresConninfo: configuration.postgres,
                 options: pointsOptions, log: { [logger] event, fields in logger.warning(event, fields) })
         }
         Routes.install(on: router, api: api)

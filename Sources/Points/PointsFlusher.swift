@@ -25,7 +25,7 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
 
     public let consumer: String
     let options: Options
-    private let redisEndpoint: RedisEndpoint
+    private let redisDeployment: RedisDeployment
     private let conninfo: String
     private let stopping = Atomic<Bool>(false)
     private let started = Atomic<Bool>(false)
@@ -46,11 +46,11 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
     private var lastAutoclaim = Date.distantPast
 
     public init(
-        consumer: String, redis: RedisEndpoint, postgresConninfo: String, options: Options = Options(),
+        consumer: String, deployment: RedisDeployment, postgresConninfo: String, options: Options = Options(),
         log: @escaping @Sendable (String, [String: String]) -> Void = { _, _ in }
     ) {
         self.consumer = consumer
-        self.redisEndpoint = redis
+        self.redisDeployment = deployment
         self.conninfo = postgresConninfo
         self.options = options
         self.log = log
@@ -230,7 +230,8 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
             redis.dropIfClosedByPeer()
             return redis
         }
-        let connection = try BlockingRedisConnection(endpoint: redisEndpoint, timeoutSeconds: 5)
+        // On a cluster every command goes to the master of its key's slot (one slot per command here).
+        let connection = try BlockingRedisConnection.open(redisDeployment, timeoutSeconds: 5)
         redis = connection
         return connection
     }
