@@ -15,9 +15,9 @@ public enum ExchangeRecovery {
     ) throws -> Int {
         let cutoff = Int64(Date().timeIntervalSince1970 * 1000) - olderThanMs
         var count = 0
-        for keys in PointsKeys.all {
-            let members = try redis.command(["ZRANGEBYSCORE", .string(keys.pending), "-inf", .int(cutoff), "LIMIT", "0", "200"]).array ?? []
-            for member in members.compactMap(\.string) {
+        let pending = try redis.pipeline(PointsKeys.all.map { ["ZRANGEBYSCORE", .string($0.pending), "-inf", .int(cutoff), "LIMIT", "0", "200"] })
+        for (keys, reply) in zip(PointsKeys.all, pending) {
+            for member in (try reply.get().array ?? []).compactMap(\.string) {
                 let fields = try redis.command(["HMGET", .string(keys.reservation(member)), "user", "campaign", "request", "tags"]).array ?? []
                 let values = fields.map(\.string)
                 guard values.count == 4, let user = values[0], let campaign = values[1].flatMap(Int64.init), let rid = values[2] else {

@@ -13,7 +13,8 @@ import CouponCore
 public final class PointsFlusher: @unchecked Sendable {  // mutable state is touched only by its thread; `stopping` is atomic
     public struct Options: Sendable {
         public var batchSize = 1_000
-        public var idleSleepMilliseconds = 50
+        public var idleSleepMilliseconds = 25
+        public var maxIdleSleepMilliseconds = 400
         public var claimIdleMilliseconds = 30_000
         /// The expiry and recovery sweeps run this often.
         public var sweepSeconds = 1.0
@@ -61,9 +62,17 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
         let thread = Thread { [self] in
             try? "points".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
             var backoff = 0.05
+            // Idle polls back off from idleSleepMilliseconds to maxIdleSleepMilliseconds, so an
+            // idle node costs next to nothing; any work resets it.
+            var idle = options.idleSleepMilliseconds
             while !stopping.load(ordering: .acquiring) {
                 do {
-                    if try runOnce() == 0 { Thread.sleep(forTimeInterval: Double(options.idleSleepMilliseconds) / 1000) }
+                    if try runOnce() == 0 {
+                        Thread.sleep(forTimeInterval: Double(idle) / 1000)
+                        idle = min(idle * 2, options.maxIdleSleepMilliseconds)
+                    } else {
+                        idle = options.idleSleepMilliseconds
+                    }
                     backoff = 0.05
                 } catch {
                     redis = nil
@@ -211,9 +220,9 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
     private func sweepExpiry(_ redis: BlockingRedisConnection) throws -> Int {
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         var count = 0
-        for keys in PointsKeys.all {
-            let users = try redis.command(["ZRANGEBYSCORE", .string(keys.due), "-inf", .int(nowMs), "LIMIT", "0", "500"]).array ?? []
-            for user in users.compactMap(\.string) {
+        let due = try redis.pipeline(PointsKeys.all.map { ["ZRANGEBYSCORE", .string($0.due), "-inf", .int(nowMs), "LIMIT", "0", "500"] })
+        for (keys, reply) in zip(PointsKeys.all, due) {
+            for user in (try reply.get().array ?? []).compactMap(\.string) {
                 _ = try redis.evalScript(
                     PointsScripts.expire, keys: [.string(keys.account(user)), .string(keys.due), .string(keys.events)], args: [.string(user)])
                 count += 1
