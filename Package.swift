@@ -31,12 +31,13 @@ let package = Package(
         .target(name: "Issuance", dependencies: ["CouponCore", "EventLoop", "RedisClient"]),
         .target(name: "Ledger", dependencies: ["CouponCore", "Issuance", "Store", "RedisClient", "PostgresClient"]),
         .target(name: "Redemption", dependencies: ["CouponCore", "Store", "Issuance", "Ledger", "PostgresClient", "RedisClient"]),
+        .target(name: "Points", dependencies: ["CouponCore", "Issuance", "Store", "RedisClient", "PostgresClient"]),  // issue 11
         .target(name: "Finance", dependencies: ["CouponCore", "Store", "Issuance", "Ledger", "PostgresClient", "RedisClient"]),
         .target(
             name: "CouponService",
             dependencies: [
                 "EventLoop", "HTTPServer", "RedisClient", "PostgresClient", "CouponCore", "Store", "Issuance", "Ledger",
-                "Redemption", "Finance", "QRCode", "RiskControl",
+                "Redemption", "Finance", "QRCode", "RiskControl", "Points",
             ],
             exclude: ["openapi.yaml"],
             resources: [.copy("Console/assets")]  // the campaign console (issue 14)
@@ -53,6 +54,12 @@ let package = Package(
             name: "coupon-bench",
             dependencies: ["HTTPServer", "EventLoop", "RedisClient", "PostgresClient", "Issuance", "Ledger", "CouponService"],
             path: "Benchmarks/coupon-bench"
+        ),
+
+        .executableTarget(
+            name: "points-bench",  // issue 11: exchanges/s vs claims/s vs PostgreSQL-only, same run
+            dependencies: ["CouponService", "ServiceTestSupport", "HTTPServer", "PostgresClient", "CouponCore"],
+            path: "Benchmarks/points-bench"
         ),
 
         // Tests.
@@ -75,6 +82,10 @@ let package = Package(
         ]),
         .testTarget(name: "RedemptionTests", dependencies: [
             "Redemption", "QRCode", "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",
+            "TestSupport", "ServiceTestSupport",
+        ]),
+        .testTarget(name: "PointsTests", dependencies: [
+            "Points", "CouponService", "Store", "Issuance", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",
             "TestSupport", "ServiceTestSupport",
         ]),
         .testTarget(name: "FinanceTests", dependencies: [

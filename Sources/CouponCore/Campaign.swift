@@ -90,4 +90,7 @@ public enum ClaimRefusal: String, Sendable, CaseIterable {
     case notEligible = "not_eligible"
     /// The campaign's fixed validity is over: a coupon granted now would be born expired.
     case validityEnded = "validity_ended"
+    /// An exchange campaign (it has a points cost): its coupons are taken through
+    /// `POST /v1/campaigns/{id}/exchanges`, never by a plain claim (issue 11).
+    case pointsRequired = "points_required"
 }

@@ -4,6 +4,7 @@ import EventLoop
 import HTTPServer
 import Issuance
 import Ledger
+import Points
 import PostgresClient
 import RedisClient
 import Store
@@ -216,6 +217,7 @@ final class API: Sendable {
     func syncCampaigns(context: WorkerPool.Context) throws -> Int {
         let postgres = try context.postgres()
         let campaigns = try CampaignStore.published(on: postgres)
+        try PointsStore.publishExchanges(from: postgres, to: context.redis())  // issue 11: before the meta can be rebuilt
         try CampaignPublisher.publishAll(campaigns, on: context.redis()) { try CampaignStore.couponCount(id: $0, on: postgres) }
         return campaigns.count
     }

@@ -5,6 +5,7 @@ import Foundation
 import HTTPServer
 import Issuance
 import Ledger
+import Points
 import PostgresClient
 import RedisClient
 import Redemption
@@ -28,6 +29,8 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     private var redisConnections: [(loop: EventLoop, async: any AsyncRedis, connect: @Sendable () -> Void)] = []
     private var syncTimer: DispatchSourceTimer?
     private var expirySweeper: ExpirySweeper?
+    /// Points events → `points_ledger`, points expiry, exchange recovery (issue 11); runs with the flusher.
+    private var pointsFlusher: PointsFlusher?
 
     /// `flusherOptions` replaces the flusher settings taken from `configuration` (tests).
     public init(configuration: Configuration, logger: Logger, flusherOptions: Flusher.Options? = nil) throws {
@@ -39,6 +42,12 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
             flusher = Flusher(
                 consumer: configuration.nodeId, deployment: configuration.redisDeployment, postgresConninfo: configuration.postgres,
                 options: flusherOptions ?? configuration.flusherOptions, log: { [logger] event, fields in logger.warning(event, fields) })
+            var pointsOptions = PointsFlusher.Options()
+            pointsOptions.recoveryGraceMilliseconds = Int64(configuration.pointsRecoveryGraceMs)
+            pointsOptions.claimIdleMilliseconds = (flusherOptions ?? configuration.flusherOptions).claimIdleMilliseconds
+            pointsFlusher = PointsFlusher(
+                consumer: configuration.nodeId, deployment: configuration.redisDeployment, postgresConninfo: configuration.postgres,
+                options: pointsOptions, log: { [logger] event, fields in logger.warning(event, fields) })
         }
         let options = RedisConnectionOptions(commandTimeoutMs: configuration.redisCommandTimeoutMs)
         let soldOut = SoldOutMarks()
@@ -73,6 +82,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     /// The port the node listens on (the real one when configured with port 0).
     public var port: Int { server?.port ?? 0 }
     public var flusherMetrics: FlusherMetrics? { flusher?.metrics }
+    public var pointsFlusherForTests: PointsFlusher? { pointsFlusher }
 
     /// Migrates PostgreSQL, connects each loop to Redis, publishes campaigns, then serves.
     public func start() throws {
@@ -110,6 +120,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         try server.start()
         self.server = server
         flusher?.start()
+        pointsFlusher?.start()
         expirySweeper = ExpirySweeper(conninfo: configuration.postgres, log: { [logger] in logger.warning($0, $1) }).start()
         scheduleCampaignSync()
         logger.info(
@@ -178,6 +189,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         syncTimer?.cancel()
         server?.stop()
         flusher?.stop()
+        pointsFlusher?.stop()
         expirySweeper?.stop()
         for redis in redisConnections {
             let done = DispatchSemaphore(value: 0)

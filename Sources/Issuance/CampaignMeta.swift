@@ -16,6 +16,10 @@ public enum CampaignMeta {
     public static let validFrom = "vfrom"
     public static let validUntil = "vuntil"
     public static let validDays = "vdays"
+    /// Exchange campaigns (issue 11): points one coupon costs, and the balance a member needs.
+    /// A campaign with a cost is granted only by the exchange script, never by a plain claim.
+    public static let pointsCost = "pcost"
+    public static let pointsMinimum = "pmin"
     /// Counters: units ever put on sale, units granted.
     public static let stockTotal = "stock_total"
     public static let issued = "issued"

@@ -129,6 +129,13 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
         if case .success(.replayed(let grant)) = result { recordHints(grant) }
     }
 
+    /// This loop's CSPRNG-backed code source, for other grant paths on the loop (exchanges, draws).
+    public var codeGenerator: CouponCodeGenerator { codes }
+
+    /// Records the hints of a grant decided by another script on this loop (an exchange), as
+    /// the engine does for its own grants.
+    public func recordGrantHints(_ grant: Grant) { recordHints(grant) }
+
     /// `GrantHints` after the reply, without waiting: the user-index entry per grant, and one
     /// `SADD cp:dirty` per loop turn for every campaign granted in that turn.
     private func recordHints(_ grant: Grant) {

@@ -26,7 +26,7 @@ enum ClaimRules {
         local function claim_context(meta, stock, users, grants, window)
           local m = redis.call('HMGET', meta, '\#(CampaignMeta.state)', '\#(CampaignMeta.start)', '\#(CampaignMeta.end)',
             '\#(CampaignMeta.limit)', '\#(CampaignMeta.validityType)', '\#(CampaignMeta.validFrom)', '\#(CampaignMeta.validUntil)',
-            '\#(CampaignMeta.validDays)', '\#(CampaignMeta.tags)')
+            '\#(CampaignMeta.validDays)', '\#(CampaignMeta.tags)', '\#(CampaignMeta.pointsCost)')
           local t = redis.call('TIME')
           local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
           local number = math.floor(now / window)
@@ -58,6 +58,7 @@ enum ClaimRules {
 
           local m, now = ctx.m, ctx.now
           if not m[1] then return {'unknown_campaign'} end
+          if m[10] then return {'points_required'} end  -- an exchange campaign: only the exchange script grants (issue 11)
           if m[1] == 'paused' then return refuse(ctx, 'paused') end
           if m[1] ~= 'active' then return refuse(ctx, 'ended') end
           if now < tonumber(m[2]) then return refuse(ctx, 'not_started') end

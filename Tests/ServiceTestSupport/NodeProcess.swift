@@ -18,12 +18,14 @@ public final class NodeProcess: @unchecked Sendable {  // `child` is set once in
 
     /// Starts the node with `settings` (COUPOND_* names without the prefix, e.g. "LOOPS") and
     /// waits until it accepts connections.
-    public static func start(settings: [String: String] = [:]) throws -> NodeProcess {
+    /// `redis`/`database`: share them with an earlier node (a restart after a kill); the node
+    /// then leaves the Redis server running when it goes.
+    public static func start(settings: [String: String] = [:], redis shared: RedisServer? = nil, database given: String? = nil) throws -> NodeProcess {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw TestSupportError("\(executable) is missing: run `swift build --build-tests` first")
         }
-        let redis = try RedisServer.start()
-        let database = try PostgresServer.shared().createDatabase(prefix: "proc")
+        let redis = try shared ?? RedisServer.start()
+        let database = try given ?? PostgresServer.shared().createDatabase(prefix: "proc")
         let port = TestEnvironment.freePort()
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("COUPOND_") }
         let defaults = [
@@ -34,7 +36,7 @@ public final class NodeProcess: @unchecked Sendable {  // `child` is set once in
         let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "coupond-node")
         let child = try ChildProcess(
             executable: executable, arguments: ["serve"], environment: environment, logPath: directory + "/node.log")
-        let node = NodeProcess(port: port, redis: redis, child: child)
+        let node = NodeProcess(port: port, redis: redis, child: child, database: database, ownsRedis: shared == nil)
         guard TestEnvironment.waitUntil(seconds: 20, { TestEnvironment.isListening(port: port) || !child.isRunning }),
             child.isRunning
         else {
@@ -44,7 +46,13 @@ public final class NodeProcess: @unchecked Sendable {  // `child` is set once in
         return node
     }
 
-    private init(port: Int, redis: RedisServer, child: ChildProcess) {
+    /// The node's PostgreSQL conninfo.
+    public let database: String
+    private let ownsRedis: Bool
+
+    private init(port: Int, redis: RedisServer, child: ChildProcess, database: String, ownsRedis: Bool) {
+        self.database = database
+        self.ownsRedis = ownsRedis
         self.port = port
         self.redis = redis
         self.child = child
@@ -83,6 +91,6 @@ public final class NodeProcess: @unchecked Sendable {  // `child` is set once in
 
     deinit {
         child.terminate(signal: SIGKILL)
-        redis.kill()
+        if ownsRedis { redis.kill() }
     }
 }

@@ -7,6 +7,8 @@ import Synchronization
 /// What a key may do; each key has exactly one role (ARCHITECTURE §6).
 public enum Role: String, Sendable, CaseIterable {
     case issue, checkout, admin, finance
+    /// Earns points for users (the member/order system; issue 11).
+    case points
     /// A store's till: write-offs (and redeem/lock/restore) of coupons usable in its store only.
     case store
 }

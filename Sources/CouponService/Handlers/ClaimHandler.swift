@@ -100,6 +100,7 @@ struct ClaimHandler {
         case .paused: "the campaign is paused"
         case .notEligible: "this user does not meet the campaign's eligibility rules"
         case .validityEnded: "the campaign's coupons are no longer valid: one granted now would be born expired"
+        case .pointsRequired: "this campaign exchanges its coupons for points: use POST /v1/campaigns/{id}/exchanges"
         }
     }
 }

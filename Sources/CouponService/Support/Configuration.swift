@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import Points
 import RedisClient
 import RiskControl
 
@@ -26,6 +27,11 @@ public struct Configuration: Sendable {
     public var soldOutMarkMs = 250
     /// Claims of one campaign a loop sends to Redis in one script call at most (1 = one call per claim).
     public var claimBatchMax = 64
+    // Points (issue 11): see README "Points".
+    /// The program's expiry rule for earned points.
+    public var pointsExpiry: PointsExpiryPolicy = .never
+    /// An exchange left half done this long is finished by the recovery sweep.
+    public var pointsRecoveryGraceMs = 5_000
     public var campaignSyncSeconds = 30.0
     public var idleTimeoutSeconds = 60.0
     public var headerTimeoutSeconds = 10.0
@@ -104,6 +110,8 @@ public struct Configuration: Sendable {
         ("flusher-sweep-seconds", "sweep every campaign's stream once per this period (30)"),
         ("flusher-stale-consumer-seconds", "delete flusher consumers idle this long with nothing pending (600)"),
         ("claim-series", "count claims per second in Redis for the console's charts: true/false (true)"),
+        ("points-expiry", "expiry of earned points: never, days:N, end-of-month:N, end-of-year:N (never)"),
+        ("points-recovery-grace-ms", "finish exchanges left half done this long by a dead node (5000)"),
     ]
 
     /// Parses `arguments` (without the program and subcommand) over `environment`.
@@ -233,6 +241,12 @@ public struct Configuration: Sendable {
                 throw Error(description: "claim-series must be true or false")
             }
             claimSeries = flag
+        case "points-expiry":
+            guard let policy = PointsExpiryPolicy(setting: value) else {
+                throw Error(description: "points-expiry must be never, days:N, end-of-month:N or end-of-year:N, got '\(value)'")
+            }
+            pointsExpiry = policy
+        case "points-recovery-grace-ms": pointsRecoveryGraceMs = try int(100...3_600_000)
         default: throw Error(description: "unknown setting \(name)")
         }
     }

@@ -9,6 +9,7 @@ public enum CouponSchema {
         Migration(version: 3, name: "ledger without foreign keys", sql: v3LedgerForeignKeys),
         Migration(version: 4, name: "idempotency keys", sql: v4IdempotencyKeys),
         Migration(version: 5, name: "store keys", sql: v5StoreKeys),
+        Migration(version: 6, name: "points", sql: v6Points),  // issue 11 (points branch)
     ]
 
     /// Applies every migration not yet applied; returns the versions it applied.

@@ -1,0 +1,139 @@
+import CouponCore
+import EventLoop
+import Foundation
+import HTTPServer
+import Points
+import RedisClient
+
+/// Prize draws (抽奖, issue 11): create, attempt, and read an attempt with what recomputes it.
+/// The decision is `DrawScript`'s; the rule is `DrawTable`'s.
+struct DrawHandlers {
+    let api: API
+
+    /// `POST /v1/draws` (admin) {name, claim_start, claim_end, attempt_limit, no_prize_weight, tiers}
+    func create(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        let name: String, start: Int64, end: Int64, limit: Int64, table: DrawTable
+        do throws(HTTPResponseError) {
+            let body = try CheckoutRequest.body(request, allowed: ["name", "claim_start", "claim_end", "attempt_limit", "no_prize_weight", "tiers"])
+            guard let text = body["name"]?.stringValue, !text.isEmpty, text.count <= 200 else {
+                throw HTTPResponseError(APIError.invalid("name is required: 1 to 200 characters"))
+            }
+            guard let from = body["claim_start"]?.stringValue.flatMap(RFC3339.parse), let until = body["claim_end"]?.stringValue.flatMap(RFC3339.parse),
+                from < until
+            else { throw HTTPResponseError(APIError.invalid("claim_start and claim_end must be RFC 3339 times, start before end")) }
+            guard let attempts = body["attempt_limit"]?.int64Value, (1...1_000).contains(attempts) else {
+                throw HTTPResponseError(APIError.invalid("attempt_limit must be an integer from 1 to 1000"))
+            }
+            do { table = try DrawTable(json: body) } catch { throw HTTPResponseError(APIError.invalid(error.description)) }
+            (name, start, end, limit) = (text, from, until, attempts)
+        } catch {
+            return responder.respond(error.response)
+        }
+        api.blocking(responder) { context in
+            let draw = try DrawStore.create(name: name, startMs: start, endMs: end, attemptLimit: limit, table: table, on: context.postgres())
+            let keys = DrawKeys(drawId: draw.id)
+            let call = table.publishCall(keys, state: "active", startMs: start, endMs: end, limit: limit)
+            let redis = try context.redis()
+            _ = try redis.evalScript(DrawScript.publish, keys: call.keys, args: call.args)
+            _ = try redis.command(["SADD", .string(DrawKeys.registry), .string(String(draw.id))])
+            return .json(status: 201, body: JSONWriter.object { Self.drawFields(draw, into: &$0) })
+        }
+    }
+
+    static func drawFields(_ draw: Draw, into object: inout JSONObjectWriter) {
+        object.field("id", draw.id)
+        object.field("name", draw.name)
+        object.field("claim_start", RFC3339.format(epochMs: draw.startMs))
+        object.field("claim_end", RFC3339.format(epochMs: draw.endMs))
+        object.field("attempt_limit", draw.attemptLimit)
+        object.field("prize_table", draw.table.json)
+        object.field("table_hash", draw.table.versionHash)
+        object.field("total_weight", draw.table.totalWeight)
+    }
+
+    /// `POST /v1/draws/{id}/attempts` (issue) {user_id, request_id}: one attempt, on the loop.
+    func attempt(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        guard let drawId = parameters.resourceID("id"), drawId > 0 else { return responder.respond(APIError.notFound("draw")) }
+        let userId: String, requestId: String
+        do throws(HTTPResponseError) {
+            let body = try CheckoutRequest.body(request, allowed: ["user_id", "request_id"])
+            userId = try CheckoutRequest.identifier(body, "user_id")
+            requestId = try CheckoutRequest.identifier(body, "request_id")
+        } catch {
+            return responder.respond(error.response)
+        }
+        guard let loop = EventLoop.current else { return responder.respond(APIError.internalError) }
+        var generator = api.engine(on: loop).codeGenerator
+        let random = DrawTable.random(using: &generator)
+        let keys = DrawKeys(drawId: drawId)
+        api.redis(on: loop).evalScript(
+            DrawScript.script, keys: DrawScript.keys(keys, requestId: requestId),
+            args: DrawScript.arguments(userId: userId, requestId: requestId, random: random)
+        ) { result in
+            switch result {
+            case .failure(let error): responder.respond(error.isUnavailable ? APIError.unavailable("Redis") : APIError.backend(error))
+            case .success(let reply):
+                switch DrawAttempt.decision(reply: reply, drawId: drawId, userId: userId, requestId: requestId) {
+                case .drawn(let attempt)?, .replayed(let attempt)?:
+                    responder.respond(.json(status: 201, body: JSONWriter.object { Self.attemptFields(attempt, table: nil, into: &$0) }))
+                case .refused("unknown_draw")?: responder.respond(APIError.notFound("draw"))
+                case .refused("request_conflict")?:
+                    responder.respond(.error(status: 422, code: "idempotency_conflict", message: "request_id was already used by another user for this draw"))
+                case .refused(let code)?:
+                    responder.respond(.error(status: 409, code: code, message: "the draw refused the attempt: \(code)"))
+                case nil: responder.respond(APIError.internalError)
+                }
+            }
+        }
+    }
+
+    static func attemptFields(_ attempt: DrawAttempt, table: DrawTable?, into object: inout JSONObjectWriter) {
+        object.field("attempt_id", attempt.attemptId)
+        object.field("draw_id", attempt.drawId)
+        object.field("user_id", attempt.userId)
+        object.field("request_id", attempt.requestId)
+        object.field("random", attempt.random)
+        object.field("table_hash", attempt.tableHash)
+        object.field("selected_tier", attempt.selectedTier)
+        object.field("outcome_tier", attempt.outcomeTier)
+        object.field("won", attempt.outcomeTier > 0)
+        object.field("at", RFC3339.format(epochMs: attempt.atMs))
+        if let table {
+            object.field("prize_table", table.json)
+            object.field("total_weight", table.totalWeight)
+            object.field("recomputed_tier", table.select(random: attempt.random))
+            object.field("rule", "pick = random mod total_weight; the first tier whose cumulative weight exceeds pick, else 0 (no prize); a selected tier with no stock left is recorded with outcome_tier 0")
+        }
+    }
+
+    /// `GET /v1/draws/{id}` with an attempt id `<draw>-<stream id>` (the issue's `{attempt_id}`; the router names the segment `id`) (issue, admin, finance): the recorded attempt, its table and
+    /// the tier recomputed from its random value.
+    func get(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        guard let attemptId = parameters["id"], attemptId.count <= 64,
+            let dash = attemptId.firstIndex(of: "-"), let drawId = Int64(attemptId[..<dash]), drawId > 0
+        else { return responder.respond(APIError.notFound("draw attempt")) }
+        let streamId = String(attemptId[attemptId.index(after: dash)...])
+        guard streamId.split(separator: "-").count == 2, streamId.split(separator: "-").allSatisfy({ Int64($0) != nil }) else {
+            return responder.respond(APIError.notFound("draw attempt"))
+        }
+        api.blocking(responder) { context in
+            let postgres = try context.postgres()
+            var attempt = try DrawStore.attempt(attemptId, on: postgres)
+            if attempt == nil {  // not flushed yet: the draw's stream has it
+                let reply = try context.redis().command(["XRANGE", .string(DrawKeys(drawId: drawId).attempts), .string(streamId), .string(streamId)])
+                if let entry = reply.array?.first?.array, entry.count == 2 {
+                    var fields: [String: String] = [:]
+                    let list = entry[1].array ?? []
+                    var index = 0
+                    while index + 1 < list.count {
+                        if let key = list[index].string { fields[key] = list[index + 1].string ?? "" }
+                        index += 2
+                    }
+                    attempt = DrawAttempt(drawId: drawId, streamId: streamId, fields: fields)
+                }
+            }
+            guard let attempt, let draw = try DrawStore.draw(id: drawId, on: postgres) else { return APIError.notFound("draw attempt") }
+            return .json(body: JSONWriter.object { Self.attemptFields(attempt, table: draw.table, into: &$0) })
+        }
+    }
+}
