@@ -5,12 +5,15 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 APT_PACKAGES := redis-server redis-tools libhiredis-dev libpq-dev postgresql-15 postgresql-client-15 util-linux pkg-config python3 python3-venv librsvg2-bin zbar-tools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps tools build release run test bench loadtest fuzz clean
+.PHONY: deps tools build release run test bench loadtest fuzz chaos clean
 
 # Test tools from PyPI, pinned, in a venv: h11 (a strict HTTP/1.1 client) reads every route's
 # responses in Tests/IntegrationTests/HostileClientTests.swift.
 TOOLS_VENV := .venv-tools
 H11_VERSION := 0.16.0
+# openapi-spec-validator checks Sources/CouponService/openapi.yaml against the OpenAPI 3.1 schema
+# (Tests/IntegrationTests/OpenAPIRouteTests.swift).
+OPENAPI_VALIDATOR_VERSION := 0.7.1
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -21,11 +24,12 @@ deps:
 	@# Debian starts services on install where it can; coupond runs its own servers.
 	@test -x "$(SWIFT)" || { echo "Swift 6 toolchain not found (looked for $(SWIFT))"; exit 1; }
 
-tools: $(TOOLS_VENV)/.h11-$(H11_VERSION)
+tools: $(TOOLS_VENV)/.h11-$(H11_VERSION)-osv-$(OPENAPI_VALIDATOR_VERSION)
 
-$(TOOLS_VENV)/.h11-$(H11_VERSION):
+$(TOOLS_VENV)/.h11-$(H11_VERSION)-osv-$(OPENAPI_VALIDATOR_VERSION):
 	python3 -m venv $(TOOLS_VENV)
-	$(TOOLS_VENV)/bin/pip install --quiet --disable-pip-version-check h11==$(H11_VERSION)
+	$(TOOLS_VENV)/bin/pip install --quiet --disable-pip-version-check h11==$(H11_VERSION) \
+	  openapi-spec-validator==$(OPENAPI_VALIDATOR_VERSION)
 	touch $@
 
 build: deps
@@ -42,6 +46,13 @@ test: deps tools
 	@# Serial: several suites assert on timeouts, and blocking tests would starve them of
 	@# Swift's cooperative threads on a 2-core machine. About 30 s either way.
 	$(SWIFT) test --skip-build --no-parallel
+
+# Redis Cluster at full size (issue 9 §2): 2 nodes, 64 connections, 50,000 claims from 10,000
+# users on three campaigns on three masters, stock 5,000 each, with and without a slot migration
+# mid-load. `make test` runs the same shape at 9,000 claims. About a minute.
+chaos: deps
+	$(SWIFT) build --build-tests
+	COUPOND_CLUSTER_FULL=1 $(SWIFT) test --skip-build --no-parallel --filter ClusterLoadTests
 
 bench: release
 	./Benchmarks/run.sh

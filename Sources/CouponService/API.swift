@@ -70,13 +70,18 @@ final class API: Sendable {
     /// the loop (re-validated in the background); an unseen or expired key is looked up on a
     /// worker. `claims`: refusals also count as claim outcomes.
     func guarded(_ roles: Set<Role>, claims: Bool = false, _ handler: @escaping RouteHandler) -> RouteHandler {
+        guarded(roles, claims: claims) { request, parameters, _, responder in handler(request, parameters, responder) }
+    }
+
+    /// The same, for handlers that need to know who the key acts as (a store key's store).
+    func guarded(_ roles: Set<Role>, claims: Bool = false, _ handler: @escaping PrincipalHandler) -> RouteHandler {
         { [self] request, parameters, responder in
             let address = limits.clientAddress(request)
             guard let key = APIKey.bearer(request) else { return refuseAuthentication(address: address, responder) }
             switch keys.lookup(key) {
-            case .known(let role, let refresh):
+            case .known(let principal, let refresh):
                 if refresh { revalidate(key) }
-                authorized(role, key: key, address: address, roles: roles, claims: claims, handler, request, parameters, responder)
+                authorized(principal, key: key, address: address, roles: roles, claims: claims, handler, request, parameters, responder)
             case .unknown:
                 refuseAuthentication(address: address, responder)
             case .miss:
@@ -90,22 +95,22 @@ final class API: Sendable {
                 guard keyLookups.wait(pending, key: key, loop: loop) else { return }
                 let started = keys.clock.now()
                 workers.submit({ context in
-                    try APIKeyStore.role(forHash: APIKey.hash(key), on: context.postgres()).flatMap(Role.init(rawValue:))
+                    try APIKeyStore.holder(forHash: APIKey.hash(key), on: context.postgres()).flatMap(KeyPrincipal.init)
                 }) { [self] result in
                     loop.execute { [self] in
-                        var role: Role?
+                        var principal: KeyPrincipal?
                         switch result {
                         case .success(let found):
-                            keys.remember(key, role: found, startedNanos: started)
-                            role = found
+                            keys.remember(key, principal: found, startedNanos: started)
+                            principal = found
                         case .failure(let error):
-                            role = keys.lookupFailed(key, backendUnreachable: Self.isUnreachable(error))
+                            principal = keys.lookupFailed(key, backendUnreachable: Self.isUnreachable(error))
                         }
                         for waiting in keyLookups.finish(key: key, loop: loop) {
                             let address = limits.clientAddress(waiting.request)
-                            if let role {
+                            if let principal {
                                 authorized(
-                                    role, key: key, address: address, roles: waiting.roles, claims: waiting.claims, waiting.handler,
+                                    principal, key: key, address: address, roles: waiting.roles, claims: waiting.claims, waiting.handler,
                                     waiting.request, waiting.parameters, waiting.responder)
                             } else if case .failure(let error) = result {
                                 waiting.responder.respond(APIError.backend(error))
@@ -120,10 +125,10 @@ final class API: Sendable {
     }
 
     private func authorized(
-        _ role: Role, key: String, address: String, roles: Set<Role>, claims: Bool, _ handler: RouteHandler,
+        _ principal: KeyPrincipal, key: String, address: String, roles: Set<Role>, claims: Bool, _ handler: PrincipalHandler,
         _ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder
     ) {
-        guard roles.contains(role) else { return responder.respond(APIError.forbidden(roles)) }
+        guard roles.contains(principal.role) else { return responder.respond(APIError.forbidden(roles)) }
         let (decision, _) = limits.request(key: key, address: address)
         guard decision == .allowed else {
             if claims { metrics.recordClaim(outcome: "rate_limited") }
@@ -132,7 +137,7 @@ final class API: Sendable {
         if let name = request.repeatedQueryParameter {
             return responder.respond(APIError.invalid("query parameter '\(name.prefix(64))' is given more than once"))
         }
-        handler(request, parameters, responder)
+        handler(request, parameters, principal, responder)
     }
 
     /// 401 for a missing, unknown or revoked key, counted against the client address; 429 once
@@ -148,10 +153,10 @@ final class API: Sendable {
     private func revalidate(_ key: String) {
         let started = keys.clock.now()
         workers.submit({ context in
-            try APIKeyStore.role(forHash: APIKey.hash(key), on: context.postgres()).flatMap(Role.init(rawValue:))
+            try APIKeyStore.holder(forHash: APIKey.hash(key), on: context.postgres()).flatMap(KeyPrincipal.init)
         }) { [keys] result in
             switch result {
-            case .success(let role): keys.remember(key, role: role, startedNanos: started)
+            case .success(let principal): keys.remember(key, principal: principal, startedNanos: started)
             case .failure(let error): _ = keys.lookupFailed(key, backendUnreachable: Self.isUnreachable(error))
             }
         }
@@ -216,9 +221,12 @@ final class API: Sendable {
     }
 }
 
+/// A route handler that is told who the request's key acts as.
+typealias PrincipalHandler = (HTTPRequest, RouteParameters, KeyPrincipal, Responder) -> Void
+
 /// A request waiting for its key to be looked up; handed back to its loop before use.
 final class PendingRequest: @unchecked Sendable {  // created and consumed on one loop; only carried by a worker
-    let handler: RouteHandler
+    let handler: PrincipalHandler
     let request: HTTPRequest
     let parameters: RouteParameters
     let responder: Responder
@@ -226,7 +234,7 @@ final class PendingRequest: @unchecked Sendable {  // created and consumed on on
     let claims: Bool
 
     init(
-        handler: @escaping RouteHandler, request: HTTPRequest, parameters: RouteParameters, responder: Responder, roles: Set<Role>,
+        handler: @escaping PrincipalHandler, request: HTTPRequest, parameters: RouteParameters, responder: Responder, roles: Set<Role>,
         claims: Bool
     ) {
         self.claims = claims

@@ -24,7 +24,7 @@ extension Commands {
             let period = try ReportPeriod.validate(
                 from: options["from"], to: options["to"], timeZone: options["tz"], campaignId: options["campaign-id"], on: postgres)
             report = try ReconciliationReport.build(period: period, includeChecks: true, postgres: postgres) {
-                try BlockingRedisConnection(endpoint: configuration.redis, timeoutSeconds: 10)
+                try BlockingRedisConnection.open(configuration.redisDeployment, timeoutSeconds: 10)
             }
         } catch let error as FinanceError {
             errors("coupond reconcile: \(error.message)\n")

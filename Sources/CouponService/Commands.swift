@@ -53,19 +53,31 @@ public enum Commands {
         default:
             break
         }
-        let options = try parseOptions(arguments, allowed: ["role", "label"], positional: ["create"])
+        let options = try parseOptions(arguments, allowed: ["role", "label", "store", "business-line"], positional: ["create"])
         guard let roleName = options["role"], let role = Role(rawValue: roleName) else {
-            throw Configuration.Error(description: "keys create needs --role issue|checkout|admin|finance")
+            throw Configuration.Error(description: "keys create needs --role issue|checkout|admin|finance|store")
         }
-        let key = try createKey(role: role, label: options["label"] ?? "", conninfo: configuration.postgres)
+        let key = try createKey(
+            role: role, label: options["label"] ?? "", storeId: options["store"], businessLine: options["business-line"],
+            conninfo: configuration.postgres)
         print(key)
     }
 
-    public static func createKey(role: Role, label: String, conninfo: String) throws -> String {
+    /// A `store` key needs `storeId` (and may have `businessLine`); other roles take neither.
+    public static func createKey(
+        role: Role, label: String, storeId: String? = nil, businessLine: String? = nil, conninfo: String
+    ) throws -> String {
+        guard (role == .store) == (storeId != nil), role == .store || businessLine == nil else {
+            throw Configuration.Error(description: "--store (and --business-line) go with --role store, and --role store needs --store")
+        }
+        for value in [storeId, businessLine].compactMap({ $0 }) where !Identifier.isValid(value) {
+            throw Configuration.Error(description: "store and business line \(Identifier.rule)")
+        }
         let connection = try PostgresConnection(conninfo: conninfo)
         try CouponSchema.migrate(connection)
         let key = APIKey.generate()
-        _ = try APIKeyStore.insert(hash: APIKey.hash(key), role: role.rawValue, label: label, on: connection)
+        _ = try APIKeyStore.insert(
+            hash: APIKey.hash(key), role: role.rawValue, label: label, storeId: storeId, businessLine: businessLine, on: connection)
         return key
     }
 
@@ -95,7 +107,8 @@ public enum Commands {
         try CouponSchema.migrate(connection)
         var lines: [String] = []
         for role in Role.allCases {
-            let key = try createKey(role: role, label: "demo", conninfo: configuration.postgres)
+            let key = try createKey(
+                role: role, label: "demo", storeId: role == .store ? "S1" : nil, conninfo: configuration.postgres)
             lines.append("COUPOND_\(role.rawValue.uppercased())_KEY=\(key)")
         }
         let template = CouponTemplate(
@@ -111,7 +124,7 @@ public enum Commands {
             id: 0, templateId: record.id, name: "Demo flash sale", stockTotal: stock, perUserLimit: limit,
             claimStartMs: now - 60_000, claimEndMs: now + 30 * 86_400_000, validity: .relative(days: 7))
         campaign = try CampaignStore.insert(campaign, on: connection)
-        let redis = try BlockingRedisConnection(endpoint: configuration.redis, timeoutSeconds: 5)
+        let redis = try BlockingRedisConnection.open(configuration.redisDeployment, timeoutSeconds: 5)
         try CampaignPublisher.publish(campaign, alreadyIssued: 0, on: redis)
         lines.append("COUPOND_DEMO_CAMPAIGN=\(campaign.id)")
         if let path = options["keys-file"] {

@@ -23,31 +23,37 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     private var server: HTTPServer?
     private let router = Router()
     private var flusher: Flusher?
-    /// One Redis connection per loop, each used by that loop's `ClaimEngine`.
-    private var redisConnections: [RedisConnection] = []
     private var syncTimer: DispatchSourceTimer?
     private var expirySweeper: ExpirySweeper?
+    /// Each loop's Redis (a connection, or a router over the cluster's masters), used by that
+    /// loop's `ClaimEngine`; connected in `start`, closed in `stop`.
+    private let loopRedis: [(loop: EventLoop, redis: any AsyncRedis, connect: @Sendable () -> Void)]
 
     /// `flusherOptions` replaces the flusher settings taken from `configuration` (tests).
     public init(configuration: Configuration, logger: Logger, flusherOptions: Flusher.Options? = nil) throws {
         self.configuration = configuration
         self.logger = logger
         group = try EventLoopGroup(count: configuration.loops)
-        workers = WorkerPool(threads: configuration.workers, conninfo: configuration.postgres, redis: configuration.redis)
+        workers = WorkerPool(threads: configuration.workers, conninfo: configuration.postgres, deployment: configuration.redisDeployment)
         if configuration.flusher {
             flusher = Flusher(
-                consumer: configuration.nodeId, redis: configuration.redis, postgresConninfo: configuration.postgres,
+                consumer: configuration.nodeId, deployment: configuration.redisDeployment, postgresConninfo: configuration.postgres,
                 options: flusherOptions ?? configuration.flusherOptions, log: { [logger] event, fields in logger.warning(event, fields) })
         }
         let options = RedisConnectionOptions(commandTimeoutMs: configuration.redisCommandTimeoutMs)
+        // On Redis Cluster: the slot map is loaded once here, then each loop's router keeps its own copy fresh.
+        let clusterMap = configuration.redisCluster.isEmpty ? nil : try ClusterSlotMap.load(seeds: configuration.redisCluster)
+        metrics.onCluster.store(clusterMap != nil, ordering: .relaxed)
         let soldOut = SoldOutMarks()
         let engineOptions = ClaimEngine.Options(batchMax: configuration.claimBatchMax, soldOutMarkMs: configuration.soldOutMarkMs)
+        var loopRedis: [(loop: EventLoop, redis: any AsyncRedis, connect: @Sendable () -> Void)] = []
         var engines: [ClaimEngine] = []
         for loop in group.loops {
-            let redis = RedisConnection(endpoint: configuration.redis, loop: loop, options: options)
-            redisConnections.append(redis)
-            engines.append(ClaimEngine(loop: loop, redis: redis, soldOut: soldOut, options: engineOptions))
+            let redis = Self.loopRedis(configuration, clusterMap: clusterMap, loop: loop, options: options, counters: metrics.cluster)
+            loopRedis.append((loop, redis.async, redis.connect))
+            engines.append(ClaimEngine(loop: loop, redis: redis.async, soldOut: soldOut, options: engineOptions))
         }
+        self.loopRedis = loopRedis
         api = API(configuration: configuration, logger: logger, metrics: metrics, workers: workers, engines: engines, flusher: flusher)
         Routes.install(on: router, api: api)
     }
@@ -67,10 +73,10 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         let applied = try CouponSchema.migrate(connection)
         if !applied.isEmpty { logger.info("migrated", ["versions": applied.map(String.init).joined(separator: ",")]) }
 
-        for redis in redisConnections {
+        for (loop, _, connect) in loopRedis {
             let ready = DispatchSemaphore(value: 0)
-            redis.loop.execute {
-                redis.connect()
+            loop.execute {
+                connect()
                 ready.signal()
             }
             ready.wait()
@@ -103,8 +109,24 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
             "node_started",
             [
                 "node_id": configuration.nodeId, "port": String(server.port), "loops": String(group.loops.count),
-                "redis": configuration.redis.description, "flusher": String(configuration.flusher),
+                "redis": configuration.redisDeployment.description, "flusher": String(configuration.flusher),
             ])
+    }
+
+    /// One loop's Redis: a connection to the standalone server, or a router over the cluster's masters.
+    private static func loopRedis(
+        _ configuration: Configuration, clusterMap: ClusterSlotMap?, loop: EventLoop, options: RedisConnectionOptions, counters: ClusterCounters
+    )
+        -> (async: any AsyncRedis, connect: @Sendable () -> Void)
+    {
+        guard let clusterMap else {
+            let connection = RedisConnection(endpoint: configuration.redis, loop: loop, options: options)
+            return (connection, { connection.connect() })
+        }
+        let router = RedisClusterRouter(
+            seeds: configuration.redisCluster, map: clusterMap, loop: loop, options: options,
+            refreshSeconds: configuration.redisClusterRefreshSeconds, counters: counters)
+        return (router, { router.connect() })
     }
 
     /// Publishes every active and paused campaign to Redis, waiting for the result.
@@ -150,9 +172,9 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         server?.stop()
         flusher?.stop()
         expirySweeper?.stop()
-        for redis in redisConnections {
+        for (loop, redis, _) in loopRedis {
             let done = DispatchSemaphore(value: 0)
-            redis.loop.execute {
+            loop.execute {
                 redis.close()
                 done.signal()
             }

@@ -6,5 +6,6 @@ extension Routes {
         let finance = FinanceHandlers(api: api)
         router.add(.GET, "/v1/campaigns/{id}/stats", handler: api.guarded([.finance, .admin], finance.stats))
         router.add(.GET, "/v1/reports/reconciliation", handler: api.guarded([.finance], finance.reconciliation))
+        router.add(.GET, "/v1/reports/stores", handler: api.guarded([.finance], finance.stores))
     }
 }

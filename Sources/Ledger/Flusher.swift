@@ -39,7 +39,7 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
     public let consumer: String
     public let metrics = FlusherMetrics()
     let options: Options
-    private let redisEndpoint: RedisEndpoint
+    private let redisDeployment: RedisDeployment
     private let conninfo: String
     private let stopping = Atomic<Bool>(false)
     private let started = Atomic<Bool>(false)
@@ -63,12 +63,22 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
     var trimmedBelow: [String: StreamID] = [:]
     var lastTrim = Date.distantPast
 
-    public init(
+    public convenience init(
         consumer: String, redis: RedisEndpoint, postgresConninfo: String, options: Options = Options(),
         log: @escaping @Sendable (String, [String: String]) -> Void = { _, _ in }
     ) {
+        self.init(consumer: consumer, deployment: .standalone(redis), postgresConninfo: postgresConninfo, options: options, log: log)
+    }
+
+    /// On Redis Cluster (`deployment` = `.cluster`), every Redis command goes to the master
+    /// owning its stream (one blocking connection per master): reads are pipelined per master,
+    /// the dirty set and the registry are single keys on whichever master owns them.
+    public init(
+        consumer: String, deployment: RedisDeployment, postgresConninfo: String, options: Options = Options(),
+        log: @escaping @Sendable (String, [String: String]) -> Void = { _, _ in }
+    ) {
         self.consumer = consumer
-        self.redisEndpoint = redis
+        self.redisDeployment = deployment
         self.conninfo = postgresConninfo
         self.options = options
         self.log = log
@@ -171,23 +181,30 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
         knownGroups.insert(stream)
     }
 
+    /// One `XREADGROUP` per stream, pipelined (one round trip per Redis master): a command never
+    /// names keys of two campaigns, so `CROSSSLOT` cannot happen on Redis Cluster, and on a
+    /// cluster each master's streams are read with that master's connection.
     func read(_ redis: BlockingRedisConnection, streams: [String], ids: [String]) throws -> [GrantEntry] {
-        var args: [RedisArgument] = [
-            "XREADGROUP", "GROUP", .string(CampaignKeys.flusherGroup), .string(consumer), "COUNT", .int(Int64(options.batchSize)),
-            "STREAMS",
-        ]
-        args += streams.map { .string($0) }
-        args += ids.map { .string($0) }
-        let first = Result { () throws(RedisError) -> RESPValue in try redis.command(args) }
-        if case .failure(let error) = first, error.serverError?.prefix == .nogroup {
-            // A stream or its group vanished (Redis lost data, or the key was deleted): recreate, read once more.
-            for stream in streams {
-                knownGroups.remove(stream)
-                try ensureGroup(redis, stream: stream)
+        let commands = zip(streams, ids).map(readCommand)
+        var entries: [GrantEntry] = []
+        for (index, result) in try redis.pipeline(commands).enumerated() {
+            if case .failure(let error) = result, error.serverError?.prefix == .nogroup {
+                // The stream or its group vanished (Redis lost data, or the key was deleted): recreate, read once more.
+                knownGroups.remove(streams[index])
+                try ensureGroup(redis, stream: streams[index])
+                entries += GrantEntry.parse(readReply: try redis.command(commands[index]))
+            } else {
+                entries += GrantEntry.parse(readReply: try result.get())
             }
-            return GrantEntry.parse(readReply: try redis.command(args))
         }
-        return GrantEntry.parse(readReply: try first.get())
+        return entries
+    }
+
+    private func readCommand(stream: String, id: String) -> [RedisArgument] {
+        [
+            "XREADGROUP", "GROUP", .string(CampaignKeys.flusherGroup), .string(consumer), "COUNT", .int(Int64(options.batchSize)),
+            "STREAMS", .string(stream), .string(id),
+        ]
     }
 
     func autoclaim(_ redis: BlockingRedisConnection, stream: String) throws -> [GrantEntry] {
@@ -257,7 +274,7 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
             redis.dropIfClosedByPeer()  // Redis restarted while we slept: reconnect instead of failing once
             return redis
         }
-        let connection = try BlockingRedisConnection(endpoint: redisEndpoint, timeoutSeconds: 5)
+        let connection = try BlockingRedisConnection.open(redisDeployment, timeoutSeconds: 5)
         redis = connection
         return connection
     }

@@ -66,13 +66,23 @@ enum QRBlocks {
 
 /// Reed–Solomon error-correction codewords over GF(256), reducing polynomial x⁸+x⁴+x³+x²+1 (0x11D).
 enum ReedSolomon {
-    static func multiply(_ x: UInt8, _ y: UInt8) -> UInt8 {
-        var product = 0
-        for bit in stride(from: 7, through: 0, by: -1) {
-            product = (product << 1) ^ ((product >> 7) * 0x11D)
-            if (y >> UInt8(bit)) & 1 == 1 { product ^= Int(x) }
+    /// α^i for i in 0..<255 (α = 2), and the inverse table; multiplication is one table lookup.
+    static let tables: (exp: [UInt8], log: [Int]) = {
+        var exp = [UInt8](repeating: 0, count: 255)
+        var log = [Int](repeating: 0, count: 256)
+        var value = 1
+        for power in 0..<255 {
+            exp[power] = UInt8(value)
+            log[value] = power
+            value <<= 1
+            if value & 0x100 != 0 { value ^= 0x11D }
         }
-        return UInt8(product)
+        return (exp, log)
+    }()
+
+    static func multiply(_ x: UInt8, _ y: UInt8) -> UInt8 {
+        guard x != 0, y != 0 else { return 0 }
+        return tables.exp[(tables.log[Int(x)] + tables.log[Int(y)]) % 255]
     }
 
     /// Coefficients of (x − α⁰)(x − α¹)…(x − α^(degree−1)), highest power first, leading 1 dropped.

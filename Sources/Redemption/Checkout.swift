@@ -11,7 +11,7 @@ public enum Checkout {
     /// user's grant still on its way through the stream (see `UnflushedGrants`), which is
     /// then written first, in the same transaction, exactly as the flusher would.
     public static func perform(
-        _ command: CheckoutCommand, code: String, userId: String, on connection: PostgresConnection,
+        _ command: CheckoutCommand, code: String, userId: String, place: CheckoutPlace? = nil, on connection: PostgresConnection,
         findGrant: () throws -> Grant?
     ) throws -> Result<CheckoutReceipt, CheckoutRefusal> {
         var pending: Grant?
@@ -34,13 +34,16 @@ public enum Checkout {
                 return .failure(.notFound)
             }
         }
-        return try connection.transaction { connection in
+        let result: Result<CheckoutReceipt, CheckoutRefusal> = try connection.transaction { connection in
             if let pending { try GrantWriter.write([pending], on: connection) }
             guard let coupon = try CheckoutStore.lock(code: code, on: connection) else { return .failure(.notFound) }
             let nowMs = try CheckoutStore.nowMs(on: connection)
             let plan = CouponLifecycle.plan(command, userId: userId, coupon: coupon, nowMs: nowMs)
-            try CheckoutStore.write(plan, nowMs: nowMs, on: connection)
+            try CheckoutStore.write(plan, nowMs: nowMs, place: place, on: connection)
             return plan.result
         }
+        // At a store, a scope that excludes the store is said the way a clerk understands it.
+        if place != nil, case .failure(.outOfScope) = result { return .failure(.notUsableHere) }
+        return result
     }
 }

@@ -67,12 +67,14 @@ public enum CheckoutStore {
         """
 
     static let eventSQL = """
-        INSERT INTO coupon_events (code, campaign_id, event, at, order_id, order_amount, shipping_fee, discount, face_value, reason)
-        VALUES ($1, $2, $3, \(timestamp("$4")), $5, $6, $7, $8, $9, $10)
+        INSERT INTO coupon_events (code, campaign_id, event, at, order_id, order_amount, shipping_fee, discount, face_value, reason,
+                                   store_id, actor)
+        VALUES ($1, $2, $3, \(timestamp("$4")), $5, $6, $7, $8, $9, $10, $11, $12)
         """
 
-    /// Writes the coupon as the plan leaves it and appends its events, in order.
-    public static func write(_ plan: LifecyclePlan, nowMs: Int64, on connection: PostgresConnection) throws {
+    /// Writes the coupon as the plan leaves it and appends its events, in order; `place` (the
+    /// store and the key label acting there) is recorded on each event when checkout ran at a store.
+    public static func write(_ plan: LifecyclePlan, nowMs: Int64, place: CheckoutPlace? = nil, on connection: PostgresConnection) throws {
         guard plan.changesCoupon else { return }
         let coupon = plan.coupon
         let order = coupon.order
@@ -87,7 +89,7 @@ public enum CheckoutStore {
                 eventSQL,
                 [
                     coupon.code, coupon.campaignId, event.kind.rawValue, nowMs, event.order?.orderId, event.order?.amount,
-                    event.order?.shippingFee, event.order?.discount, coupon.faceValue, event.reason,
+                    event.order?.shippingFee, event.order?.discount, coupon.faceValue, event.reason, place?.storeId, place?.actor,
                 ])
         }
     }

@@ -89,6 +89,8 @@ public enum CheckoutRefusal: String, Error, Sendable, Equatable, CaseIterable {
     case currencyMismatch = "currency_mismatch"
     case invalidOrder = "invalid_order"
     case noBenefit = "no_benefit"
+    /// At a store: the coupon's scope does not include this store (or the key's business line).
+    case notUsableHere = "not_usable_here"
 
     init(_ refusal: PricingRefusal) {
         switch refusal {
@@ -116,6 +118,7 @@ public enum CheckoutRefusal: String, Error, Sendable, Equatable, CaseIterable {
         case .currencyMismatch: "the order's currency differs from the coupon's"
         case .invalidOrder: "the order's amounts are out of range"
         case .noBenefit: "the coupon takes nothing off this order; it is kept for a later one"
+        case .notUsableHere: "the coupon cannot be used in this store"
         }
     }
 }

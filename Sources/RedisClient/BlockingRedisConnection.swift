@@ -12,13 +12,39 @@ public final class BlockingRedisConnection: @unchecked Sendable {  // the hiredi
     private let lock = NSLock()
     private var context: UnsafeMutablePointer<redisContext>?
     private var timeoutSeconds: Double
+    /// Set when opened on Redis Cluster: every call is routed by it (see `BlockingClusterRouter`).
+    private let cluster: BlockingClusterRouter?
 
     /// Connects now; throws `RedisError.connectFailed` when the server cannot be reached.
     public init(endpoint: RedisEndpoint, timeoutSeconds: Double = 5) throws(RedisError) {
         self.endpoint = endpoint
         self.timeoutSeconds = timeoutSeconds
+        self.cluster = nil
         try locked { () throws(RedisError) in _ = try liveContext() }
     }
+
+    /// Opens Redis Cluster through `seeds` (loads the slot map now; throws when no seed answers).
+    /// Each command goes to the master owning its first key's slot; `MOVED`, `ASK`, `TRYAGAIN`
+    /// and `CLUSTERDOWN` are followed as `ClusterCommandRouting` decides. `SCRIPT` commands go to
+    /// every master. A command whose keys span slots fails with `CROSSSLOT`, as on any client.
+    public init(cluster seeds: [RedisEndpoint], timeoutSeconds: Double = 5, policy: ClusterRetryPolicy = ClusterRetryPolicy())
+        throws(RedisError)
+    {
+        self.endpoint = seeds.first ?? .tcp(host: "127.0.0.1", port: 6379)
+        self.timeoutSeconds = timeoutSeconds
+        self.cluster = try BlockingClusterRouter(seeds: seeds, timeoutSeconds: timeoutSeconds, policy: policy)
+    }
+
+    /// Opens `deployment`: one server, or a cluster through its seeds.
+    public static func open(_ deployment: RedisDeployment, timeoutSeconds: Double = 5) throws(RedisError) -> BlockingRedisConnection {
+        switch deployment {
+        case .standalone(let endpoint): return try BlockingRedisConnection(endpoint: endpoint, timeoutSeconds: timeoutSeconds)
+        case .cluster(let seeds): return try BlockingRedisConnection(cluster: seeds, timeoutSeconds: timeoutSeconds)
+        }
+    }
+
+    /// The cluster's masters when opened on a cluster; `[endpoint]` otherwise.
+    public var masters: [RedisEndpoint] { cluster?.masters ?? [endpoint] }
 
     deinit {
         if let context { redisFree(context) }
@@ -26,6 +52,7 @@ public final class BlockingRedisConnection: @unchecked Sendable {  // the hiredi
 
     /// Changes the socket read/write timeout (e.g. longer than an `XREADGROUP ... BLOCK` wait).
     public func setTimeout(seconds: Double) {
+        if let cluster { return cluster.setTimeout(seconds: seconds) }
         lock.withLock {
             timeoutSeconds = seconds
             if let context { redisSetTimeout(context, Self.timeval(seconds)) }
@@ -33,7 +60,7 @@ public final class BlockingRedisConnection: @unchecked Sendable {  // the hiredi
     }
 
     /// True while a context is open (it may still turn out dead on the next call).
-    public var isConnected: Bool { lock.withLock { context != nil } }
+    public var isConnected: Bool { cluster?.isConnected ?? lock.withLock { context != nil } }
 
     /// Checks the idle connection without a round trip and drops it when the server has
     /// closed it (e.g. Redis restarted): the next call then reconnects instead of failing.
@@ -42,7 +69,8 @@ public final class BlockingRedisConnection: @unchecked Sendable {  // the hiredi
     /// Returns false when it dropped the connection.
     @discardableResult
     public func dropIfClosedByPeer() -> Bool {
-        lock.withLock {
+        if let cluster { return cluster.dropIfClosedByPeer() }
+        return lock.withLock {
             guard let context else { return true }
             var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
             guard poll(&descriptor, 1, 0) > 0 else { return true }
@@ -53,13 +81,15 @@ public final class BlockingRedisConnection: @unchecked Sendable {  // the hiredi
 
     /// Drops the connection; the next call reconnects.
     public func close() {
+        if let cluster { return cluster.close() }
         lock.withLock { dropContext() }
     }
 
     /// Runs one command. An error reply throws `RedisError.server`.
     @discardableResult
     public func command(_ args: [RedisArgument]) throws(RedisError) -> RESPValue {
-        try locked { () throws(RedisError) -> RESPValue in
+        if let cluster { return try cluster.command(args) }
+        return try locked { () throws(RedisError) -> RESPValue in
             let context = try liveContext()
             let raw = withArgv(args) { argc, argv, lengths in redisCommandArgv(context, argc, argv, lengths) }
             guard let raw else { throw failure(of: context) }
@@ -71,7 +101,8 @@ public final class BlockingRedisConnection: @unchecked Sendable {  // the hiredi
     /// Sends every command in one write, then reads every reply. Error replies are
     /// `.failure(.server)` in their slot; an I/O error throws (and the connection is replaced).
     public func pipeline(_ commands: [[RedisArgument]]) throws(RedisError) -> [Result<RESPValue, RedisError>] {
-        try locked { () throws(RedisError) -> [Result<RESPValue, RedisError>] in
+        if let cluster { return try cluster.pipeline(commands) }
+        return try locked { () throws(RedisError) -> [Result<RESPValue, RedisError>] in
             let context = try liveContext()
             for args in commands {
                 let status = withArgv(args) { argc, argv, lengths in redisAppendCommandArgv(context, argc, argv, lengths) }

@@ -31,3 +31,21 @@ public struct RedisConnectionOptions: Sendable, Equatable {
         self.reconnectMaxMs = reconnectMaxMs
     }
 }
+
+/// Where a node finds Redis: one server, or a Redis Cluster reached through seed nodes.
+public enum RedisDeployment: Sendable, Hashable, CustomStringConvertible {
+    case standalone(RedisEndpoint)
+    case cluster([RedisEndpoint])
+
+    public var description: String {
+        switch self {
+        case .standalone(let endpoint): return endpoint.description
+        case .cluster(let seeds): return "cluster:" + seeds.map(\.description).joined(separator: ",")
+        }
+    }
+
+    public var isCluster: Bool {
+        if case .cluster = self { return true }
+        return false
+    }
+}

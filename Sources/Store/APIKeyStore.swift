@@ -2,10 +2,30 @@ import PostgresClient
 
 /// API keys: only the SHA-256 of a key is stored; the key itself is shown once at creation.
 public enum APIKeyStore {
-    public static func insert(hash: String, role: String, label: String, on connection: PostgresConnection) throws -> Int64 {
+    public static func insert(
+        hash: String, role: String, label: String, storeId: String? = nil, businessLine: String? = nil,
+        on connection: PostgresConnection
+    ) throws -> Int64 {
         try connection.execute(
-            "INSERT INTO api_keys (key_hash, role, label) VALUES ($1, $2, $3) RETURNING id", [hash, role, label]
+            "INSERT INTO api_keys (key_hash, role, label, store_id, business_line) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            [hash, role, label, storeId, businessLine]
         ).first!.int64(0)
+    }
+
+    /// Who an unrevoked key acts as: its role, label and, for a `store` key, its store and line.
+    public struct Holder: Sendable, Equatable {
+        public let role: String
+        public let label: String
+        public let storeId: String?
+        public let businessLine: String?
+    }
+
+    public static func holder(forHash hash: String, on connection: PostgresConnection) throws -> Holder? {
+        try connection.execute(
+            "SELECT role, label, store_id, business_line FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", [hash]
+        ).first.map { row in
+            Holder(role: try row.string(0), label: try row.string(1), storeId: try row.optionalString(2), businessLine: try row.optionalString(3))
+        }
     }
 
     /// The role of an unrevoked key with this hash.

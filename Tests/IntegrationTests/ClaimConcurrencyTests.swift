@@ -13,8 +13,9 @@ extension ClaimPathTests {
     @Suite struct Concurrency {
         /// 64 keep-alive connections, 20,000 claims, 5,000 users, stock 1,000, limit 2:
         /// exactly the stock is granted, nobody above the limit, and PostgreSQL agrees.
-        @Test func neverOversellsNorExceedsTheLimit() throws {
-            let node = try TestNode.start()
+        /// On standalone Redis and on Redis Cluster (3 masters + 3 replicas).
+        @Test(arguments: RedisBackend.allCases) func neverOversellsNorExceedsTheLimit(backend: RedisBackend) throws {
+            let node = try TestNode.start(backend: backend)
             defer { node.stop() }
             let campaign = try node.createCampaign(stock: 1_000, perUserLimit: 2)
             let threads = 64, total = 20_000, users = 5_000
@@ -39,7 +40,7 @@ extension ClaimPathTests {
                 outcomes.withLock { $0 += mine }
             }
             let elapsed = Date().timeIntervalSince(started)
-            print("[concurrency] \(total) claims over \(threads) connections in \(String(format: "%.2f", elapsed)) s (\(Int(Double(total) / elapsed))/s)")
+            print("[concurrency \(backend)] \(total) claims over \(threads) connections in \(String(format: "%.2f", elapsed)) s (\(Int(Double(total) / elapsed))/s)")
             #expect(finished)
             #expect(failures.current.isEmpty, "\(failures.current.prefix(5))")
 
@@ -87,8 +88,8 @@ extension ClaimPathTests {
 
         /// One request id sent 50 times at once: one grant, 50 identical answers; the same id
         /// from another user is a conflict that changes nothing.
-        @Test func aRetriedRequestNeverGrantsTwice() throws {
-            let node = try TestNode.start()
+        @Test(arguments: RedisBackend.allCases) func aRetriedRequestNeverGrantsTwice(backend: RedisBackend) throws {
+            let node = try TestNode.start(backend: backend)
             defer { node.stop() }
             let campaign = try node.createCampaign(stock: 10, perUserLimit: 5)
             let outcomes = Locked<[ClaimOutcome]>([])

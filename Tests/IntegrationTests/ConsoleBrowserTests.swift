@@ -23,13 +23,15 @@ import ServiceTestSupport
         let template = try node.createTemplate()
         let hostile = try Self.createCampaign(node, template: template, name: hostileName)
         let campaign = try Self.createCampaign(node, template: template, name: "Flash sale")
+        let inStore = try Self.createCampaign(node, template: template, name: "In-store")
         let output = Self.root.appendingPathComponent(".build/test-output/console").path
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [
             script, "--port", String(node.port), "--admin-key", node.keys[.admin]!, "--finance-key", node.keys[.finance]!,
-            "--issue-key", node.keys[.issue]!, "--checkout-key", node.keys[.checkout]!, "--campaign", String(campaign),
+            "--issue-key", node.keys[.issue]!, "--checkout-key", node.keys[.checkout]!, "--store-key", node.keys[.store]!,
+            "--store-campaign", String(inStore), "--campaign", String(campaign),
             "--hostile", String(hostile), "--hostile-name", hostileName, "--conninfo", node.conninfo, "--out", output,
         ]
         let pipe = Pipe()

@@ -43,4 +43,23 @@ import Testing
         #expect(served.subtracting(documented).sorted() == [], "routes missing from openapi.yaml")
         #expect(documented.subtracting(served).sorted() == [], "documented routes the node does not serve")
     }
+
+    /// The file is valid YAML and a valid OpenAPI 3.1 document (openapi-spec-validator, pinned
+    /// in the Makefile's `tools` venv), so every client generator and schemathesis can read it.
+    @Test func specIsValidOpenAPI() throws {
+        let root = URL(fileURLWithPath: Self.specPath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let python = root.appendingPathComponent(".venv-tools/bin/python").path
+        try #require(FileManager.default.isExecutableFile(atPath: python), "\(python) is missing: run `make tools`")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-m", "openapi_spec_validator", Self.specPath]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(output)")
+        #expect(output.hasSuffix(": OK\n"), "\(output)")
+    }
 }

@@ -15,22 +15,29 @@ public final class TestNode: @unchecked Sendable {  // fields are set once in `s
     public private(set) var node: Node
     public let keys: [Role: String]
     public let configuration: Configuration
+    /// Set when the node runs on Redis Cluster (`redis` is then the cluster's first node).
+    public let cluster: RedisCluster?
 
     /// Starts Redis (or uses `redis`), creates a database, starts a node on a free port.
+    /// With `cluster`, the node runs on that Redis Cluster (`--redis-cluster` with every node as a seed).
     public static func start(
-        redis: RedisServer? = nil, appendFsyncAlways: Bool = false, loops: Int = 2, flusher: Bool = true,
+        redis: RedisServer? = nil, cluster: RedisCluster? = nil, appendFsyncAlways: Bool = false, loops: Int = 2, flusher: Bool = true,
         flusherOptions: Flusher.Options = TestNode.fastFlusher, conninfo: String? = nil,
         configure: (inout Configuration) -> Void = { _ in }
     ) throws -> TestNode {
-        let redisServer = try redis ?? RedisServer.start(appendOnly: appendFsyncAlways, appendFsyncAlways: appendFsyncAlways)
+        let redisServer = try cluster?.servers[0] ?? redis ?? RedisServer.start(appendOnly: appendFsyncAlways, appendFsyncAlways: appendFsyncAlways)
         let database = try conninfo ?? PostgresServer.shared().createDatabase(prefix: "node")
         var keys: [Role: String] = [:]
-        for role in Role.allCases { keys[role] = try Commands.createKey(role: role, label: "test", conninfo: database) }
+        for role in Role.allCases {
+            // The store key acts for store S1 (store write-off tests create others).
+            keys[role] = try Commands.createKey(role: role, label: "test", storeId: role == .store ? "S1" : nil, conninfo: database)
+        }
         var configuration = Configuration()
         configuration.port = 0
         configuration.loops = loops
         configuration.workers = 4
         configuration.redis = redisServer.endpoint
+        configuration.redisCluster = cluster?.seeds ?? []
         configuration.postgres = database
         configuration.flusher = flusher
         configuration.nodeId = "test-\(UUID().uuidString.prefix(8))"
@@ -38,7 +45,20 @@ public final class TestNode: @unchecked Sendable {  // fields are set once in `s
         configure(&configuration)
         let node = try Node(configuration: configuration, logger: Logger(minimum: .error), flusherOptions: flusherOptions)
         try node.start()
-        return TestNode(redis: redisServer, conninfo: database, node: node, keys: keys, configuration: configuration)
+        return TestNode(redis: redisServer, cluster: cluster, conninfo: database, node: node, keys: keys, configuration: configuration)
+    }
+
+    /// A node on a fresh standalone Redis, or on the shared Redis Cluster emptied first
+    /// (for suites that run on both).
+    public static func start(backend: RedisBackend, configure: (inout Configuration) -> Void = { _ in }) throws -> TestNode {
+        switch backend {
+        case .standalone:
+            return try start(configure: configure)
+        case .cluster:
+            let cluster = try RedisCluster.shared()
+            try cluster.flushAll()
+            return try start(cluster: cluster, configure: configure)
+        }
     }
 
     /// Flusher settings for tests: small blocks, quick takeover of idle entries.
@@ -52,8 +72,9 @@ public final class TestNode: @unchecked Sendable {  // fields are set once in `s
         return options
     }
 
-    private init(redis: RedisServer, conninfo: String, node: Node, keys: [Role: String], configuration: Configuration) {
+    private init(redis: RedisServer, cluster: RedisCluster?, conninfo: String, node: Node, keys: [Role: String], configuration: Configuration) {
         self.redis = redis
+        self.cluster = cluster
         self.conninfo = conninfo
         self.node = node
         self.keys = keys
@@ -127,7 +148,7 @@ public final class TestNode: @unchecked Sendable {  // fields are set once in `s
 
     public func postgres() throws -> PostgresConnection { try PostgresConnection(conninfo: conninfo) }
 
-    public func redisClient() throws -> BlockingRedisConnection { try redis.client() }
+    public func redisClient() throws -> BlockingRedisConnection { try cluster?.client() ?? redis.client() }
 
     /// Coupon rows of a campaign in PostgreSQL.
     public func couponCount(campaignId: Int64) throws -> Int {
@@ -141,4 +162,10 @@ public final class TestNode: @unchecked Sendable {  // fields are set once in `s
             (try? connection.execute("SELECT count(*) FROM coupons WHERE campaign_id = $1", [campaignId]).first?.int(0)) == expected
         }
     }
+}
+
+/// Which Redis a claim-path test runs on.
+public enum RedisBackend: String, Sendable, CaseIterable, CustomStringConvertible {
+    case standalone, cluster
+    public var description: String { rawValue }
 }

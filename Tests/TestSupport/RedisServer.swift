@@ -8,6 +8,8 @@ public final class RedisServer: @unchecked Sendable {  // `child` is only touche
     public let port: Int
     public let directory: String
     private let arguments: [String]
+    /// A Redis Cluster node: ready when it answers `PING` (data commands wait for slots).
+    private let clusterNode: Bool
     private let lock = NSLock()
     private var child: ChildProcess?
 
@@ -36,15 +38,36 @@ public final class RedisServer: @unchecked Sendable {  // `child` is only touche
         throw lastError ?? TestSupportError("redis-server did not start")
     }
 
-    private init(port: Int, directory: String, appendOnly: Bool, appendFsyncAlways: Bool, unixSocket: Bool) {
+    /// Starts one Redis Cluster node (`--cluster-enabled yes`, bus port chosen explicitly,
+    /// AOF with `appendfsync always`) in its own directory; `RedisCluster` joins them.
+    public static func startClusterNode() throws -> RedisServer {
+        let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "coupond-cluster")
+        var lastError: Error?
+        for _ in 0..<5 {
+            let server = RedisServer(
+                port: TestEnvironment.freePort(), directory: directory, appendOnly: true, appendFsyncAlways: true, unixSocket: false,
+                clusterBusPort: TestEnvironment.freePort())
+            do {
+                try server.launch()
+                return server
+            } catch {
+                lastError = error
+                server.kill()
+            }
+        }
+        throw lastError ?? TestSupportError("redis-server (cluster node) did not start")
+    }
+
+    private init(port: Int, directory: String, appendOnly: Bool, appendFsyncAlways: Bool, unixSocket: Bool, clusterBusPort: Int? = nil) {
         self.port = port
         self.directory = directory
+        self.clusterNode = clusterBusPort != nil
         self.unixSocketPath = unixSocket ? directory + "/redis.sock" : nil
         self.arguments = (unixSocket ? ["--unixsocket", directory + "/redis.sock"] : []) + [
             "--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "",
             "--appendonly", appendOnly ? "yes" : "no", "--appendfsync", appendFsyncAlways ? "always" : "everysec",
             "--daemonize", "no", "--logfile", "", "--enable-debug-command", "yes",
-        ]
+        ] + (clusterBusPort.map { ["--cluster-enabled", "yes", "--cluster-config-file", directory + "/nodes.conf", "--cluster-port", String($0)] } ?? [])
     }
 
     /// A blocking client with a 5 s socket timeout.
@@ -93,6 +116,7 @@ public final class RedisServer: @unchecked Sendable {  // `child` is only touche
             guard let probe = try? BlockingRedisConnection(endpoint: endpoint, timeoutSeconds: 1) else { return false }
             // PING answers during AOF loading; EXISTS does not (LOADING), so data is in.
             guard (try? probe.command(["PING"])) == .simpleString("PONG") else { return false }
+            if clusterNode { return true }
             return (try? probe.command(["EXISTS", "coupond:probe"])) != nil
         }
         guard ready else {

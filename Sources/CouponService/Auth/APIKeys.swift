@@ -7,6 +7,29 @@ import Synchronization
 /// What a key may do; each key has exactly one role (ARCHITECTURE §6).
 public enum Role: String, Sendable, CaseIterable {
     case issue, checkout, admin, finance
+    /// A store's till: write-offs (and redeem/lock/restore) of coupons usable in its store only.
+    case store
+}
+
+/// Who a request's key acts as: its role and label, and for a `store` key the store (and
+/// optionally the business line) it is bound to.
+public struct KeyPrincipal: Sendable, Equatable {
+    public let role: Role
+    public let label: String
+    public let storeId: String?
+    public let businessLine: String?
+
+    public init(role: Role, label: String = "", storeId: String? = nil, businessLine: String? = nil) {
+        self.role = role
+        self.label = label
+        self.storeId = storeId
+        self.businessLine = businessLine
+    }
+
+    init?(_ holder: APIKeyStore.Holder) {
+        guard let role = Role(rawValue: holder.role) else { return nil }
+        self.init(role: role, label: holder.label, storeId: holder.storeId, businessLine: holder.businessLine)
+    }
 }
 
 /// API keys: `cpk_` + 32 Crockford base32 characters (160 random bits). PostgreSQL keeps
@@ -33,7 +56,7 @@ public enum APIKey {
 /// revocation bound, see `CachedKeys`). Unknown keys are remembered briefly so a flood of bad
 /// keys does not become a flood of queries.
 public final class KeyCache: Sendable {
-    private let state: Mutex<CachedKeys<Role>>
+    private let state: Mutex<CachedKeys<KeyPrincipal>>
     let clock: any NanoClock
 
     public init(maxAgeSeconds: Double, clock: any NanoClock = SystemNanoClock()) {
@@ -41,18 +64,18 @@ public final class KeyCache: Sendable {
         self.clock = clock
     }
 
-    func lookup(_ key: String) -> CachedKeys<Role>.Lookup {
+    func lookup(_ key: String) -> CachedKeys<KeyPrincipal>.Lookup {
         let now = clock.now()
         return state.withLock { $0.lookup(key, now: now) }
     }
 
-    func remember(_ key: String, role: Role?, startedNanos: UInt64) {
+    func remember(_ key: String, principal: KeyPrincipal?, startedNanos: UInt64) {
         let now = clock.now()
-        state.withLock { $0.remember(key, value: role, startedNanos: startedNanos, now: now) }
+        state.withLock { $0.remember(key, value: principal, startedNanos: startedNanos, now: now) }
     }
 
     /// The role to keep serving when PostgreSQL could not be reached (see `CachedKeys.lookupFailed`).
-    func lookupFailed(_ key: String, backendUnreachable: Bool) -> Role? {
+    func lookupFailed(_ key: String, backendUnreachable: Bool) -> KeyPrincipal? {
         state.withLock { $0.lookupFailed(key, backendUnreachable: backendUnreachable) }
     }
 }

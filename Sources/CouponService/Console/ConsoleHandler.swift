@@ -8,7 +8,7 @@ struct ConsoleHandler {
 
     /// The page may load only its own files and talk only to this node; nothing may frame it.
     static let contentSecurityPolicy =
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
         + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
     func redirect(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {

@@ -2,53 +2,53 @@ import CouponCore
 import HTTPServer
 import Redemption
 
-/// `POST /v1/coupons/{code}/redeem|lock|confirm|release|restore` (role `checkout`). The body
+/// `POST /v1/coupons/{code}/redeem|lock|confirm|release|restore` (roles `checkout`, `store`). The body
 /// is decoded on the loop (400 before anything is read or written), then one PostgreSQL
 /// transaction on a worker decides and records (see `Checkout.perform`).
 struct CheckoutHandlers {
     let api: API
 
-    func redeem(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
-        run(request, parameters, responder, allowed: CheckoutRequest.orderFields) { body throws(HTTPResponseError) in
+    func redeem(_ request: HTTPRequest, _ parameters: RouteParameters, _ principal: KeyPrincipal, _ responder: Responder) {
+        run(request, parameters, principal, responder, allowed: CheckoutRequest.orderFields) { body throws(HTTPResponseError) in
             .redeem(try CheckoutRequest.order(body))
         }
     }
 
-    func lock(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
-        run(request, parameters, responder, allowed: CheckoutRequest.orderFields.union(["ttl_seconds"])) { body throws(HTTPResponseError) in
+    func lock(_ request: HTTPRequest, _ parameters: RouteParameters, _ principal: KeyPrincipal, _ responder: Responder) {
+        run(request, parameters, principal, responder, allowed: CheckoutRequest.orderFields.union(["ttl_seconds"])) { body throws(HTTPResponseError) in
             let order = try CheckoutRequest.order(body)
             return .lock(order, ttlMs: try CheckoutRequest.ttlSeconds(body) * 1000)
         }
     }
 
-    func confirm(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
-        run(request, parameters, responder, allowed: ["user_id", "order_id"]) { body throws(HTTPResponseError) in
+    func confirm(_ request: HTTPRequest, _ parameters: RouteParameters, _ principal: KeyPrincipal, _ responder: Responder) {
+        run(request, parameters, principal, responder, allowed: ["user_id", "order_id"]) { body throws(HTTPResponseError) in
             .confirm(orderId: try CheckoutRequest.identifier(body, "order_id"))
         }
     }
 
-    func release(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
-        run(request, parameters, responder, allowed: ["user_id", "order_id"]) { body throws(HTTPResponseError) in
+    func release(_ request: HTTPRequest, _ parameters: RouteParameters, _ principal: KeyPrincipal, _ responder: Responder) {
+        run(request, parameters, principal, responder, allowed: ["user_id", "order_id"]) { body throws(HTTPResponseError) in
             .release(orderId: try CheckoutRequest.identifier(body, "order_id"))
         }
     }
 
-    func restore(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
-        run(request, parameters, responder, allowed: ["user_id", "order_id", "reason"]) { body throws(HTTPResponseError) in
+    func restore(_ request: HTTPRequest, _ parameters: RouteParameters, _ principal: KeyPrincipal, _ responder: Responder) {
+        run(request, parameters, principal, responder, allowed: ["user_id", "order_id", "reason"]) { body throws(HTTPResponseError) in
             let orderId = try CheckoutRequest.identifier(body, "order_id")
             return .restore(orderId: orderId, reason: try CheckoutRequest.reason(body))
         }
     }
 
     /// `POST /v1/coupons/{code}/revoke` (role `admin`): withdraws an unused coupon for good.
-    func revoke(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
-        run(request, parameters, responder, allowed: ["user_id", "reason"]) { body throws(HTTPResponseError) in
+    func revoke(_ request: HTTPRequest, _ parameters: RouteParameters, _ principal: KeyPrincipal, _ responder: Responder) {
+        run(request, parameters, principal, responder, allowed: ["user_id", "reason"]) { body throws(HTTPResponseError) in
             .revoke(reason: try CheckoutRequest.reason(body))
         }
     }
 
     private func run(
-        _ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder, allowed: Set<String>,
+        _ request: HTTPRequest, _ parameters: RouteParameters, _ principal: KeyPrincipal, _ responder: Responder, allowed: Set<String>,
         _ decode: (JSONValue) throws(HTTPResponseError) -> CheckoutCommand
     ) {
         // Code guessing (OWASP OAT-002): every attempt takes a code-miss token from the key and
@@ -58,13 +58,17 @@ struct CheckoutHandlers {
         let address = api.limits.clientAddress(request)
         let attempt = api.limits.codeAttempt(key: key, address: address)
         guard attempt == .allowed else { return responder.respond(APIError.rateLimited(attempt)) }
+        // A store's till acts in its store only: its orders are priced there and named in its own
+        // namespace (`store:<id>:<order>`), so it can confirm, release or restore only its own.
+        let place = principal.storeId.map { CheckoutPlace(storeId: $0, businessLine: principal.businessLine, actor: principal.label) }
+        if let place, let refusal = Self.outsidePlace(request, place) { return responder.respond(refusal) }
         // A malformed code cannot exist: answer exactly as for an unknown one.
         guard let code = parameters["code"], Identifier.isValid(code) else { return responder.respond(Self.refusal(.notFound)) }
         let userId: String, command: CheckoutCommand
         do throws(HTTPResponseError) {
             let body = try CheckoutRequest.body(request, allowed: allowed)
             userId = try CheckoutRequest.identifier(body, "user_id")
-            command = try decode(body)
+            command = try decode(body).at(place)
         } catch {
             api.limits.codeFound(key: key, address: address)  // a bad body is not a guess
             return responder.respond(error.response)
@@ -73,7 +77,7 @@ struct CheckoutHandlers {
         api.blocking(responder) { context in
             let result: Result<CheckoutReceipt, CheckoutRefusal>
             do {
-                result = try Checkout.perform(command, code: code, userId: userId, on: context.postgres()) {
+                result = try Checkout.perform(command, code: code, userId: userId, place: place, on: context.postgres()) {
                     try UnflushedGrants.find(code: code, of: userId, redis: context.redis())
                 }
             } catch {
@@ -88,6 +92,18 @@ struct CheckoutHandlers {
         }
     }
 
+    /// A store key naming another store or business line in the body: 403 before anything is read.
+    static func outsidePlace(_ request: HTTPRequest, _ place: CheckoutPlace) -> HTTPResponse? {
+        guard let body = try? JSONParser.parse(request.body) else { return nil }  // the decoder answers 400
+        if let store = body["store_id"]?.stringValue, store != place.storeId {
+            return .error(status: 403, code: "forbidden", message: "this key acts for store \(place.storeId) only")
+        }
+        if let line = body["business_line"]?.stringValue, let bound = place.businessLine, line != bound {
+            return .error(status: 403, code: "forbidden", message: "this key acts for business line \(bound) only")
+        }
+        return nil
+    }
+
     static func refusal(_ refusal: CheckoutRefusal) -> HTTPResponse {
         .error(status: refusal == .notFound ? 404 : 409, code: refusal.rawValue, message: refusal.message)
     }
@@ -95,19 +111,21 @@ struct CheckoutHandlers {
     /// The coupon after the command; the order's price when the coupon holds or used it
     /// (restore: the price given back).
     static func body(_ receipt: CheckoutReceipt) -> [UInt8] {
-        JSONWriter.object { object in
-            object.field("code", receipt.code)
-            object.field("state", receipt.state.rawValue)
-            if !receipt.orderId.isEmpty { object.field("order_id", receipt.orderId) }  // revoke concerns no order
-            if let order = receipt.order {
-                object.field("order_amount", order.amount)
-                object.field("shipping_fee", order.shippingFee)
-                object.field("discount", order.discount)
-                object.field("final_price", order.finalPrice)
-            }
-            if let sku = receipt.giftSku { object.field("gift_sku", sku) }
-            if let until = receipt.lockedUntilMs { object.field("locked_until", RFC3339.format(epochMs: until)) }
-            if let at = receipt.redeemedAtMs { object.field("redeemed_at", RFC3339.format(epochMs: at)) }
+        JSONWriter.object { write(receipt, into: &$0) }
+    }
+
+    static func write(_ receipt: CheckoutReceipt, into object: inout JSONObjectWriter) {
+        object.field("code", receipt.code)
+        object.field("state", receipt.state.rawValue)
+        if !receipt.orderId.isEmpty { object.field("order_id", receipt.orderId) }  // revoke concerns no order
+        if let order = receipt.order {
+            object.field("order_amount", order.amount)
+            object.field("shipping_fee", order.shippingFee)
+            object.field("discount", order.discount)
+            object.field("final_price", order.finalPrice)
         }
+        if let sku = receipt.giftSku { object.field("gift_sku", sku) }
+        if let until = receipt.lockedUntilMs { object.field("locked_until", RFC3339.format(epochMs: until)) }
+        if let at = receipt.redeemedAtMs { object.field("redeemed_at", RFC3339.format(epochMs: at)) }
     }
 }

@@ -51,4 +51,22 @@ struct FinanceHandlers {
             return .json(body: report.json())
         }
     }
+
+    /// `GET /v1/reports/stores?from=&to=[&tz=][&store_id=]` (role `finance`): in-store
+    /// write-offs, their discount and restores, by store and day.
+    func stores(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        let query = request.query
+        if let storeId = query["store_id"], !Identifier.isValid(storeId) {
+            return responder.respond(APIError.invalid("store_id \(Identifier.rule)"))
+        }
+        api.blocking(responder) { context in
+            let postgres = try context.postgres()
+            do {
+                let period = try ReportPeriod.validate(from: query["from"], to: query["to"], timeZone: query["tz"], campaignId: nil, on: postgres)
+                return .json(body: try StoreReport.build(period: period, storeId: query["store_id"], on: postgres).json())
+            } catch let error as FinanceError {
+                return APIError.invalid(error.message)
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import HTTPServer
 import Ledger
+import RedisClient
 import Synchronization
 
 /// The node's Prometheus metrics: requests by route and status, claim outcomes, request
@@ -18,6 +19,9 @@ public final class Metrics: Sendable {
     public let redisUnavailable = Atomic<Int>(0)
     /// 429s by limiter (risk control).
     public let rateLimited = RateLimitedCounters()
+    /// Redis Cluster routing (issue 9 §2); rendered only when the node runs on a cluster.
+    public let cluster = ClusterCounters()
+    public let onCluster = Atomic<Bool>(false)
 
     public init() {}
 
@@ -55,6 +59,14 @@ public final class Metrics: Sendable {
         out += "# TYPE coupond_redis_unavailable_total counter\n"
         out += "coupond_redis_unavailable_total \(redisUnavailable.load(ordering: .relaxed))\n"
         out += rateLimited.render()
+        if onCluster.load(ordering: .relaxed) {
+            out += "# HELP coupond_redis_cluster_redirects_total Redis Cluster replies the node followed or retried, by kind.\n"
+            out += "# TYPE coupond_redis_cluster_redirects_total counter\n"
+            for (kind, count) in cluster.snapshot { out += "coupond_redis_cluster_redirects_total{kind=\"\(kind)\"} \(count)\n" }
+            out += "# HELP coupond_redis_cluster_map_refreshes_total Slot map reloads (periodic and after redirections), all loops.\n"
+            out += "# TYPE coupond_redis_cluster_map_refreshes_total counter\n"
+            out += "coupond_redis_cluster_map_refreshes_total \(cluster.mapRefreshes.load(ordering: .relaxed))\n"
+        }
         if let flusher {
             out += "# HELP coupond_flusher_rows_total Coupon rows the flusher inserted into PostgreSQL.\n# TYPE coupond_flusher_rows_total counter\n"
             out += "coupond_flusher_rows_total \(flusher.rowsWritten.load(ordering: .relaxed))\n"

@@ -15,6 +15,12 @@ public struct Configuration: Sendable {
     public var nodeId = Configuration.defaultNodeId()
     public var flusher = true
     public var redisCommandTimeoutMs = 1_000
+    /// Redis Cluster seed nodes; empty: standalone Redis at `redis` (README "Redis Cluster").
+    public var redisCluster: [RedisEndpoint] = []
+    /// How often each loop reloads the cluster's slot map (redirections also reload it).
+    public var redisClusterRefreshSeconds = 5.0
+    /// Standalone or cluster, as configured.
+    public var redisDeployment: RedisDeployment { redisCluster.isEmpty ? .standalone(redis) : .cluster(redisCluster) }
     public var logLevel: Logger.Level = .info
     /// How long a node answers `sold_out` for a campaign from memory before asking Redis again.
     public var soldOutMarkMs = 250
@@ -72,6 +78,8 @@ public struct Configuration: Sendable {
         ("node-id", "this node's name, also its flusher consumer name"),
         ("flusher", "run the stream flusher: true/false (true)"),
         ("redis-command-timeout-ms", "fail Redis commands after this long (1000)"),
+        ("redis-cluster", "Redis Cluster seed nodes host:port[,host:port...]; replaces --redis (off)"),
+        ("redis-cluster-refresh-seconds", "reload the cluster slot map this often (5)"),
         ("log-level", "debug, info, warning, error (info)"),
         ("sold-out-mark-ms", "remember a sold-out campaign locally this long (250)"),
         ("claim-batch-max", "claims of one campaign per Redis script call, 1 = one call per claim (64)"),
@@ -166,6 +174,16 @@ public struct Configuration: Sendable {
             }
             flusher = flag
         case "redis-command-timeout-ms": redisCommandTimeoutMs = try int(1...60_000)
+        case "redis-cluster":
+            var seeds: [RedisEndpoint] = []
+            for entry in value.split(separator: ",") {
+                let seed = try Self.parseRedis(entry.trimmingCharacters(in: .whitespaces))
+                guard case .tcp = seed else { throw Error(description: "redis-cluster must be host:port[,host:port...], got '\(value)'") }
+                seeds.append(seed)
+            }
+            guard !seeds.isEmpty else { throw Error(description: "redis-cluster must be host:port[,host:port...], got '\(value)'") }
+            redisCluster = seeds
+        case "redis-cluster-refresh-seconds": redisClusterRefreshSeconds = try double()
         case "log-level":
             guard let level = ["debug": Logger.Level.debug, "info": .info, "warning": .warning, "error": .error][value] else {
                 throw Error(description: "log-level must be debug, info, warning or error")

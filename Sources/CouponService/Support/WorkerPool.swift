@@ -8,13 +8,13 @@ import RedisClient
 public final class WorkerPool: @unchecked Sendable {  // `queue` is guarded by `condition`; contexts are confined to their threads
     public final class Context: @unchecked Sendable {  // each Context is used only by the one worker thread that owns it
         let conninfo: String
-        let redisEndpoint: RedisEndpoint
+        let redisDeployment: RedisDeployment
         private var postgresConnection: PostgresConnection?
         private var redisConnection: BlockingRedisConnection?
 
-        init(conninfo: String, redisEndpoint: RedisEndpoint) {
+        init(conninfo: String, redisDeployment: RedisDeployment) {
             self.conninfo = conninfo
-            self.redisEndpoint = redisEndpoint
+            self.redisDeployment = redisDeployment
         }
 
         /// This worker's PostgreSQL session. A cached one is checked first (no round trip: see
@@ -37,7 +37,7 @@ public final class WorkerPool: @unchecked Sendable {  // `queue` is guarded by `
                 connection.dropIfClosedByPeer()
                 return connection
             }
-            let connection = try BlockingRedisConnection(endpoint: redisEndpoint, timeoutSeconds: 2)
+            let connection = try BlockingRedisConnection.open(redisDeployment, timeoutSeconds: 2)
             redisConnection = connection
             return connection
         }
@@ -68,11 +68,16 @@ public final class WorkerPool: @unchecked Sendable {  // `queue` is guarded by `
     private let maxQueued: Int
     private let finished = DispatchGroup()
 
-    public init(threads: Int, conninfo: String, redis: RedisEndpoint, maxQueued: Int = 10_000) {
+    public convenience init(threads: Int, conninfo: String, redis: RedisEndpoint, maxQueued: Int = 10_000) {
+        self.init(threads: threads, conninfo: conninfo, deployment: .standalone(redis), maxQueued: maxQueued)
+    }
+
+    /// On Redis Cluster each worker's Redis connection routes every command to its slot's master.
+    public init(threads: Int, conninfo: String, deployment: RedisDeployment, maxQueued: Int = 10_000) {
         self.maxQueued = maxQueued
         for index in 0..<max(threads, 1) {
             finished.enter()
-            let context = Context(conninfo: conninfo, redisEndpoint: redis)
+            let context = Context(conninfo: conninfo, redisDeployment: deployment)
             let thread = Thread { [self] in
                 while let job = next() { job(context) }
                 finished.leave()

@@ -5,7 +5,10 @@
   const { t } = I18N;
   const main = document.getElementById("main");
   const KEY = "coupond.key", ROLE = "coupond.role";
-  const VIEWS = { campaigns: ["admin", "finance"], campaign: ["admin", "finance"], create: ["admin"], finance: ["finance"] };
+  const VIEWS = {
+    campaigns: ["admin", "finance"], campaign: ["admin", "finance"], create: ["admin"], finance: ["finance"], stores: ["finance"],
+    coupon: ["admin"],
+  };
   const OUTCOMES = ["granted", "sold_out", "limit_reached", "rate_limited", "not_eligible", "paused", "not_started", "ended"];
   let timers = [];
   let generation = 0;
@@ -79,7 +82,8 @@
     const nav = document.getElementById("nav");
     while (nav.firstChild) nav.removeChild(nav.firstChild);
     const r = role();
-    const links = [["campaigns", "nav_campaigns"], ["create", "nav_create"], ["finance", "nav_finance"]];
+    const links = [["campaigns", "nav_campaigns"], ["create", "nav_create"], ["coupon", "nav_coupon"], ["finance", "nav_finance"],
+      ["stores", "nav_stores"]];
     for (const [view, label] of links) {
       if (!r || !VIEWS[view].includes(r)) continue;
       nav.appendChild(h("a", { href: "#/" + view, id: "nav-" + view, "aria-current": active === view ? "page" : null, text: t(label) }));
@@ -122,7 +126,10 @@
     if (!VIEWS[view].includes(r)) {
       return setView(message(t("role_needs", { roles: VIEWS[view].join(" / "), role: r }), "error"));
     }
-    const handlers = { campaigns: campaignsView, campaign: () => campaignView(parts[1]), create: createView, finance: financeView };
+    const handlers = {
+      campaigns: campaignsView, campaign: () => campaignView(parts[1]), create: createView, finance: financeView, stores: storesView,
+      coupon: couponView,
+    };
     handlers[view]();
     main.focus();
   }
@@ -569,6 +576,76 @@
     form.addEventListener("submit", (event) => { event.preventDefault(); run(); });
     setView(h("h1", { text: t("finance_title") }), form, out);
     run();
+  }
+
+  // ---- Stores (finance): in-store write-offs by store and day --------------------------------
+  function storesView() {
+    const mine = generation;
+    const today = new Intl.DateTimeFormat("en-CA", { timeZone: I18N.zone }).format(new Date());
+    const from = h("input", { type: "date", id: "stores-from", value: today });
+    const to = h("input", { type: "date", id: "stores-to", value: today });
+    const tz = h("input", { type: "text", id: "stores-tz", value: I18N.zone });
+    const store = h("input", { type: "text", id: "stores-store" });
+    const out = h("div", { id: "stores-result" });
+    async function run() {
+      out.replaceChildren(message(t("loading")));
+      const p = new URLSearchParams({ from: from.value, to: to.value, tz: tz.value.trim() });
+      if (store.value.trim()) p.set("store_id", store.value.trim());
+      try {
+        const result = await api("GET", "/v1/reports/stores?" + p.toString());
+        if (mine !== generation) return;
+        if (result.status !== 200) return out.replaceChildren(message(t("error", { error: apiMessage(result) }), "error"));
+        const body = h("tbody", { id: "stores-rows" });
+        const row = (s, day, label) => h("tr", { "data-store": s.store_id, "data-date": label ? "total" : day.date },
+          h("td", { text: s.store_id }), h("th", { scope: "row", text: label || day.date }),
+          h("td", { class: "num", "data-col": "write_offs", text: I18N.number(day.write_offs) }),
+          h("td", { class: "num", "data-col": "discount", text: I18N.number(day.discount) }),
+          h("td", { class: "num", "data-col": "restored", text: I18N.number(day.restored) }));
+        for (const s of result.json.stores) {
+          for (const day of s.days) if (day.write_offs || day.restored) body.appendChild(row(s, day));
+          body.appendChild(row(s, s.totals, t("totals")));
+        }
+        if (!body.firstChild) body.appendChild(h("tr", {}, h("td", { colspan: 5, class: "muted", text: t("no_rows") })));
+        out.replaceChildren(h("div", { class: "table-wrap" }, h("table", { id: "stores-table" },
+          h("thead", {}, h("tr", {}, [t("col_store"), t("col_date"), t("col_write_offs"), t("col_discount_minor"), t("col_restored")]
+            .map((label) => h("th", { scope: "col", text: label })))), body)));
+      } catch (error) {
+        if (mine === generation && error.message !== "unauthorized") out.replaceChildren(message(t("error", { error: error.message }), "error"));
+      }
+    }
+    const form = h("form", { class: "card row", id: "stores-form", novalidate: true },
+      field(t("f_from"), from), field(t("f_to"), to), field(t("f_tz"), tz), field(t("f_store"), store),
+      h("button", { type: "submit", class: "primary", id: "run-stores", text: t("run") }));
+    form.addEventListener("submit", (event) => { event.preventDefault(); run(); });
+    setView(h("h1", { text: t("stores_title") }), form, out);
+    run();
+  }
+
+  // ---- Coupon (admin): a member's coupon as the QR code shown at a store counter ---------------
+  function couponView() {
+    const code = h("input", { type: "text", id: "qr-code", autocomplete: "off", spellcheck: "false", required: true });
+    const user = h("input", { type: "text", id: "qr-user", autocomplete: "off", spellcheck: "false", required: true });
+    const out = h("div", { id: "qr-result" });
+    let shown = null;
+    async function show() {
+      out.replaceChildren(message(t("loading")));
+      const path = "/v1/coupons/" + encodeURIComponent(code.value.trim()) + "/qr.svg?" + new URLSearchParams({ user_id: user.value.trim() });
+      const result = await fetch(path, { headers: { Authorization: "Bearer " + sessionStorage.getItem(KEY) }, cache: "no-store" });
+      if (result.status === 401) return signOut();
+      if (result.status !== 200) {
+        let text = "HTTP " + result.status;
+        try { text = (await result.json()).error.message; } catch (_) { /* keep the status */ }
+        return out.replaceChildren(message(t("error", { error: text }), "error"));
+      }
+      if (shown) URL.revokeObjectURL(shown);
+      shown = URL.createObjectURL(await result.blob());
+      out.replaceChildren(h("figure", { class: "card" }, h("img", { id: "qr-image", src: shown, alt: t("qr_alt", { code: code.value.trim() }), width: 264, height: 264 }),
+        h("figcaption", { class: "muted", text: code.value.trim() })));
+    }
+    const form = h("form", { class: "card row", id: "qr-form" }, field(t("f_code"), code), field(t("f_user"), user),
+      h("button", { type: "submit", class: "primary", id: "show-qr", text: t("show_qr") }));
+    form.addEventListener("submit", (event) => { event.preventDefault(); show(); });
+    setView(h("h1", { text: t("coupon_title") }), form, out);
   }
 
   I18N.setLang(I18N.lang);

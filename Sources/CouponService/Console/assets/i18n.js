@@ -4,7 +4,11 @@ window.I18N = (function () {
   const strings = {
     en: {
       language: "Language", signout: "Sign out", skip: "Skip to content", zone: "Times in {zone}",
-      nav_campaigns: "Campaigns", nav_create: "Create", nav_finance: "Finance",
+      nav_campaigns: "Campaigns", nav_create: "Create", nav_finance: "Finance", nav_stores: "Stores", nav_coupon: "Coupon",
+      stores_title: "Write-offs by store", f_store: "Store id (optional)", col_store: "Store", col_write_offs: "Write-offs",
+      col_discount_minor: "Discount (minor units)",
+      coupon_title: "Coupon QR code", f_code: "Coupon code", f_user: "Member (user id)", show_qr: "Show QR code",
+      qr_alt: "QR code of coupon {code}",
       signin_title: "Sign in", signin_key: "API key", signin_button: "Sign in",
       signin_help: "The key stays in this browser tab only (sessionStorage) and is sent as a bearer header.",
       signin_bad: "This key was not accepted.", signin_error: "The node could not be reached: {error}",
@@ -53,7 +57,11 @@ window.I18N = (function () {
     },
     zh: {
       language: "语言", signout: "退出", skip: "跳到正文", zone: "时间以 {zone} 显示",
-      nav_campaigns: "活动", nav_create: "创建", nav_finance: "财务",
+      nav_campaigns: "活动", nav_create: "创建", nav_finance: "财务", nav_stores: "门店", nav_coupon: "券码",
+      stores_title: "门店核销", f_store: "门店编号（可选）", col_store: "门店", col_write_offs: "核销数",
+      col_discount_minor: "优惠（最小货币单位）",
+      coupon_title: "券二维码", f_code: "券码", f_user: "会员（用户编号）", show_qr: "显示二维码",
+      qr_alt: "券 {code} 的二维码",
       signin_title: "登录", signin_key: "API 密钥", signin_button: "登录",
       signin_help: "密钥只保存在当前标签页（sessionStorage），以 Bearer 请求头发送。",
       signin_bad: "此密钥未被接受。", signin_error: "无法连接节点：{error}",

@@ -1,0 +1,150 @@
+import Foundation
+
+/// The blocking side of Redis Cluster (tools, workers, the flusher): one blocking connection per
+/// master, each command sent to the master owning its slot, redirections followed by
+/// `ClusterCommandRouting` (sleeping the calling thread for backoffs). A `BlockingRedisConnection`
+/// opened with `init(cluster:)` delegates to one, so code written against one Redis runs on a
+/// cluster as long as each command touches one slot — which coupond's key layout guarantees.
+final class BlockingClusterRouter: @unchecked Sendable {  // every field is touched under `lock`
+    let seeds: [RedisEndpoint]
+    let policy: ClusterRetryPolicy
+    private let lock = NSLock()
+    private var timeoutSeconds: Double
+    private var map: ClusterSlotMap
+    private var nodes: [RedisEndpoint: BlockingRedisConnection] = [:]
+
+    init(seeds: [RedisEndpoint], timeoutSeconds: Double, policy: ClusterRetryPolicy) throws(RedisError) {
+        self.seeds = seeds
+        self.timeoutSeconds = timeoutSeconds
+        self.policy = policy
+        self.map = try ClusterSlotMap.load(seeds: seeds, timeoutSeconds: timeoutSeconds)
+    }
+
+    var masters: [RedisEndpoint] { lock.withLock { map.masters } }
+
+    func setTimeout(seconds: Double) {
+        lock.withLock {
+            timeoutSeconds = seconds
+            for node in nodes.values { node.setTimeout(seconds: seconds) }
+        }
+    }
+
+    func dropIfClosedByPeer() -> Bool {
+        lock.withLock { nodes.values.reduce(true) { $1.dropIfClosedByPeer() && $0 } }
+    }
+
+    func close() { lock.withLock { for node in nodes.values { node.close() } } }
+
+    var isConnected: Bool { lock.withLock { nodes.values.contains { $0.isConnected } } }
+
+    /// One command on the master owning its slot. `SCRIPT ...` goes to every master (so a
+    /// later `EVALSHA` finds the script wherever its key lives); the first master's reply is returned.
+    func command(_ args: [RedisArgument]) throws(RedisError) -> RESPValue {
+        lock.lock()
+        defer { lock.unlock() }
+        if isEveryMaster(args) {
+            var first: Result<RESPValue, RedisError>?
+            for master in map.masters {
+                let result = Result { () throws(RedisError) -> RESPValue in try node(master).command(args) }
+                if first == nil { first = result }
+            }
+            return try (first ?? .failure(.notConnected)).get()
+        }
+        return try routed(args, routing: ClusterCommandRouting(slot: RedisCommandKey.slot(of: args), policy: policy), first: nil).get()
+    }
+
+    /// Every command pipelined to its master (one round trip per master involved); a command
+    /// answered with a redirection is then followed on its own. Results in the commands' order.
+    func pipeline(_ commands: [[RedisArgument]]) throws(RedisError) -> [Result<RESPValue, RedisError>] {
+        lock.lock()
+        defer { lock.unlock() }
+        var byMaster: [RedisEndpoint: [Int]] = [:]
+        var order: [RedisEndpoint] = []
+        let masters = map.masters
+        for (index, args) in commands.enumerated() {
+            let targets: [RedisEndpoint]
+            if isEveryMaster(args) {
+                targets = masters
+            } else if let target = ClusterCommandRouting(slot: RedisCommandKey.slot(of: args)).target(in: map) {
+                targets = [target]
+            } else {
+                throw .notConnected
+            }
+            for target in targets {
+                if byMaster[target] == nil { order.append(target) }
+                byMaster[target, default: []].append(index)
+            }
+        }
+        var results = [Result<RESPValue, RedisError>?](repeating: nil, count: commands.count)
+        for master in order {
+            let indices = byMaster[master]!
+            let replies: [Result<RESPValue, RedisError>]
+            do {
+                replies = try node(master).pipeline(indices.map { commands[$0] })
+            } catch .connectFailed(let text) {
+                // That master is gone: nothing was sent; each command goes its own way below.
+                replies = indices.map { _ in .failure(.connectFailed(text)) }
+            }
+            for (index, reply) in zip(indices, replies) where results[index] == nil { results[index] = reply }
+        }
+        for index in commands.indices {
+            let routing = ClusterCommandRouting(slot: RedisCommandKey.slot(of: commands[index]), policy: policy)
+            results[index] = routed(commands[index], routing: routing, first: results[index]!)
+        }
+        return results.map { $0! }
+    }
+
+    // MARK: Routing (under `lock`)
+
+    /// Runs `args` (or takes `first`, its reply already received) through the state machine.
+    /// I/O errors come back as failures; `command` rethrows them like a standalone connection.
+    private func routed(_ args: [RedisArgument], routing start: ClusterCommandRouting, first: Result<RESPValue, RedisError>?)
+        -> Result<RESPValue, RedisError>
+    {
+        var routing = start
+        var result = first
+        var node: RedisEndpoint? = nil
+        var asking = false
+        while true {
+            if result == nil {
+                guard let target = node ?? routing.target(in: map) else { return .failure(.notConnected) }
+                result = Result { () throws(RedisError) -> RESPValue in
+                    let connection = try self.node(target)
+                    if asking { return try connection.pipeline([["ASKING"], args])[1].get() }
+                    return try connection.command(args)
+                }
+            }
+            let decision = routing.next(after: result!, map: &map)
+            if decision.refreshMap { reloadMap() }
+            switch decision.step {
+            case .deliver:
+                return result!
+            case .resend(let next, let nextAsking, let afterMs):
+                if afterMs > 0 { Thread.sleep(forTimeInterval: Double(afterMs) / 1000) }
+                (node, asking, result) = (next, nextAsking, nil)
+            }
+        }
+    }
+
+    private func isEveryMaster(_ args: [RedisArgument]) -> Bool {
+        guard case .string(let name)? = args.first else { return false }
+        return name.uppercased() == "SCRIPT"
+    }
+
+    private func node(_ endpoint: RedisEndpoint) throws(RedisError) -> BlockingRedisConnection {
+        if let existing = nodes[endpoint] { return existing }
+        let created = try BlockingRedisConnection(endpoint: endpoint, timeoutSeconds: timeoutSeconds)
+        nodes[endpoint] = created
+        return created
+    }
+
+    private func reloadMap() {
+        for source in map.masters + seeds {
+            guard let reply = try? node(source).command(["CLUSTER", "SLOTS"]),
+                let fresh = ClusterSlotMap(clusterSlots: reply, answeredBy: source), !fresh.masters.isEmpty
+            else { continue }
+            map = fresh
+            return
+        }
+    }
+}
