@@ -21,7 +21,10 @@ func redisBenchmarkClaims(redis: (host: String, port: Int), templateCampaign: In
     _ = try connection.command(["SCRIPT", "LOAD", .string(ClaimScript.script.source)])
     let arguments = [
         "-h", redis.host, "-p", String(redis.port), "-c", "50", "-P", "16", "-n", String(requests), "-r", "1000000000", "-q",
-        "EVALSHA", ClaimScript.script.sha1, "4", copy.meta, copy.stock, copy.users, copy.grants,
+        "EVALSHA", ClaimScript.script.sha1, "8", copy.meta, copy.stock, copy.users, copy.grants,
+    ] + ClaimScript.requestBuckets(copy, nowMs: Int64(Date().timeIntervalSince1970 * 1000)).compactMap { argument -> String? in
+        if case .string(let key) = argument { return key } else { return nil }
+    } + [
         String(ClaimScript.requestTTLMs), "bu__rand_int__", "br__rand_int__", "BC__rand_int__", "",
     ]
     let (status, output) = try runProgram("/usr/bin/redis-benchmark", arguments)

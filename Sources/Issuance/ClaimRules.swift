@@ -10,7 +10,8 @@
 /// = request id, value = `user\ncode|at|valid_from - at|valid_until - at|stream_id`,
 /// window = `ClaimScript.requestTTLMs`, expiring whole at the end of the *next* window: a record
 /// is kept between one and two windows, and a lookup reads the current and previous hash.
-/// The bucket is chosen from Redis `TIME`, never from a node's clock.
+/// The bucket is chosen from Redis `TIME`, never from a node's clock; the node declares the
+/// candidates (`ClaimScript.keys`: windows n-2…n+1 of its own clock) so they are KEYS.
 enum ClaimRules {
     static let lua = #"""
         local function fmt(n) return string.format('%.0f', n) end
@@ -23,17 +24,26 @@ enum ClaimRules {
           return code .. '|' .. at .. '|' .. fmt(t + tonumber(dvf)) .. '|' .. fmt(t + tonumber(dvu)) .. '|' .. id
         end
 
-        local function claim_context(meta, stock, users, grants, window)
+        -- The request buckets are declared keys (the node passes windows n-2..n+1 of its clock), so
+        -- on a cluster a migrating slot redirects the whole call before it runs; the script picks
+        -- the two of Redis' own window from them.
+        local function request_bucket(buckets, number)
+          local name = string.sub(buckets[1], 1, string.find(buckets[1], ':rq:', 1, true) + 3) .. fmt(number)
+          for _, key in ipairs(buckets) do if key == name then return key end end
+          error('clock_skew: the node passed no request bucket for window ' .. fmt(number))
+        end
+
+        local function claim_context(meta, stock, users, grants, buckets, window)
           local m = redis.call('HMGET', meta, '\#(CampaignMeta.state)', '\#(CampaignMeta.start)', '\#(CampaignMeta.end)',
             '\#(CampaignMeta.limit)', '\#(CampaignMeta.validityType)', '\#(CampaignMeta.validFrom)', '\#(CampaignMeta.validUntil)',
             '\#(CampaignMeta.validDays)', '\#(CampaignMeta.tags)', '\#(CampaignMeta.pointsCost)')
           local t = redis.call('TIME')
           local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
           local number = math.floor(now / window)
-          local prefix = string.sub(meta, 1, -5) .. 'rq:'
+          local bucket, previous = request_bucket(buckets, number), request_bucket(buckets, number - 1)
           local ctx = {
             meta = meta, stock = stock, users = users, grants = grants, m = m, now = now, nowText = fmt(now),
-            bucket = prefix .. fmt(number), previous = prefix .. fmt(number - 1), expires = fmt((number + 2) * window),
+            bucket = bucket, previous = previous, expires = fmt((number + 2) * window),
             counts = {}, claimed = {}, added = {}, written = {}, records = {}, granted = 0, left = nil,
           }
           if m[9] and m[9] ~= '' then

@@ -1,4 +1,5 @@
 import CouponCore
+import Foundation
 import RedisClient
 
 /// The claim decision for one claim (ARCHITECTURE §3), the rules of `ClaimRules`: idempotency
@@ -12,10 +13,17 @@ public enum ClaimScript {
     /// window never grants twice. Also the width of one request bucket.
     public static let requestTTLMs: Int64 = 24 * 3_600_000
 
-    /// KEYS of both claim scripts: everything is under the campaign's hash tag (the request
-    /// buckets too: the script names them from `meta` and Redis `TIME`).
-    public static func keys(_ keys: CampaignKeys) -> [RedisArgument] {
-        [.string(keys.meta), .string(keys.stock), .string(keys.users), .string(keys.grants)]
+    /// KEYS of both claim scripts, all under the campaign's hash tag: meta, stock, users, grants,
+    /// then the request buckets of windows n-2…n+1 around `nowMs` (the node's clock); the
+    /// script uses the two of Redis' `TIME` (so a node clock off by less than a window is harmless).
+    public static func keys(_ keys: CampaignKeys, nowMs: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> [RedisArgument] {
+        [.string(keys.meta), .string(keys.stock), .string(keys.users), .string(keys.grants)] + requestBuckets(keys, nowMs: nowMs)
+    }
+
+    /// The request buckets of windows n-2…n+1 around `nowMs`.
+    public static func requestBuckets(_ keys: CampaignKeys, nowMs: Int64) -> [RedisArgument] {
+        let number = nowMs / requestTTLMs
+        return (number - 2...number + 1).map { .string(keys.requestBucket($0)) }
     }
 
     public static func arguments(userId: String, requestId: String, code: CouponCode, tags: [String]) -> [RedisArgument] {
@@ -24,7 +32,7 @@ public enum ClaimScript {
 
     static let source = ClaimRules.lua + #"""
 
-        local ctx = claim_context(KEYS[1], KEYS[2], KEYS[3], KEYS[4], tonumber(ARGV[1]))
+        local ctx = claim_context(KEYS[1], KEYS[2], KEYS[3], KEYS[4], {KEYS[5], KEYS[6], KEYS[7], KEYS[8]}, tonumber(ARGV[1]))
         local result = claim(ctx, ARGV[2], ARGV[3], ARGV[4], ARGV[5])
         claim_finish(ctx)
         return result
@@ -49,7 +57,7 @@ public enum ClaimBatchScript {
 
     static let source = ClaimRules.lua + #"""
 
-        local ctx = claim_context(KEYS[1], KEYS[2], KEYS[3], KEYS[4], tonumber(ARGV[1]))
+        local ctx = claim_context(KEYS[1], KEYS[2], KEYS[3], KEYS[4], {KEYS[5], KEYS[6], KEYS[7], KEYS[8]}, tonumber(ARGV[1]))
         local results = {}
         for i = 2, #ARGV, 4 do results[#results + 1] = claim(ctx, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]) end
         claim_finish(ctx)

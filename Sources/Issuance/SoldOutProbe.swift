@@ -1,3 +1,4 @@
+import Foundation
 import RedisClient
 
 /// A read-only check a node runs instead of the claim script while it has marked a campaign
@@ -8,8 +9,8 @@ import RedisClient
 public enum SoldOutProbe {
     public static let script = RedisScript(source)
 
-    public static func keys(_ keys: CampaignKeys) -> [RedisArgument] {
-        [.string(keys.meta), .string(keys.stock), .string(keys.users)]
+    public static func keys(_ keys: CampaignKeys, nowMs: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> [RedisArgument] {
+        [.string(keys.meta), .string(keys.stock), .string(keys.users)] + ClaimScript.requestBuckets(keys, nowMs: nowMs)
     }
 
     public static func arguments(userId: String, requestId: String) -> [RedisArgument] {
@@ -27,9 +28,11 @@ public enum SoldOutProbe {
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         local number = math.floor(now / tonumber(ARGV[3]))
-        local prefix = string.sub(meta, 1, -5) .. 'rq:'
-        if redis.call('HEXISTS', prefix .. string.format('%.0f', number), ARGV[2]) == 1 then return 'script' end
-        if redis.call('HEXISTS', prefix .. string.format('%.0f', number - 1), ARGV[2]) == 1 then return 'script' end
+        -- The request buckets of Redis' window and the one before, among the declared KEYS[4..7].
+        for _, key in ipairs({KEYS[4], KEYS[5], KEYS[6], KEYS[7]}) do
+          local n = tonumber(string.match(key, ':rq:(%-?%d+)$'))
+          if (n == number or n == number - 1) and redis.call('HEXISTS', key, ARGV[2]) == 1 then return 'script' end
+        end
         if now < tonumber(m[2]) or now >= tonumber(m[3]) then return 'script' end
         local claimed = tonumber(redis.call('HGET', users, ARGV[1]) or '0')
         if claimed >= tonumber(m[4]) then return 'script' end

@@ -43,7 +43,7 @@ public enum ClaimSeries {
     }
 
     /// Adds claim outcomes to Redis in batches: per loop, counts pile up for `flushMilliseconds`
-    /// and go out as one script call per campaign (like `SoldOutMarks.countLocalRefusal`, on a timer).
+    /// and go out as one script call per campaign (like the engine's local sold-out refusal count, on a timer).
     public final class Recorder: Sendable {
         private let pending = Mutex<[ObjectIdentifier: [Int64: [String: Int64]]]>([:])
         public init() {}
