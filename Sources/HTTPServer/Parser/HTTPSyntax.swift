@@ -1,6 +1,14 @@
 /// Character classes and small grammars from RFC 9110 / 9112, shared by the request and
 /// response parsers.
 enum HTTPSyntax {
+    /// tchar as a bitmap (bytes 0...63 and 64...127): one shift and mask per byte.
+    @inline(__always)
+    static func isTokenByteFast(_ byte: UInt8) -> Bool {
+        if byte < 64 { return (UInt64(0x03ff_6cfa_0000_0000) >> UInt64(byte)) & 1 != 0 }
+        if byte < 128 { return (UInt64(0x57ff_ffff_c7ff_fffe) >> UInt64(byte &- 64)) & 1 != 0 }
+        return false
+    }
+
     /// tchar: "!#$%&'*+-.^_`|~", digits and letters.
     @inline(__always)
     static func isTokenByte(_ byte: UInt8) -> Bool {
@@ -46,9 +54,14 @@ enum HTTPSyntax {
 
     /// 1 to 18 ASCII digits; no sign, spaces or lists.
     static func parseContentLength(_ value: String) -> Int? {
+        var value = value
+        return value.withUTF8 { parseContentLength($0) }
+    }
+
+    static func parseContentLength(_ value: UnsafeBufferPointer<UInt8>) -> Int? {
         var result = 0
         var digits = 0
-        for byte in value.utf8 {
+        for byte in value {
             guard byte >= 0x30 && byte <= 0x39 else { return nil }
             digits += 1
             if digits > 18 { return nil }
