@@ -107,6 +107,7 @@ def main():
     parser.add_argument("--title", default="flame graph")
     parser.add_argument("--top", type=int, default=20)
     parser.add_argument("--folded")
+    parser.add_argument("--inclusive", default="", help="comma-separated substrings: share of samples with a matching frame")
     args = parser.parse_args()
     stacks = fold(sys.stdin)
     names = {f for s in stacks for f in s}
@@ -130,6 +131,12 @@ def main():
     print(f"{total} samples; top self time:")
     for name, count in self_counts.most_common(args.top):
         print(f"  {100.0 * count / total:5.1f}%  {name}")
+    patterns = [p for p in args.inclusive.split(",") if p]
+    if patterns:
+        print("inclusive share (samples with a frame containing):")
+        for pattern in patterns:
+            hits = sum(count for stack, count in stacks.items() if any(pattern in frame for frame in stack))
+            print(f"  {100.0 * hits / max(total, 1):5.1f}%  {pattern}")
 
 
 if __name__ == "__main__":

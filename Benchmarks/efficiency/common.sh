@@ -8,6 +8,17 @@ bin_dir=${COUPOND_BIN_DIR:-$root/.build/release}
 ulimit -n 8192 2>/dev/null || true
 here=$root/Benchmarks/efficiency
 
+# Redis as in load-tests/stack.sh, with EFF_APPENDFSYNC (always by default, as in production
+# settings): `no` takes the shared disk's fsync stalls out of a measurement of the node itself.
+start_redis() {
+  redis_port=$(free_port)
+  mkdir -p "$run_dir/redis-$redis_port"
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$run_dir/redis-$redis_port" --appendonly yes \
+    --appendfsync "${EFF_APPENDFSYNC:-always}" --save "" --daemonize no >"$run_dir/redis-$redis_port.log" 2>&1 &
+  stack_pids+=($!)
+  redis_pid=$!
+}
+
 # start_stack: Redis + PostgreSQL + a campaign (stock 10^9, one coupon per user) in $keys_file.
 start_stack() {
   start_redis

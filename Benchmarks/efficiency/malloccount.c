@@ -1,6 +1,6 @@
 // LD_PRELOAD allocation counter: counts malloc/calloc/realloc/posix_memalign/aligned_alloc/
 // memalign calls of every thread and writes the running total (decimal, newline) to the file
-// named by $MALLOCCOUNT_FILE every 20 ms. Built by `make malloccount`; used by
+// named by $MALLOCCOUNT_FILE every 20 ms and at exit. Built by `make malloccount`; used by
 // Benchmarks/efficiency/allocations.sh (allocations per claim = delta / claims).
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -30,16 +30,27 @@ int posix_memalign(void **out, size_t alignment, size_t size) {
     return 0;
 }
 
+static void write_count(int fd) {
+    char text[32];
+    int n = snprintf(text, sizeof text, "%020lu\n", atomic_load_explicit(&allocations, memory_order_relaxed));
+    pwrite(fd, text, (size_t)n, 0);
+}
+
+static int report_fd = -1;
+
+__attribute__((destructor)) static void final_report(void) {
+    if (report_fd >= 0) write_count(report_fd);
+}
+
 static void *reporter(void *unused) {
     (void)unused;
     const char *path = getenv("MALLOCCOUNT_FILE");
     if (!path) return NULL;
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return NULL;
-    char text[32];
+    report_fd = fd;
     for (;;) {
-        int n = snprintf(text, sizeof text, "%020lu\n", atomic_load_explicit(&allocations, memory_order_relaxed));
-        pwrite(fd, text, (size_t)n, 0);
+        write_count(fd);
         usleep(20000);
     }
     return NULL;

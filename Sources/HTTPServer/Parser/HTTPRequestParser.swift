@@ -279,20 +279,21 @@ public struct HTTPRequestParser: Sendable {
         let keepAlive = version == .http1_1 ? !connectionClose : (connectionKeepAlive && !connectionClose)
         let length = contentLength ?? 0
         // One copy of the header lines; spans relative to it.
+        // `spans` keeps its capacity for the next head; the copy is made at its final size.
         let shift = Int32(headStart)
-        var relative = spans
-        for index in relative.indices {
-            relative[index].nameStart -= shift
-            relative[index].nameEnd -= shift
-            relative[index].valueStart -= shift
-            relative[index].valueEnd -= shift
+        var relative: [RawHeaderFields.Span] = []
+        relative.reserveCapacity(spans.count)
+        for span in spans {
+            relative.append(RawHeaderFields.Span(
+                nameStart: span.nameStart - shift, nameEnd: span.nameEnd - shift,
+                valueStart: span.valueStart - shift, valueEnd: span.valueEnd - shift))
         }
         let raw = RawHeaderFields(bytes: Array(buffer[headStart..<headEnd]), spans: relative)
         let head = HTTPRequestHead(
             method: method, target: target, version: version, headers: HTTPHeaders(raw: raw),
             contentLength: length, keepAlive: keepAlive)
         target = ""
-        spans = []
+        spans.removeAll(keepingCapacity: true)
         state = .awaitingBodyLimit(contentLength: length)
         return .headComplete(head)
     }
