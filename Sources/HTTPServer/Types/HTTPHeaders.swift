@@ -75,7 +75,8 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
 
     /// Every value for `name`, in order.
     public func values(for name: String) -> [String] {
-        allFields.compactMap { Self.equalsIgnoringCase($0.name, name) ? $0.value : nil }
+        if let raw { return raw.indices(named: name).map { raw.value($0) } }
+        return fields.compactMap { Self.equalsIgnoringCase($0.name, name) ? $0.value : nil }
     }
 
     public func contains(name: String) -> Bool {
@@ -138,6 +139,13 @@ struct RawHeaderFields: Sendable {
                 for index in spans.indices where Self.nameEquals(all, spans[index], wanted) { return index }
                 return nil
             }
+        }
+    }
+
+    func indices(named name: String) -> [Int] {
+        var name = name
+        return name.withUTF8 { wanted in
+            bytes.withUnsafeBufferPointer { all in spans.indices.filter { Self.nameEquals(all, spans[$0], wanted) } }
         }
     }
 
