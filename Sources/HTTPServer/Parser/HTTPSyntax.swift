@@ -1,6 +1,15 @@
+import Glibc
+
 /// Character classes and small grammars from RFC 9110 / 9112, shared by the request and
 /// response parsers.
 enum HTTPSyntax {
+    /// Byte equality with an ASCII literal (memcmp; no collection iteration).
+    @inline(__always)
+    static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
+        bytes.count == literal.utf8CodeUnitCount
+            && (bytes.count == 0 || memcmp(bytes.baseAddress!, literal.utf8Start, bytes.count) == 0)
+    }
+
     /// tchar as a bitmap (bytes 0...63 and 64...127): one shift and mask per byte.
     @inline(__always)
     static func isTokenByteFast(_ byte: UInt8) -> Bool {
@@ -40,7 +49,7 @@ enum HTTPSyntax {
     /// `HTTP/1.1` and `HTTP/1.0` are supported; any other `HTTP/<digit>[.<digit>]` is
     /// well-formed but unsupported (505); everything else is malformed (400).
     static func parseVersion(_ bytes: UnsafeBufferPointer<UInt8>) -> VersionParse {
-        guard bytes.count >= 6, bytes.starts(with: "HTTP/".utf8) else { return .malformed }
+        guard bytes.count >= 6, equals(UnsafeBufferPointer(rebasing: bytes[0..<5]), "HTTP/") else { return .malformed }
         let rest = UnsafeBufferPointer(rebasing: bytes[5...])
         func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
         if rest.count == 3, isDigit(rest[0]), rest[1] == UInt8(ascii: "."), isDigit(rest[2]) {
