@@ -88,3 +88,40 @@ $(CONSOLE_VENV)/.selenium-$(SELENIUM_VERSION):
 
 # The browser test (Tests/IntegrationTests/ConsoleBrowserTests.swift) needs them.
 test: console-tools
+
+# Node efficiency and tail latency (issue 15): Debian wrk, nginx-light (the static-200
+# baseline) and linux-perf, installed on demand; the LD_PRELOAD allocation counter built from
+# Benchmarks/efficiency/malloccount.c. Not part of `make test`.
+BENCH_APT := wrk nginx-light
+PROFILE_APT := linux-perf wrk
+.PHONY: bench-tools profile-tools profile efficiency malloccount
+
+bench-tools:
+	@missing=""; for p in $(BENCH_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+profile-tools:
+	@missing=""; for p in $(PROFILE_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+malloccount: .build/malloccount.so
+
+.build/malloccount.so: Benchmarks/efficiency/malloccount.c
+	mkdir -p .build
+	cc -O2 -shared -fPIC -o $@ $< -lpthread
+
+# perf flame graph of the claim path → Benchmarks/efficiency/flamegraph.svg (+ top symbols).
+profile: release profile-tools
+	./Benchmarks/efficiency/profile.sh
+
+# CPU per claim vs nginx, allocations per claim, open-loop p99 with the flusher on and off.
+efficiency: release bench-tools malloccount
+	./Benchmarks/efficiency/cpu-vs-nginx.sh
+	./Benchmarks/efficiency/allocations.sh
+	./Benchmarks/efficiency/tail-latency.sh

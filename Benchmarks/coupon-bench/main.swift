@@ -6,6 +6,16 @@ import Glibc
 /// Redis for the flusher measurement). Prints a table and writes JSON.
 signal(SIGPIPE, SIG_IGN)
 
+// `coupon-bench --parser-only [ROUNDS]`: just the HTTP parser figure (issue 15), no stack needed.
+if CommandLine.arguments.count >= 2 && CommandLine.arguments[1] == "--parser-only" {
+    let rounds = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 5 : 5
+    for round in 1...rounds {
+        let (parserNs, scanNs) = parserNanoseconds(iterations: 300_000)
+        print(String(format: "round %d: HTTPRequestParser %.0f ns/request, copy + scan baseline %.0f ns: %.1fx", round, parserNs, scanNs, parserNs / scanNs))
+    }
+    exit(0)
+}
+
 struct Row {
     var name: String
     var value: Double

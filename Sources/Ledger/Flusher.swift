@@ -1,3 +1,4 @@
+import EventLoop
 import Foundation
 import Issuance
 import PostgresClient
@@ -30,6 +31,11 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
         public var trimEverySeconds = 1.0
         /// Consumers with nothing pending and idle this long are deleted (XGROUP DELCONSUMER).
         public var staleConsumerMilliseconds = 600_000
+        /// The flusher thread's nice value (issue 15, tail isolation): above the claim loops'
+        /// 0, so when the cores are busy the scheduler gives the loops the CPU first and the
+        /// flusher's batches wait instead of claims. Raising it needs no privilege; 0 keeps
+        /// the process' priority.
+        public var niceness: Int32 = 10
         /// Test hook: called after COMMIT and before XACK; throwing simulates a crash there.
         public var afterCommit: (@Sendable ([GrantEntry]) throws -> Void)?
 
@@ -90,6 +96,7 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
         let thread = Thread { [self] in
             // Thread.name does not reach the kernel on Linux; this name shows in /proc and top.
             try? "flusher".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
+            if options.niceness != 0 { Posix.setThreadNice(options.niceness) }
             var backoff = 0.05
             while !stopping.load(ordering: .acquiring) {
                 do {

@@ -58,6 +58,37 @@ extension ClaimPathTests {
             #expect(try node.issuedEventCount(campaign) == 40)
         }
 
+        /// Issue 15: the flusher thread runs at a lower priority (nice 10) than the claim loops,
+        /// and still flushes.
+        @Test func flusherThreadRunsNiceAndStillFlushes() throws {
+            let node = try TestNode.start(flusher: false)
+            defer { node.stop() }
+            let campaign = try node.createCampaign(stock: 100, perUserLimit: 1)
+            _ = try FlusherCrash.claim(node, campaign: campaign, count: 5, prefix: "n")
+            let flusher = FlusherCrash.flusher(node, consumer: "nice", FlusherCrash.options())
+            flusher.start()
+            defer { flusher.stop() }
+            var niceValues: [Int] = []
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline {
+                niceValues = []
+                for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
+                    guard let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8),
+                        comm.trimmingCharacters(in: .whitespacesAndNewlines) == "flusher",
+                        let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
+                        let close = stat.lastIndex(of: ")")
+                    else { continue }
+                    // Fields after "(comm)": state is field 3, nice field 19.
+                    let fields = stat[stat.index(after: close)...].split(separator: " ")
+                    if fields.count > 16, let nice = Int(fields[16]) { niceValues.append(nice) }
+                }
+                if try niceValues == [10] && node.storedCoupons(campaign).count == 5 { break }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            #expect(niceValues == [10])
+            #expect(try node.storedCoupons(campaign).count == 5)
+        }
+
         /// A grant whose dirty hint was lost (SPOP'd by nobody, deleted here) is flushed by the sweep.
         @Test func sweepFindsEntriesWithoutAHint() throws {
             let node = try TestNode.start(flusher: false)

@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <errno.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+#include <sys/resource.h>
 
 // Constants that Swift imports awkwardly (enums/macros with casts) re-exposed as plain ints.
 static inline int csystem_epollin(void) { return EPOLLIN; }
@@ -19,6 +21,13 @@ static inline int csystem_epollhup(void) { return EPOLLHUP; }
 static inline int csystem_epollrdhup(void) { return EPOLLRDHUP; }
 static inline int csystem_sock_stream_nonblock(void) { return SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC; }
 static inline int csystem_accept_flags(void) { return SOCK_NONBLOCK | SOCK_CLOEXEC; }
+
+/// The calling thread's kernel id (gettid).
+static inline int csystem_gettid(void) { return (int)syscall(SYS_gettid); }
+/// setpriority(PRIO_PROCESS, tid, nice) for one thread; 0 or -1 with errno.
+static inline int csystem_set_thread_nice(int tid, int nice) { return setpriority(PRIO_PROCESS, (id_t)tid, nice); }
+/// getpriority for one thread (errno distinguishes -1).
+static inline int csystem_thread_nice(int tid) { return getpriority(PRIO_PROCESS, (id_t)tid); }
 
 /// Sets an int-valued socket option; returns setsockopt's result.
 int csystem_setsockopt_int(int fd, int level, int name, int value);

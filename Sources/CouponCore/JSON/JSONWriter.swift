@@ -143,12 +143,12 @@ public struct JSONWriter: Sendable {
 /// Adds `"key":value` members to an object being written, placing commas between them.
 public struct JSONObjectWriter: Sendable {
     var writer: JSONWriter
-    private var first = true
+    var isFirst = true
 
     init(writer: JSONWriter) { self.writer = writer }
 
     private mutating func key(_ key: String) {
-        if first { first = false } else { writer.bytes.append(ASCII.comma) }
+        if isFirst { isFirst = false } else { writer.bytes.append(ASCII.comma) }
         writer.writeString(key)
         writer.bytes.append(ASCII.colon)
     }

@@ -118,7 +118,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
             rounds += 1
             let result: IOResult<Int>
             do {
-                result = try Syscall.call("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+                result = try Posix.read(fd, into: buffer)
             } catch {
                 close()
                 return
@@ -297,13 +297,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         while !output.isEmpty {
             let attempt = output.gather(maxChunks: 64) { vectors -> Result<IOResult<Int>, IOError> in
                 do throws(IOError) {
-                    return .success(
-                        try Syscall.call("sendmsg") {
-                            var message = msghdr()
-                            message.msg_iov = UnsafeMutablePointer(mutating: vectors.baseAddress)
-                            message.msg_iovlen = vectors.count
-                            return sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
-                        })
+                    return .success(try Posix.sendmsg(fd, vectors))
                 } catch {
                     return .failure(error)
                 }
@@ -326,7 +320,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
     private func startLingering() {
         guard lifecycle == .finishing(lastQueued: true) else { return }
         lifecycle = .lingering(discarded: 0)
-        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+        Posix.shutdownWrite(fd)
         if let timer { loop.cancel(timer) }
         timer = loop.schedule(afterMilliseconds: 500) { [weak self] in self?.close() }
         if interest != .read {
@@ -406,7 +400,7 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         queue.removeAll()
         current = nil
         loop.unregister(fd: fd)
-        _ = Glibc.close(fd)
+        Posix.close(fd)
         context.remove(self)
     }
 }

@@ -29,11 +29,14 @@ public struct HTTPRequestParser: Sendable {
     private var scanIndex = 0
     private var headerBytes = 0
 
-    // The head being built.
+    // The head being built. Header lines stay in `buffer` (compaction keeps them) as spans
+    // until the head is complete; then one copy of them becomes the request's `RawHeaderFields`.
     private var method = HTTPMethod.GET
     private var target = ""
     private var version = HTTPVersion.http1_1
-    private var headers = HTTPHeaders()
+    /// Where the header lines of the head being read start in `buffer`.
+    private var headStart = 0
+    private var spans: [RawHeaderFields.Span] = []
 
     public init(limits: HTTPParserLimits = HTTPParserLimits()) {
         self.limits = limits
@@ -72,16 +75,28 @@ public struct HTTPRequestParser: Sendable {
     }
 
     private mutating func compact() {
-        if readIndex == 0 { return }
-        if readIndex == buffer.count {
+        // Header lines already parsed are still needed (their spans point into the buffer).
+        let keep = state == .headers ? headStart : readIndex
+        if keep == 0 { return }
+        if keep == buffer.count {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
-        } else if readIndex >= 4096 || readIndex * 2 >= buffer.count {
-            buffer.removeSubrange(0..<readIndex)
+        } else if keep >= 4096 || keep * 2 >= buffer.count {
+            buffer.removeSubrange(0..<keep)
         } else {
             return
         }
-        scanIndex -= readIndex
-        readIndex = 0
+        scanIndex -= keep
+        readIndex -= keep
+        if state == .headers {
+            headStart = 0
+            let shift = Int32(keep)
+            for index in spans.indices {
+                spans[index].nameStart -= shift
+                spans[index].nameEnd -= shift
+                spans[index].valueStart -= shift
+                spans[index].valueEnd -= shift
+            }
+        }
     }
 
     // MARK: Output
@@ -152,15 +167,16 @@ public struct HTTPRequestParser: Sendable {
                 if lineEnd - lineStart > limits.maxRequestLineBytes { return fail(.requestLineTooLong) }
                 if let error = parseRequestLine(lineStart..<lineEnd) { return fail(error) }
                 headerBytes = 0
-                headers = HTTPHeaders()
+                headStart = readIndex
+                spans.removeAll(keepingCapacity: true)
                 state = .headers
                 continue
             }
 
             headerBytes += lineFeed + 1 - lineStart
-            if lineEnd == lineStart { return finishHead() }
+            if lineEnd == lineStart { return finishHead(headEnd: lineStart) }
             if headerBytes > limits.maxHeaderBytes { return fail(.headerFieldsTooLarge) }
-            if headers.count >= limits.maxHeaderCount { return fail(.tooManyHeaderFields) }
+            if spans.count >= limits.maxHeaderCount { return fail(.tooManyHeaderFields) }
             if let error = parseHeaderLine(lineStart..<lineEnd) { return fail(error) }
         }
     }
@@ -184,7 +200,7 @@ public struct HTTPRequestParser: Sendable {
             let methodBytes = UnsafeBufferPointer(rebasing: line[0..<firstSpace])
             let targetBytes = UnsafeBufferPointer(rebasing: line[afterMethod..<secondSpace])
             let versionBytes = UnsafeBufferPointer(rebasing: line[(secondSpace + 1)...])
-            if methodBytes.isEmpty || !methodBytes.allSatisfy(HTTPSyntax.isTokenByte) { return .invalidMethod }
+            if methodBytes.isEmpty || !methodBytes.allSatisfy(HTTPSyntax.isTokenByteFast) { return .invalidMethod }
             if targetBytes.isEmpty { return .malformedRequestLine }
             if !targetBytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) { return .invalidTarget }
             if targetBytes[0] != UInt8(ascii: "/") && !(targetBytes.count == 1 && targetBytes[0] == UInt8(ascii: "*")) {
@@ -201,59 +217,99 @@ public struct HTTPRequestParser: Sendable {
         }
     }
 
+    /// Validates one field line and records its name and (trimmed) value as spans.
     private mutating func parseHeaderLine(_ range: Range<Int>) -> HTTPParserError.Code? {
-        let field = buffer.withUnsafeBufferPointer { all -> (String, String)? in
-            let line = UnsafeBufferPointer(rebasing: all[range])
+        let span = buffer.withUnsafeBufferPointer { all -> RawHeaderFields.Span? in
+            let base = all.baseAddress! + range.lowerBound
+            let count = range.count
             // Leading whitespace is obsolete line folding (RFC 9112 §5.2): refused.
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0 else { return nil }
-            let name = UnsafeBufferPointer(rebasing: line[0..<colon])
-            guard name.allSatisfy(HTTPSyntax.isTokenByte) else { return nil }
+            var colon = 0
+            while colon < count && HTTPSyntax.isTokenByteFast(base[colon]) { colon += 1 }
+            guard colon > 0, colon < count, base[colon] == UInt8(ascii: ":") else { return nil }
             var start = colon + 1
-            var end = line.count
-            while start < end && (line[start] == 0x20 || line[start] == 0x09) { start += 1 }
-            while end > start && (line[end - 1] == 0x20 || line[end - 1] == 0x09) { end -= 1 }
-            let value = UnsafeBufferPointer(rebasing: line[start..<end])
-            guard value.allSatisfy(HTTPSyntax.isFieldValueByte) else { return nil }
-            return (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+            var end = count
+            while start < end && (base[start] == 0x20 || base[start] == 0x09) { start += 1 }
+            while end > start && (base[end - 1] == 0x20 || base[end - 1] == 0x09) { end -= 1 }
+            for index in start..<end where !HTTPSyntax.isFieldValueByte(base[index]) { return nil }
+            let origin = Int32(range.lowerBound)
+            return RawHeaderFields.Span(
+                nameStart: origin, nameEnd: origin + Int32(colon), valueStart: origin + Int32(start), valueEnd: origin + Int32(end))
         }
-        guard let field else { return .malformedHeader }
-        headers.add(name: field.0, value: field.1)
+        guard let span else { return .malformedHeader }
+        spans.append(span)
         return nil
     }
 
-    private mutating func finishHead() -> HTTPParserAction {
+    private mutating func finishHead(headEnd: Int) -> HTTPParserAction {
         var contentLength: Int?
         var hostCount = 0
         var connectionClose = false
         var connectionKeepAlive = false
-        for field in headers {
-            if HTTPHeaders.equalsIgnoringCase(field.name, "transfer-encoding") {
-                return fail(.transferEncodingNotSupported)
-            } else if HTTPHeaders.equalsIgnoringCase(field.name, "content-length") {
-                if contentLength != nil { return fail(.duplicateContentLength) }
-                guard let parsed = HTTPSyntax.parseContentLength(field.value) else { return fail(.invalidContentLength) }
-                contentLength = parsed
-            } else if HTTPHeaders.equalsIgnoringCase(field.name, "host") {
-                hostCount += 1
-            } else if HTTPHeaders.equalsIgnoringCase(field.name, "connection") {
-                for token in field.value.split(separator: ",") {
-                    let option = token.trimmingSpaces
-                    if HTTPHeaders.equalsIgnoringCase(option, "close") { connectionClose = true }
-                    if HTTPHeaders.equalsIgnoringCase(option, "keep-alive") { connectionKeepAlive = true }
+        let failure: HTTPParserError.Code? = buffer.withUnsafeBufferPointer { all -> HTTPParserError.Code? in
+            for span in spans {
+                let name = UnsafeBufferPointer(rebasing: all[Int(span.nameStart)..<Int(span.nameEnd)])
+                let value = UnsafeBufferPointer(rebasing: all[Int(span.valueStart)..<Int(span.valueEnd)])
+                switch name.count {
+                case 17 where Self.equalsLowercase(name, "transfer-encoding"):
+                    return .transferEncodingNotSupported
+                case 14 where Self.equalsLowercase(name, "content-length"):
+                    if contentLength != nil { return .duplicateContentLength }
+                    guard let parsed = HTTPSyntax.parseContentLength(value) else { return .invalidContentLength }
+                    contentLength = parsed
+                case 4 where Self.equalsLowercase(name, "host"):
+                    hostCount += 1
+                case 10 where Self.equalsLowercase(name, "connection"):
+                    for token in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+                        var option = token[...]
+                        while let first = option.first, first == 0x20 || first == 0x09 { option = option.dropFirst() }
+                        while let last = option.last, last == 0x20 || last == 0x09 { option = option.dropLast() }
+                        let bytes = UnsafeBufferPointer(rebasing: option)
+                        if bytes.count == 5 && Self.equalsLowercase(bytes, "close") { connectionClose = true }
+                        if bytes.count == 10 && Self.equalsLowercase(bytes, "keep-alive") { connectionKeepAlive = true }
+                    }
+                default:
+                    break
                 }
             }
+            return nil
         }
+        if let failure { return fail(failure) }
         if hostCount > 1 { return fail(.duplicateHost) }
         if hostCount == 0 && version == .http1_1 { return fail(.missingHost) }
         let keepAlive = version == .http1_1 ? !connectionClose : (connectionKeepAlive && !connectionClose)
         let length = contentLength ?? 0
+        // One copy of the header lines; spans relative to it.
+        // `spans` keeps its capacity for the next head; the copy is made at its final size.
+        let shift = Int32(headStart)
+        var relative: [RawHeaderFields.Span] = []
+        relative.reserveCapacity(spans.count)
+        for span in spans {
+            relative.append(RawHeaderFields.Span(
+                nameStart: span.nameStart - shift, nameEnd: span.nameEnd - shift,
+                valueStart: span.valueStart - shift, valueEnd: span.valueEnd - shift))
+        }
+        let raw = RawHeaderFields(bytes: Array(buffer[headStart..<headEnd]), spans: relative)
         let head = HTTPRequestHead(
-            method: method, target: target, version: version, headers: headers,
+            method: method, target: target, version: version, headers: HTTPHeaders(raw: raw),
             contentLength: length, keepAlive: keepAlive)
-        headers = HTTPHeaders()
         target = ""
+        spans.removeAll(keepingCapacity: true)
         state = .awaitingBodyLimit(contentLength: length)
         return .headComplete(head)
+    }
+
+    /// ASCII case-insensitive equality with a lower-case literal of the same length.
+    @inline(__always)
+    private static func equalsLowercase(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
+        let count = lower.utf8CodeUnitCount
+        guard bytes.count == count else { return false }
+        let wanted = lower.utf8Start
+        for index in 0..<count {
+            let byte = bytes[index]
+            let folded = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+            if folded != wanted[index] { return false }
+        }
+        return true
     }
 }
 

@@ -1,6 +1,23 @@
+import Glibc
+
 /// Character classes and small grammars from RFC 9110 / 9112, shared by the request and
 /// response parsers.
 enum HTTPSyntax {
+    /// Byte equality with an ASCII literal (memcmp; no collection iteration).
+    @inline(__always)
+    static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
+        bytes.count == literal.utf8CodeUnitCount
+            && (bytes.count == 0 || memcmp(bytes.baseAddress!, literal.utf8Start, bytes.count) == 0)
+    }
+
+    /// tchar as a bitmap (bytes 0...63 and 64...127): one shift and mask per byte.
+    @inline(__always)
+    static func isTokenByteFast(_ byte: UInt8) -> Bool {
+        if byte < 64 { return (UInt64(0x03ff_6cfa_0000_0000) >> UInt64(byte)) & 1 != 0 }
+        if byte < 128 { return (UInt64(0x57ff_ffff_c7ff_fffe) >> UInt64(byte &- 64)) & 1 != 0 }
+        return false
+    }
+
     /// tchar: "!#$%&'*+-.^_`|~", digits and letters.
     @inline(__always)
     static func isTokenByte(_ byte: UInt8) -> Bool {
@@ -32,7 +49,7 @@ enum HTTPSyntax {
     /// `HTTP/1.1` and `HTTP/1.0` are supported; any other `HTTP/<digit>[.<digit>]` is
     /// well-formed but unsupported (505); everything else is malformed (400).
     static func parseVersion(_ bytes: UnsafeBufferPointer<UInt8>) -> VersionParse {
-        guard bytes.count >= 6, bytes.starts(with: "HTTP/".utf8) else { return .malformed }
+        guard bytes.count >= 6, equals(UnsafeBufferPointer(rebasing: bytes[0..<5]), "HTTP/") else { return .malformed }
         let rest = UnsafeBufferPointer(rebasing: bytes[5...])
         func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
         if rest.count == 3, isDigit(rest[0]), rest[1] == UInt8(ascii: "."), isDigit(rest[2]) {
@@ -46,9 +63,14 @@ enum HTTPSyntax {
 
     /// 1 to 18 ASCII digits; no sign, spaces or lists.
     static func parseContentLength(_ value: String) -> Int? {
+        var value = value
+        return value.withUTF8 { parseContentLength($0) }
+    }
+
+    static func parseContentLength(_ value: UnsafeBufferPointer<UInt8>) -> Int? {
         var result = 0
         var digits = 0
-        for byte in value.utf8 {
+        for byte in value {
             guard byte >= 0x30 && byte <= 0x39 else { return nil }
             digits += 1
             if digits > 18 { return nil }

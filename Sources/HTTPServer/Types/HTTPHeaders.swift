@@ -1,9 +1,16 @@
 /// An ordered list of header fields with ASCII case-insensitive lookup by name.
 /// Duplicates are kept in arrival order; `headers["host"]` returns the first.
+///
+/// A request's headers arrive as `RawHeaderFields`: one copy of the head's bytes and the
+/// name/value spans in it (two allocations for any number of fields). Lookups compare bytes
+/// and make a `String` only for the value asked for; the first mutation or iteration turns
+/// them into ordinary fields.
 public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
     public typealias Element = (name: String, value: String)
 
     @usableFromInline var fields: [(name: String, value: String)]
+    /// When set, the fields live here (and `fields` is empty).
+    var raw: RawHeaderFields?
 
     public init() { fields = [] }
 
@@ -15,10 +22,28 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         self.init(elements)
     }
 
-    public var count: Int { fields.count }
-    public var isEmpty: Bool { fields.isEmpty }
+    init(raw: RawHeaderFields) {
+        fields = []
+        self.raw = raw
+    }
+
+    public var count: Int { raw?.spans.count ?? fields.count }
+    public var isEmpty: Bool { count == 0 }
+
+    /// Every field as Strings, in order.
+    private var allFields: [(name: String, value: String)] {
+        guard let raw else { return fields }
+        return raw.spans.indices.map { (name: raw.name($0), value: raw.value($0)) }
+    }
+
+    private mutating func materialize() {
+        guard raw != nil else { return }
+        fields = allFields
+        raw = nil
+    }
 
     public mutating func add(name: String, value: String) {
+        materialize()
         fields.append((name: name, value: value))
     }
 
@@ -29,12 +54,17 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     }
 
     public mutating func remove(name: String) {
+        materialize()
         fields.removeAll { Self.equalsIgnoringCase($0.name, name) }
     }
 
     /// The first value for `name`; setting replaces all (nil removes).
     public subscript(name: String) -> String? {
         get {
+            if let raw {
+                guard let index = raw.firstIndex(named: name) else { return nil }
+                return raw.value(index)
+            }
             for field in fields where Self.equalsIgnoringCase(field.name, name) { return field.value }
             return nil
         }
@@ -45,18 +75,22 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
 
     /// Every value for `name`, in order.
     public func values(for name: String) -> [String] {
-        fields.compactMap { Self.equalsIgnoringCase($0.name, name) ? $0.value : nil }
+        if let raw { return raw.indices(named: name).map { raw.value($0) } }
+        return fields.compactMap { Self.equalsIgnoringCase($0.name, name) ? $0.value : nil }
     }
 
-    public func contains(name: String) -> Bool { self[name] != nil }
+    public func contains(name: String) -> Bool {
+        if let raw { return raw.firstIndex(named: name) != nil }
+        return self[name] != nil
+    }
 
     public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> {
-        fields.makeIterator()
+        allFields.makeIterator()
     }
 
     public static func == (lhs: HTTPHeaders, rhs: HTTPHeaders) -> Bool {
-        lhs.fields.count == rhs.fields.count
-            && zip(lhs.fields, rhs.fields).allSatisfy { $0.name == $1.name && $0.value == $1.value }
+        let left = lhs.allFields, right = rhs.allFields
+        return left.count == right.count && zip(left, right).allSatisfy { $0.name == $1.name && $0.value == $1.value }
     }
 
     /// ASCII case-insensitive comparison without allocating lower-cased copies.
@@ -75,5 +109,57 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
             default: return false
             }
         }
+    }
+}
+
+/// A request head's header fields as spans of one copy of the head's bytes (made by
+/// `HTTPRequestParser`): no `String` per name or value until one is asked for.
+struct RawHeaderFields: Sendable {
+    struct Span: Sendable {
+        var nameStart: Int32, nameEnd: Int32, valueStart: Int32, valueEnd: Int32
+    }
+
+    let bytes: [UInt8]
+    let spans: [Span]
+
+    func name(_ index: Int) -> String {
+        let span = spans[index]
+        return String(decoding: bytes[Int(span.nameStart)..<Int(span.nameEnd)], as: UTF8.self)
+    }
+
+    func value(_ index: Int) -> String {
+        let span = spans[index]
+        return String(decoding: bytes[Int(span.valueStart)..<Int(span.valueEnd)], as: UTF8.self)
+    }
+
+    func firstIndex(named name: String) -> Int? {
+        var name = name
+        return name.withUTF8 { wanted in
+            bytes.withUnsafeBufferPointer { all in
+                for index in spans.indices where Self.nameEquals(all, spans[index], wanted) { return index }
+                return nil
+            }
+        }
+    }
+
+    func indices(named name: String) -> [Int] {
+        var name = name
+        return name.withUTF8 { wanted in
+            bytes.withUnsafeBufferPointer { all in spans.indices.filter { Self.nameEquals(all, spans[$0], wanted) } }
+        }
+    }
+
+    /// ASCII case-insensitive comparison of a span's name with `wanted`.
+    @inline(__always)
+    static func nameEquals(_ all: UnsafeBufferPointer<UInt8>, _ span: Span, _ wanted: UnsafeBufferPointer<UInt8>) -> Bool {
+        let start = Int(span.nameStart)
+        guard Int(span.nameEnd) - start == wanted.count else { return false }
+        for offset in 0..<wanted.count {
+            let a = all[start + offset], b = wanted[offset]
+            if a == b { continue }
+            let lower = a | 0x20
+            if lower != b | 0x20 || lower < 0x61 || lower > 0x7A { return false }
+        }
+        return true
     }
 }

@@ -49,14 +49,14 @@ public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConv
             if bytes[0] == 0x47, bytes[1] == 0x45, bytes[2] == 0x54 { return .GET }
             if bytes[0] == 0x50, bytes[1] == 0x55, bytes[2] == 0x54 { return .PUT }
         case 4:
-            if bytes.elementsEqual("POST".utf8) { return .POST }
-            if bytes.elementsEqual("HEAD".utf8) { return .HEAD }
+            if HTTPSyntax.equals(bytes, "POST") { return .POST }
+            if HTTPSyntax.equals(bytes, "HEAD") { return .HEAD }
         case 5:
-            if bytes.elementsEqual("PATCH".utf8) { return .PATCH }
+            if HTTPSyntax.equals(bytes, "PATCH") { return .PATCH }
         case 6:
-            if bytes.elementsEqual("DELETE".utf8) { return .DELETE }
+            if HTTPSyntax.equals(bytes, "DELETE") { return .DELETE }
         case 7:
-            if bytes.elementsEqual("OPTIONS".utf8) { return .OPTIONS }
+            if HTTPSyntax.equals(bytes, "OPTIONS") { return .OPTIONS }
         default:
             break
         }

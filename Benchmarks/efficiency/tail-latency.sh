@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Open-loop p99 at half the maximum rate, flusher on vs off (issue 15). Two nodes (2 loops
+# each, the default), each on its own Redis; the first with its flusher writing to PostgreSQL,
+# the second without. For each: a closed-loop coupon-load run (TAIL_SECONDS, 3) finds the max
+# rate, then TAIL_RUNS (3) open-loop runs at half of it (TAIL_SECONDS each) report p99 from each
+# claim's scheduled time. ≈ 2 × (1 + runs) × (seconds + 2) s.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+seconds=${TAIL_SECONDS:-3}
+runs=${TAIL_RUNS:-3}
+connections=${TAIL_CONNECTIONS:-128}
+start_stack
+start_node ${EFF_NODE_FLAGS:-}
+on_port=$node_port
+first_redis=$redis_port
+start_redis
+for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+start_node --flusher false ${EFF_NODE_FLAGS:-}
+off_port=$node_port
+load() { # load PORT LABEL [coupon-load flags...] → prints "rate p99"
+  local port=$1 label=$2; shift 2
+  "$bin_dir/coupon-load" --target "127.0.0.1:$port" --keys-file "$keys_file" --create-campaign stock=100000000,limit=1000 \
+    --users 200000 --claims-per-user 1000 --connections "$connections" --duration "$seconds" --quiet --json "$run_dir/$label.json" "$@" >/dev/null
+  python3 -c "import json; r = json.load(open('$run_dir/$label.json')); print(f\"{r['claims_per_second']:.0f} {r['latency_ms']['p99']:.2f}\")"
+}
+for mode in on off; do
+  port=$([ $mode = on ] && echo "$on_port" || echo "$off_port")
+  read -r max _ <<<"$(load "$port" "max-$mode")"
+  half=$((max / 2))
+  line="flusher $mode: max $max claims/s closed loop; open loop at $half/s p99:"
+  for run in $(seq 1 "$runs"); do
+    read -r _ p99 <<<"$(load "$port" "open-$mode-$run" --rate "$half")"
+    line="$line $p99 ms"
+  done
+  echo "$line"
+done
