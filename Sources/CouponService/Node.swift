@@ -4,6 +4,7 @@ import EventLoop
 import Foundation
 import HTTPServer
 import Ledger
+import BulkIssuance
 import PostgresClient
 import RedisClient
 import Redemption
@@ -24,6 +25,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     private var flusher: Flusher?
     private var syncTimer: DispatchSourceTimer?
     private var expirySweeper: ExpirySweeper?
+    private var bulkRunner: BulkJobRunner?
 
     /// `flusherOptions` replaces the flusher settings taken from `configuration` (tests).
     public init(configuration: Configuration, logger: Logger, flusherOptions: Flusher.Options? = nil) throws {
@@ -93,6 +95,12 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         flusher?.start()
         expirySweeper = ExpirySweeper(conninfo: configuration.postgres, log: { [logger] in logger.warning($0, $1) }).start()
         scheduleCampaignSync()
+        if configuration.bulkJobs {
+            bulkRunner = BulkJobRunner(
+                owner: configuration.nodeId, conninfo: configuration.postgres, redis: configuration.redis,
+                options: configuration.bulkRunnerOptions, log: { [logger] event, fields in logger.info(event, fields) }
+            ).start()
+        }
         logger.info(
             "node_started",
             [
@@ -142,6 +150,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     public func stop() {
         syncTimer?.cancel()
         server?.stop()
+        bulkRunner?.stop()
         flusher?.stop()
         expirySweeper?.stop()
         for loop in group.loops {

@@ -28,5 +28,6 @@ enum Routes {
         installCheckout(on: router, api: api)
         installFinance(on: router, api: api)
         installConsole(on: router, api: api)
+        installBulk(on: router, api: api)
     }
 }

@@ -8,6 +8,7 @@ public enum CouponSchema {
         Migration(version: 2, name: "checkout", sql: v2Checkout),
         Migration(version: 3, name: "ledger without foreign keys", sql: v3LedgerForeignKeys),
         Migration(version: 4, name: "idempotency keys", sql: v4IdempotencyKeys),
+        Migration(version: 5, name: "bulk grant jobs", sql: v5BulkJobs),
     ]
 
     /// Applies every migration not yet applied; returns the versions it applied.

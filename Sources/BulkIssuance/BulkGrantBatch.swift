@@ -1,0 +1,77 @@
+import CouponCore
+import Issuance
+import RedisClient
+
+/// One batch of a bulk job decided in Redis: every line runs the claim script, the same
+/// decision as an HTTP claim (state, window, eligibility, per-user limit, stock), with the
+/// request id `bulk-<job>-<line>`. A line decided before (the batch is re-run after a crash or
+/// a takeover) is answered `replayed` with its first grant, never a second one, so a job is
+/// exactly-once however often a batch runs. The batch is one pipeline: one round trip, and
+/// with `appendfsync always` one fsync for all of it.
+public enum BulkGrantBatch {
+    /// What the lines of a batch came to.
+    public struct Outcome: Sendable, Equatable {
+        public var granted: [Grant] = []
+        /// Lines refused, with the claim refusal code.
+        public var refusals: [(line: Int64, userId: String, reason: String)] = []
+
+        public static func == (lhs: Outcome, rhs: Outcome) -> Bool {
+            lhs.granted == rhs.granted && lhs.refusals.elementsEqual(rhs.refusals) { $0 == $1 }
+        }
+    }
+
+    public enum Failure: Error, Equatable {
+        /// Redis does not know the campaign (never published, or Redis lost it).
+        case unknownCampaign
+        /// A reply the claim script cannot produce, or a Redis error reply (BUSY, OOM, ...).
+        case unexpected(String)
+    }
+
+    /// The request id of line `line` of job `jobId`.
+    public static func requestId(jobId: Int64, line: Int64) -> String { "bulk-\(jobId)-\(line)" }
+
+    /// Decides `lines` of job `jobId` on `redis`; codes come from `codes`.
+    public static func run(
+        jobId: Int64, campaignId: Int64, lines: [(line: Int64, userId: String)], codes: CouponCodeGenerator,
+        on redis: BlockingRedisConnection
+    ) throws -> Outcome {
+        let keys = CampaignKeys(campaignId: campaignId)
+        var commands: [[RedisArgument]] = [ClaimScript.script.loadCommand]  // SCRIPT FLUSH cannot break the batch
+        commands.reserveCapacity(lines.count + 1)
+        for (line, userId) in lines {
+            let requestId = requestId(jobId: jobId, line: line)
+            commands.append(
+                ClaimScript.script.evalshaCommand(
+                    keys: ClaimScript.keys(keys, userId: userId, requestId: requestId),
+                    args: ClaimScript.arguments(userId: userId, requestId: requestId, code: codes.code(), tags: [])))
+        }
+        let replies = try redis.pipeline(commands)
+        _ = try replies[0].get()
+        let outcome = try decode(jobId: jobId, campaignId: campaignId, lines: lines, replies: replies.dropFirst().map { try $0.get() })
+        if !outcome.granted.isEmpty {
+            // The wallet's index of unflushed grants and the flushers' hint, as a claim writes them.
+            var hints = outcome.granted.flatMap(GrantHints.indexCommands)
+            hints.append(GrantHints.markDirtyCommand([campaignId]))
+            for result in try redis.pipeline(hints) { _ = try result.get() }
+        }
+        return outcome
+    }
+
+    /// Maps the claim script's replies, one per line.
+    static func decode(jobId: Int64, campaignId: Int64, lines: [(line: Int64, userId: String)], replies: [RESPValue]) throws -> Outcome {
+        var outcome = Outcome()
+        for ((line, userId), reply) in zip(lines, replies) {
+            let requestId = requestId(jobId: jobId, line: line)
+            guard let decision = ClaimDecision(reply: reply, campaignId: campaignId, userId: userId, requestId: requestId) else {
+                throw Failure.unexpected("\(reply)")
+            }
+            switch decision {
+            case .granted(let grant), .replayed(let grant): outcome.granted.append(grant)
+            case .refused(let refusal): outcome.refusals.append((line, userId, refusal.rawValue))
+            case .requestConflict: outcome.refusals.append((line, userId, "request_conflict"))
+            case .unknownCampaign: throw Failure.unknownCampaign
+            }
+        }
+        return outcome
+    }
+}
