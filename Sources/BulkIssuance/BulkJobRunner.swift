@@ -12,7 +12,7 @@ import Synchronization
 /// at most the uncommitted batch, whose lines Redis answers as replays: exactly-once.
 public final class BulkJobRunner: @unchecked Sendable {  // `stopped`/`running` are guarded by `condition`
     public struct Options: Sendable {
-        public var batchSize = 1_000
+        public var batchSize = 5_000
         /// A lease not renewed for this long is presumed dead and taken over.
         public var leaseSeconds = 10.0
         /// Poll for runnable jobs this often while idle.
@@ -113,16 +113,21 @@ public final class BulkJobRunner: @unchecked Sendable {  // `stopped`/`running` 
         var job = start
         let started = DispatchTime.now().uptimeNanoseconds
         var decidedHere = 0
+        var phases = BatchPhases()
+        defer { log("bulk_job_run_ended", ["job_id": String(job.id), "done": String(job.done)].merging(phases.fields) { $1 }) }
         while job.done < job.total {
             if isStopped {
                 try BulkJobStore.release(jobId: job.id, owner: owner, on: postgres)
                 return
             }
+            var mark = DispatchTime.now().uptimeNanoseconds
             let lines = try BulkJobStore.lines(jobId: job.id, after: job.done, limit: options.batchSize, on: postgres)
             guard !lines.isEmpty else { break }
+            phases.add(\.readNanos, since: &mark)
             let outcome: BulkGrantBatch.Outcome
             do {
                 outcome = try BulkGrantBatch.run(jobId: job.id, campaignId: job.campaignId, lines: lines, codes: codes, on: redis)
+                phases.add(\.redisNanos, since: &mark)
             } catch BulkGrantBatch.Failure.unknownCampaign {
                 try BulkJobStore.fail(jobId: job.id, owner: owner, error: "campaign \(job.campaignId) is not published to Redis", on: postgres)
                 return
@@ -138,6 +143,8 @@ public final class BulkJobRunner: @unchecked Sendable {  // `stopped`/`running` 
                 log("bulk_job_lease_lost", ["job_id": String(job.id)])
                 return
             }
+            phases.add(\.commitNanos, since: &mark)
+            phases.batches += 1
             linesDecided.add(lines.count, ordering: .relaxed)
             decidedHere += lines.count
             if state != .running {
@@ -150,5 +157,27 @@ public final class BulkJobRunner: @unchecked Sendable {  // `stopped`/`running` 
                 if due > elapsed, !pause(due - elapsed) { continue }
             }
         }
+    }
+}
+
+/// Where a run's wall time went (logged when the run ends): reading lines, deciding them in
+/// Redis, committing the checkpoint.
+struct BatchPhases {
+    var batches = 0
+    var readNanos: UInt64 = 0
+    var redisNanos: UInt64 = 0
+    var commitNanos: UInt64 = 0
+
+    mutating func add(_ phase: WritableKeyPath<BatchPhases, UInt64>, since mark: inout UInt64) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        self[keyPath: phase] += now - mark
+        mark = now
+    }
+
+    var fields: [String: String] {
+        [
+            "batches": String(batches), "read_ms": String(readNanos / 1_000_000), "redis_ms": String(redisNanos / 1_000_000),
+            "commit_ms": String(commitNanos / 1_000_000),
+        ]
     }
 }

@@ -106,6 +106,9 @@ public enum BulkJobStore {
         leaseSeconds: Double, on connection: PostgresConnection
     ) throws -> BulkJob.State? {
         try connection.transaction { connection in
+            // Asynchronous commit is safe here: a checkpoint lost with a PostgreSQL crash only
+            // re-runs its batch, which Redis answers with replays (same grants, same refusals).
+            _ = try connection.execute("SET LOCAL synchronous_commit = off")
             let updated = try connection.execute(
                 """
                 UPDATE bulk_jobs SET done = $3, granted = $4, refused = $5::jsonb,

@@ -1,4 +1,5 @@
 import CouponCore
+import CouponService
 import Foundation
 import HTTPServer
 import Issuance
@@ -99,5 +100,30 @@ import TestSupport
         #expect(done < 2_000)
         #expect(later.count("granted") == done)
         #expect(try node.redisMeta(campaign, "issued") == String(done))
+    }
+
+    @Test func theCommandLineSubmitsStreamsAndReportsAJob() throws {
+        let node = try TestNode.start()
+        defer { node.stop() }
+        let campaign = try node.createCampaign(stock: 3, perUserLimit: 1)
+        let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "bulk-cli")
+        let file = directory + "/users.csv"
+        try "user_id\nk1\nk2\nk1\nk3\nk4\n".write(toFile: file, atomically: true, encoding: .utf8)
+        var printed: [String] = []
+        #expect(try Commands.jobs(["submit", "--campaign-id", String(campaign), file], node.configuration) { printed.append($0) } == 0)
+        let id = try #require(printed.first.flatMap { $0.split(separator: " ")[1].dropLast() }.flatMap { Int64($0) })
+        #expect(printed.first == "job \(id): 5 user ids queued for campaign \(campaign)")
+        let bulk = BulkJobClient(port: node.port, adminKey: node.keys[.admin]!)
+        #expect(try bulk.waitFinished(id)["state"]?.stringValue == "done")
+        printed = []
+        #expect(try Commands.jobs(["refusals", String(id)], node.configuration) { printed.append($0) } == 0)
+        #expect(printed == ["line,user_id,reason\n3,k1,limit_reached\n5,k4,sold_out"])
+        printed = []
+        #expect(try Commands.jobs(["status", String(id)], node.configuration) { printed.append($0) } == 0)
+        let status = try JSONParser.parse(Array(printed.joined().utf8))
+        #expect(status.count("granted") == 3)
+        #expect(throws: Configuration.Error.self) {
+            try Commands.jobs(["submit", "--campaign-id", "999999", file], node.configuration) { _ in }
+        }
     }
 }

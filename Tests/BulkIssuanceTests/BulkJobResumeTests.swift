@@ -10,10 +10,15 @@ import Testing
 import TestSupport
 
 /// Lines of a bulk job with one duplicate in a hundred: line i is user `u<i>`, except every
-/// hundredth line, which repeats the user of line i/100 (granted early, so its duplicate is
-/// refused `limit_reached` whatever the stock).
+/// hundredth line, which repeats the user of line k = i/100 (k - 1 when k is itself a
+/// duplicate line): a user granted early, so its duplicate is refused `limit_reached`
+/// whatever the stock. The same list as load-tests/bulk-job.sh.
 func bulkTestLines(_ count: Int) -> [String] {
-    (1...count).map { $0 % 100 == 0 ? "u\($0 / 100)" : "u\($0)" }
+    (1...count).map { line in
+        var k = line / 100
+        if k % 100 == 0 { k -= 1 }
+        return line % 100 == 0 ? "u\(k)" : "u\(line)"
+    }
 }
 
 /// The node running a bulk job is SIGKILLed twice mid-job: the next node resumes from the

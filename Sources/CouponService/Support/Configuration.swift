@@ -54,7 +54,7 @@ public struct Configuration: Sendable {
     public var claimSeries = true
     // Bulk grant jobs (issue 12): see README "Bulk grant jobs".
     public var bulkJobs = true
-    public var bulkBatchSize = 1_000
+    public var bulkBatchSize = 5_000
     public var bulkLeaseSeconds = 10.0
     public var bulkMaxLinesPerSecond = 0
     public var bulkBodyLimitBytes = 64 * 1024 * 1024
@@ -102,7 +102,7 @@ public struct Configuration: Sendable {
         ("flusher-stale-consumer-seconds", "delete flusher consumers idle this long with nothing pending (600)"),
         ("claim-series", "count claims per second in Redis for the console's charts: true/false (true)"),
         ("bulk-jobs", "run bulk grant jobs on this node: true/false (true)"),
-        ("bulk-batch-size", "lines per bulk-job batch: one Redis pipeline, one checkpoint (1000)"),
+        ("bulk-batch-size", "lines per bulk-job batch: one Redis pipeline, one checkpoint (5000)"),
         ("bulk-lease-seconds", "a bulk job whose node has not renewed its lease this long is resumed by another node (10)"),
         ("bulk-max-lines-per-second", "bulk-job lines decided per second per node, 0 = unlimited (0)"),
         ("bulk-body-limit-bytes", "largest bulk-grants upload body (67108864)"),
