@@ -171,3 +171,22 @@ public enum BulkJobStore {
         }
     }
 }
+
+extension BulkJobStore {
+    /// A queued job over the members of a segment (in user-id order), in one transaction.
+    public static func create(campaignId: Int64, segmentId: Int64, on connection: PostgresConnection) throws -> BulkJob {
+        try connection.transaction { connection in
+            let id = try connection.execute("INSERT INTO bulk_jobs (campaign_id, total) VALUES ($1, 0) RETURNING id", [campaignId])
+                .first!.int64(0)
+            let count = try connection.execute(
+                """
+                INSERT INTO bulk_job_lines (job_id, line_no, user_id)
+                SELECT $1, row_number() OVER (ORDER BY user_id), user_id FROM segment_members WHERE segment_id = $2
+                """, [id, segmentId]
+            ).rowsAffected
+            guard count > 0 else { throw Failure.emptyUpload }
+            _ = try connection.execute("UPDATE bulk_jobs SET total = $2 WHERE id = $1", [id, Int64(count)])
+            return try find(id: id, on: connection)!
+        }
+    }
+}

@@ -7,6 +7,7 @@ import Ledger
 import PostgresClient
 import RedisClient
 import Store
+import BulkIssuance
 
 /// What every handler shares: settings, logs, metrics, key cache, worker threads and the
 /// per-loop Redis connections. Built once before the server starts, read-only afterwards.
@@ -210,6 +211,7 @@ final class API: @unchecked Sendable {  // the per-loop tables are filled before
         let postgres = try context.postgres()
         let campaigns = try CampaignStore.published(on: postgres)
         try CampaignPublisher.publishAll(campaigns, on: context.redis()) { try CampaignStore.couponCount(id: $0, on: postgres) }
+        try SegmentStore.syncAudiences(postgres: postgres, redis: context.redis())  // audiences (issue 12)
         return campaigns.count
     }
 }

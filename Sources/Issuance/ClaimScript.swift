@@ -18,6 +18,7 @@ public enum ClaimScript {
         [
             .string(keys.meta), .string(keys.stock), .string(keys.users), .string(keys.request(requestId)),
             .string(keys.grants), .string(keys.recentGrants(of: userId)),
+            .string(keys.audience),  // audience (issue 12)
         ]
     }
 
@@ -39,7 +40,7 @@ public enum ClaimScript {
           return {'replayed', string.sub(prior, sep + 1)}
         end
 
-        local m = redis.call('HMGET', meta, 'state', 'start', 'end', 'limit', 'vtype', 'vfrom', 'vuntil', 'vdays', 'tags')
+        local m = redis.call('HMGET', meta, 'state', 'start', 'end', 'limit', 'vtype', 'vfrom', 'vuntil', 'vdays', 'tags', 'aud')
         if not m[1] then return {'unknown_campaign'} end
         local function refuse(reason)
           redis.call('HINCRBY', meta, 'out:' .. reason, 1)
@@ -61,6 +62,8 @@ public enum ClaimScript {
           for tag in string.gmatch(m[9], '[^,]+') do if have[tag] then ok = true break end end
           if not ok then return refuse('not_eligible') end
         end
+        -- audience (issue 12): a campaign targeted at a segment is claimable only by its members
+        if m[10] == '1' and redis.call('SISMEMBER', KEYS[7], user) == 0 then return refuse('not_eligible') end
 
         local claimed = tonumber(redis.call('HGET', users, user) or '0')
         if claimed >= tonumber(m[4]) then return refuse('limit_reached') end

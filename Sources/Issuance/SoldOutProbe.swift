@@ -20,9 +20,10 @@ public enum SoldOutProbe {
     static let source = #"""
         local meta, stock, users, req = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
         if redis.call('EXISTS', req) == 1 then return 'script' end
-        local m = redis.call('HMGET', meta, 'state', 'start', 'end', 'limit', 'tags')
+        local m = redis.call('HMGET', meta, 'state', 'start', 'end', 'limit', 'tags', 'aud')
         if m[1] ~= 'active' then return 'script' end
         if m[5] and m[5] ~= '' then return 'script' end
+        if m[6] == '1' then return 'script' end
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         if now < tonumber(m[2]) or now >= tonumber(m[3]) then return 'script' end

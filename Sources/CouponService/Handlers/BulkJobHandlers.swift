@@ -13,9 +13,7 @@ struct BulkJobHandlers {
         guard let campaignId = parameters.resourceID("id"), campaignId > 0 else {
             return responder.respond(APIError.notFound("campaign"))
         }
-        if request.body.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "{") {
-            return responder.respond(APIError.invalid("a JSON body (segment_id) is not supported yet: send the user ids, one per line or CSV"))
-        }
+        if Self.isJSON(request.body) { return createFromSegment(campaignId, request, responder) }
         let key: IdempotencyKey?
         switch IdempotencyKey.of(request, route: "POST /v1/campaigns/{id}/bulk-grants") {
         case .success(let value): key = value
@@ -50,6 +48,33 @@ struct BulkJobHandlers {
             }
             return Self.describe(job, status: 202)
         }
+    }
+
+    /// `{"segment_id": N}`: a job over the segment's members.
+    private func createFromSegment(_ campaignId: Int64, _ request: HTTPRequest, _ responder: Responder) {
+        let body: JSONValue
+        switch RequestBody.object(request) {
+        case .success(let value): body = value
+        case .failure(let failure): return responder.respond(failure.response)
+        }
+        guard let segmentId = body["segment_id"]?.int64Value, segmentId > 0 else {
+            return responder.respond(APIError.invalid("segment_id must be a positive integer (or send the user ids, one per line or CSV)"))
+        }
+        api.blocking(responder) { context in
+            let postgres = try context.postgres()
+            guard try CampaignStore.find(id: campaignId, on: postgres) != nil else { return APIError.notFound("campaign") }
+            guard try SegmentStore.find(id: segmentId, on: postgres) != nil else { return APIError.invalid("segment_id: no segment with id \(segmentId)") }
+            do {
+                return Self.describe(try BulkJobStore.create(campaignId: campaignId, segmentId: segmentId, on: postgres), status: 202)
+            } catch BulkJobStore.Failure.emptyUpload {
+                return APIError.invalid("segment \(segmentId) has no members")
+            }
+        }
+    }
+
+    /// The body is a JSON object (its first non-blank byte is `{`), not a list of ids.
+    static func isJSON(_ body: [UInt8]) -> Bool {
+        body.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "{")
     }
 
     func status(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {

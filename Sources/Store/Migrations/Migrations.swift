@@ -9,6 +9,7 @@ public enum CouponSchema {
         Migration(version: 3, name: "ledger without foreign keys", sql: v3LedgerForeignKeys),
         Migration(version: 4, name: "idempotency keys", sql: v4IdempotencyKeys),
         Migration(version: 5, name: "bulk grant jobs", sql: v5BulkJobs),
+        Migration(version: 6, name: "segments", sql: v6Segments),
     ]
 
     /// Applies every migration not yet applied; returns the versions it applied.
