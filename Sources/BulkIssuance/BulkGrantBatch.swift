@@ -6,8 +6,8 @@ import RedisClient
 /// decision as an HTTP claim (state, window, eligibility, per-user limit, stock), with the
 /// request id `bulk-<job>-<line>`. A line decided before (the batch is re-run after a crash or
 /// a takeover) is answered `replayed` with its first grant, never a second one, so a job is
-/// exactly-once however often a batch runs. The batch is one pipeline: one round trip, and
-/// with `appendfsync always` one fsync for all of it.
+/// exactly-once however often a batch runs. The batch is one pipeline of `BulkClaimScript`
+/// calls (the claim script once per line inside each call): one round trip, one fsync per call.
 public enum BulkGrantBatch {
     /// What the lines of a batch came to.
     public struct Outcome: Sendable, Equatable {
@@ -36,18 +36,21 @@ public enum BulkGrantBatch {
         on redis: BlockingRedisConnection
     ) throws -> Outcome {
         let keys = CampaignKeys(campaignId: campaignId)
-        var commands: [[RedisArgument]] = [ClaimScript.script.loadCommand]  // SCRIPT FLUSH cannot break the batch
-        commands.reserveCapacity(lines.count + 1)
-        for (line, userId) in lines {
-            let requestId = requestId(jobId: jobId, line: line)
-            commands.append(
-                ClaimScript.script.evalshaCommand(
-                    keys: ClaimScript.keys(keys, userId: userId, requestId: requestId),
-                    args: ClaimScript.arguments(userId: userId, requestId: requestId, code: codes.code(), tags: [])))
+        var commands: [[RedisArgument]] = [BulkClaimScript.script.loadCommand]  // SCRIPT FLUSH cannot break the batch
+        for start in stride(from: 0, to: lines.count, by: BulkClaimScript.linesPerCall) {
+            let slice = lines[start..<min(start + BulkClaimScript.linesPerCall, lines.count)]
+            commands.append(BulkClaimScript.command(keys, lines: slice, jobId: jobId, codes: codes))
         }
         let replies = try redis.pipeline(commands)
         _ = try replies[0].get()
-        let outcome = try decode(jobId: jobId, campaignId: campaignId, lines: lines, replies: replies.dropFirst().map { try $0.get() })
+        var perLine: [RESPValue] = []
+        perLine.reserveCapacity(lines.count)
+        for reply in replies.dropFirst() {
+            guard let items = try reply.get().array else { throw Failure.unexpected("\(reply)") }
+            perLine.append(contentsOf: items)
+        }
+        guard perLine.count == lines.count else { throw Failure.unexpected("\(perLine.count) replies for \(lines.count) lines") }
+        let outcome = try decode(jobId: jobId, campaignId: campaignId, lines: lines, replies: perLine)
         if !outcome.granted.isEmpty {
             // The wallet's index of unflushed grants and the flushers' hint, as a claim writes them.
             var hints = outcome.granted.flatMap(GrantHints.indexCommands)

@@ -29,6 +29,9 @@ public enum ClaimScript {
         ]
     }
 
+    /// The script's source, for scripts that run the same decision per item (bulk jobs, issue 12).
+    public static var sourceText: String { source }
+
     static let source = #"""
         local meta, stock, users, req, grants, recent = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
         local user, rid, code = ARGV[1], ARGV[2], ARGV[3]
