@@ -5,7 +5,7 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 APT_PACKAGES := redis-server redis-tools libhiredis-dev libpq-dev postgresql-15 postgresql-client-15 util-linux pkg-config python3 python3-venv librsvg2-bin zbar-tools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps tools build release run test bench loadtest fuzz chaos clean
+.PHONY: deps tools build release run test bench loadtest fuzz chaos clean loadtest-bulk
 
 # Test tools from PyPI, pinned, in a venv: h11 (a strict HTTP/1.1 client) reads every route's
 # responses in Tests/IntegrationTests/HostileClientTests.swift.
@@ -59,6 +59,11 @@ bench: release
 
 loadtest: release
 	./load-tests/run.sh
+	./load-tests/bulk-job.sh
+
+# Bulk grant jobs alone (issue 12): 1M lines, two node kills, same-run claims/s, claim p99.
+loadtest-bulk: release
+	./load-tests/bulk-job.sh
 
 fuzz: release
 	./load-tests/api-fuzz.sh

@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "RiskControl"),
         .target(name: "Store", dependencies: ["CouponCore", "PostgresClient"]),
         .target(name: "Issuance", dependencies: ["CouponCore", "EventLoop", "RedisClient"]),
+        .target(name: "BulkIssuance", dependencies: ["CouponCore", "Issuance", "Store", "RedisClient", "PostgresClient"]),
         .target(name: "Ledger", dependencies: ["CouponCore", "Issuance", "Store", "RedisClient", "PostgresClient"]),
         .target(name: "Redemption", dependencies: ["CouponCore", "Store", "Issuance", "Ledger", "PostgresClient", "RedisClient"]),
         .target(name: "Points", dependencies: ["CouponCore", "Issuance", "Store", "RedisClient", "PostgresClient"]),  // issue 11
@@ -37,7 +38,7 @@ let package = Package(
             name: "CouponService",
             dependencies: [
                 "EventLoop", "HTTPServer", "RedisClient", "PostgresClient", "CouponCore", "Store", "Issuance", "Ledger",
-                "Redemption", "Finance", "QRCode", "RiskControl", "Points",
+                "Redemption", "Finance", "QRCode", "RiskControl", "Points", "BulkIssuance",
             ],
             exclude: ["openapi.yaml"],
             resources: [.copy("Console/assets")]  // the campaign console (issue 14)
@@ -90,6 +91,10 @@ let package = Package(
         ]),
         .testTarget(name: "FinanceTests", dependencies: [
             "Finance", "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",
+            "TestSupport", "ServiceTestSupport",
+        ]),
+        .testTarget(name: "BulkIssuanceTests", dependencies: [
+            "BulkIssuance", "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",
             "TestSupport", "ServiceTestSupport",
         ]),
     ]

@@ -64,7 +64,7 @@ wait_backends() {
 start_node() {
   node_port=$(free_port)
   keys_file=$run_dir/keys.env
-  export COUPOND_REDIS=127.0.0.1:$redis_port COUPOND_POSTGRES="$conninfo" COUPOND_PORT=$node_port COUPOND_LOG_LEVEL=warning
+  export COUPOND_REDIS=127.0.0.1:$redis_port COUPOND_POSTGRES="$conninfo" COUPOND_PORT=$node_port COUPOND_LOG_LEVEL=${COUPOND_LOG_LEVEL:-warning}
   [ -f "$keys_file" ] || "$bin_dir/coupond" demo --keys-file "$keys_file" >/dev/null
   "$bin_dir/coupond" serve "$@" >"$run_dir/node.log" 2>&1 &
   stack_pids+=($!)

@@ -8,6 +8,7 @@ import Points
 import PostgresClient
 import RedisClient
 import Store
+import BulkIssuance
 
 /// What every handler shares: settings, logs, metrics, key cache, worker threads and the
 /// per-loop claim engines (each with its loop's Redis). Wired through the initializer, immutable.
@@ -219,6 +220,7 @@ final class API: Sendable {
         let campaigns = try CampaignStore.published(on: postgres)
         try PointsStore.publishExchanges(from: postgres, to: context.redis())  // issue 11: before the meta can be rebuilt
         try CampaignPublisher.publishAll(campaigns, on: context.redis()) { try CampaignStore.couponCount(id: $0, on: postgres) }
+        try SegmentStore.syncAudiences(postgres: postgres, redis: context.redis())  // audiences (issue 12)
         return campaigns.count
     }
 }

@@ -6,6 +6,7 @@ import HTTPServer
 import Issuance
 import Ledger
 import Points
+import BulkIssuance
 import PostgresClient
 import RedisClient
 import Redemption
@@ -31,6 +32,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     private var expirySweeper: ExpirySweeper?
     /// Points events → `points_ledger`, points expiry, exchange recovery (issue 11); runs with the flusher.
     private var pointsFlusher: PointsFlusher?
+    private var bulkRunner: BulkJobRunner?
 
     /// `flusherOptions` replaces the flusher settings taken from `configuration` (tests).
     public init(configuration: Configuration, logger: Logger, flusherOptions: Flusher.Options? = nil) throws {
@@ -123,6 +125,12 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         pointsFlusher?.start()
         expirySweeper = ExpirySweeper(conninfo: configuration.postgres, log: { [logger] in logger.warning($0, $1) }).start()
         scheduleCampaignSync()
+        if configuration.bulkJobs {
+            bulkRunner = BulkJobRunner(
+                owner: configuration.nodeId, conninfo: configuration.postgres, redis: configuration.redis,
+                options: configuration.bulkRunnerOptions, log: { [logger] event, fields in logger.info(event, fields) }
+            ).start()
+        }
         logger.info(
             "node_started",
             [
@@ -188,6 +196,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     public func stop() {
         syncTimer?.cancel()
         server?.stop()
+        bulkRunner?.stop()
         flusher?.stop()
         pointsFlusher?.stop()
         expirySweeper?.stop()

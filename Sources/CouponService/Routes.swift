@@ -29,5 +29,6 @@ enum Routes {
         installFinance(on: router, api: api)
         installConsole(on: router, api: api)
         installPoints(on: router, api: api)
+        installBulk(on: router, api: api)
     }
 }

@@ -15,6 +15,8 @@ public struct CampaignKeys: Sendable, Equatable {
     public var stock: String { "cp:\(tag):stock" }
     /// Hash: user id → units claimed.
     public var users: String { "cp:\(tag):users" }
+    /// Set: the members of the campaign's audience segment (only with meta `aud` = 1; issue 12).
+    public var audience: String { "cp:\(tag):aud" }
     /// Stream: one entry per grant, read by the flusher.
     public var grants: String { "cp:\(tag):grants" }
     /// Hash, expiring whole: request id → `user\ngrant record` for the requests granted in one

@@ -20,6 +20,9 @@ public enum CampaignMeta {
     /// A campaign with a cost is granted only by the exchange script, never by a plain claim.
     public static let pointsCost = "pcost"
     public static let pointsMinimum = "pmin"
+    /// `1` when the campaign is targeted at a segment (issue 12): only members of its audience
+    /// set `cp:{c:ID}:aud` may claim.
+    public static let audience = "aud"
     /// Counters: units ever put on sale, units granted.
     public static let stockTotal = "stock_total"
     public static let issued = "issued"

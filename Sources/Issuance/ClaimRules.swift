@@ -33,16 +33,16 @@ enum ClaimRules {
           error('clock_skew: the node passed no request bucket for window ' .. fmt(number))
         end
 
-        local function claim_context(meta, stock, users, grants, buckets, window)
+        local function claim_context(meta, stock, users, grants, buckets, window, audience)
           local m = redis.call('HMGET', meta, '\#(CampaignMeta.state)', '\#(CampaignMeta.start)', '\#(CampaignMeta.end)',
             '\#(CampaignMeta.limit)', '\#(CampaignMeta.validityType)', '\#(CampaignMeta.validFrom)', '\#(CampaignMeta.validUntil)',
-            '\#(CampaignMeta.validDays)', '\#(CampaignMeta.tags)', '\#(CampaignMeta.pointsCost)')
+            '\#(CampaignMeta.validDays)', '\#(CampaignMeta.tags)', '\#(CampaignMeta.pointsCost)', '\#(CampaignMeta.audience)')
           local t = redis.call('TIME')
           local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
           local number = math.floor(now / window)
           local bucket, previous = request_bucket(buckets, number), request_bucket(buckets, number - 1)
           local ctx = {
-            meta = meta, stock = stock, users = users, grants = grants, m = m, now = now, nowText = fmt(now),
+            meta = meta, stock = stock, users = users, grants = grants, audience = audience, m = m, now = now, nowText = fmt(now),
             bucket = bucket, previous = previous, expires = fmt((number + 2) * window),
             counts = {}, claimed = {}, added = {}, written = {}, records = {}, granted = 0, left = nil,
           }
@@ -80,6 +80,8 @@ enum ClaimRules {
             for tag in string.gmatch(tags, '[^,]+') do if ctx.required[tag] then ok = true break end end
             if not ok then return refuse(ctx, 'not_eligible') end
           end
+          -- A campaign targeted at a segment (issue 12): only members of its audience set may claim.
+          if m[11] == '1' and redis.call('SISMEMBER', ctx.audience, user) == 0 then return refuse(ctx, 'not_eligible') end
 
           local claimed = ctx.claimed[user]
           if not claimed then

@@ -18,6 +18,7 @@ public enum ClaimScript {
     /// script uses the two of Redis' `TIME` (so a node clock off by less than a window is harmless).
     public static func keys(_ keys: CampaignKeys, nowMs: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> [RedisArgument] {
         [.string(keys.meta), .string(keys.stock), .string(keys.users), .string(keys.grants)] + requestBuckets(keys, nowMs: nowMs)
+            + [.string(keys.audience)]
     }
 
     /// The request buckets of windows n-2…n+1 around `nowMs`.
@@ -32,7 +33,7 @@ public enum ClaimScript {
 
     static let source = ClaimRules.lua + #"""
 
-        local ctx = claim_context(KEYS[1], KEYS[2], KEYS[3], KEYS[4], {KEYS[5], KEYS[6], KEYS[7], KEYS[8]}, tonumber(ARGV[1]))
+        local ctx = claim_context(KEYS[1], KEYS[2], KEYS[3], KEYS[4], {KEYS[5], KEYS[6], KEYS[7], KEYS[8]}, tonumber(ARGV[1]), KEYS[9])
         local result = claim(ctx, ARGV[2], ARGV[3], ARGV[4], ARGV[5])
         claim_finish(ctx)
         return result
@@ -57,7 +58,7 @@ public enum ClaimBatchScript {
 
     static let source = ClaimRules.lua + #"""
 
-        local ctx = claim_context(KEYS[1], KEYS[2], KEYS[3], KEYS[4], {KEYS[5], KEYS[6], KEYS[7], KEYS[8]}, tonumber(ARGV[1]))
+        local ctx = claim_context(KEYS[1], KEYS[2], KEYS[3], KEYS[4], {KEYS[5], KEYS[6], KEYS[7], KEYS[8]}, tonumber(ARGV[1]), KEYS[9])
         local results = {}
         for i = 2, #ARGV, 4 do results[#results + 1] = claim(ctx, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]) end
         claim_finish(ctx)

@@ -22,9 +22,10 @@ public enum SoldOutProbe {
 
     static let source = #"""
         local meta, stock, users = KEYS[1], KEYS[2], KEYS[3]
-        local m = redis.call('HMGET', meta, '\#(CampaignMeta.state)', '\#(CampaignMeta.start)', '\#(CampaignMeta.end)', '\#(CampaignMeta.limit)', '\#(CampaignMeta.tags)')
+        local m = redis.call('HMGET', meta, '\#(CampaignMeta.state)', '\#(CampaignMeta.start)', '\#(CampaignMeta.end)', '\#(CampaignMeta.limit)', '\#(CampaignMeta.tags)', '\#(CampaignMeta.audience)')
         if m[1] ~= 'active' then return 'script' end
         if m[5] and m[5] ~= '' then return 'script' end
+        if m[6] == '1' then return 'script' end
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         local number = math.floor(now / tonumber(ARGV[3]))

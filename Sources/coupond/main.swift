@@ -18,6 +18,11 @@ let usage = """
                                     campaign, publish it, and print what was created
       reconcile --from YYYY-MM-DD --to YYYY-MM-DD [--campaign-id N] [--tz Area/City] [--format table|csv|json]
                                     reconciliation report; exits 1 when a check fails
+      jobs submit --campaign-id N FILE|-  queue a bulk grant job from a list of user ids (one per
+                                    line or CSV), streamed from the file into PostgreSQL
+      jobs status ID [--watch]      a bulk job's state and counters; --watch shows progress until it ends
+      jobs cancel ID                cancel a bulk job (decided lines stay decided)
+      jobs refusals ID              the job's refused lines as CSV line,user_id,reason
 
     settings (flags or COUPOND_* environment variables):
     \(Configuration.settings.map { "  --\($0.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \($0.help)" }.joined(separator: "\n"))
@@ -45,6 +50,8 @@ do {
         try Commands.demo(rest, configuration, logger: logger)
     case "reconcile":
         exit(try Commands.reconcile(rest, configuration))
+    case "jobs":
+        exit(try Commands.jobs(rest, configuration))
     case "help", "--help", "-h":
         print(usage)
     default:

@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import Points
+import BulkIssuance
 import RedisClient
 import RiskControl
 
@@ -65,6 +66,13 @@ public struct Configuration: Sendable {
     public var flusherStaleConsumerSeconds = 600.0
     /// Count claims per second and outcome in Redis for the console's live charts (issue 14).
     public var claimSeries = true
+    // Bulk grant jobs (issue 12): see README "Bulk grant jobs".
+    public var bulkJobs = true
+    public var bulkBatchSize = 5_000
+    public var bulkLeaseSeconds = 10.0
+    public var bulkMaxLinesPerSecond = 0
+    public var bulkBodyLimitBytes = 64 * 1024 * 1024
+    public var bulkMaxLines = 5_000_000
 
     public init() {}
 
@@ -112,6 +120,12 @@ public struct Configuration: Sendable {
         ("claim-series", "count claims per second in Redis for the console's charts: true/false (true)"),
         ("points-expiry", "expiry of earned points: never, days:N, end-of-month:N, end-of-year:N (never)"),
         ("points-recovery-grace-ms", "finish exchanges left half done this long by a dead node (5000)"),
+        ("bulk-jobs", "run bulk grant jobs on this node: true/false (true)"),
+        ("bulk-batch-size", "lines per bulk-job batch: one Redis pipeline, one checkpoint (5000)"),
+        ("bulk-lease-seconds", "a bulk job whose node has not renewed its lease this long is resumed by another node (10)"),
+        ("bulk-max-lines-per-second", "bulk-job lines decided per second per node, 0 = unlimited (0)"),
+        ("bulk-body-limit-bytes", "largest bulk-grants upload body (67108864)"),
+        ("bulk-max-lines", "most user ids in one bulk job (5000000)"),
     ]
 
     /// Parses `arguments` (without the program and subcommand) over `environment`.
@@ -247,6 +261,16 @@ public struct Configuration: Sendable {
             }
             pointsExpiry = policy
         case "points-recovery-grace-ms": pointsRecoveryGraceMs = try int(100...3_600_000)
+        case "bulk-jobs":
+            guard let flag = ["true": true, "1": true, "false": false, "0": false][value.lowercased()] else {
+                throw Error(description: "bulk-jobs must be true or false")
+            }
+            bulkJobs = flag
+        case "bulk-batch-size": bulkBatchSize = try int(1...100_000)
+        case "bulk-lease-seconds": bulkLeaseSeconds = try double()
+        case "bulk-max-lines-per-second": bulkMaxLinesPerSecond = try int(0...10_000_000)
+        case "bulk-body-limit-bytes": bulkBodyLimitBytes = try int(1024...(1 << 31))
+        case "bulk-max-lines": bulkMaxLines = try int(1...100_000_000)
         default: throw Error(description: "unknown setting \(name)")
         }
     }
@@ -275,6 +299,17 @@ extension Configuration {
         options.claimIdleMilliseconds = flusherTakeoverIdleMs
         options.sweepSeconds = flusherSweepSeconds
         options.staleConsumerMilliseconds = Int(flusherStaleConsumerSeconds * 1000)
+        return options
+    }
+}
+
+extension Configuration {
+    /// The bulk-job runner's options from the `bulk-*` settings.
+    public var bulkRunnerOptions: BulkJobRunner.Options {
+        var options = BulkJobRunner.Options()
+        options.batchSize = bulkBatchSize
+        options.leaseSeconds = bulkLeaseSeconds
+        options.maxLinesPerSecond = bulkMaxLinesPerSecond
         return options
     }
 }

@@ -10,6 +10,8 @@ public enum CouponSchema {
         Migration(version: 4, name: "idempotency keys", sql: v4IdempotencyKeys),
         Migration(version: 5, name: "store keys", sql: v5StoreKeys),
         Migration(version: 6, name: "points", sql: v6Points),  // issue 11 (points branch)
+        Migration(version: 7, name: "bulk grant jobs", sql: v7BulkJobs),  // issue 12
+        Migration(version: 8, name: "segments", sql: v8Segments),
     ]
 
     /// Applies every migration not yet applied; returns the versions it applied.

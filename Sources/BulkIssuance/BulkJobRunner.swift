@@ -1,0 +1,183 @@
+import CouponCore
+import Foundation
+import PostgresClient
+import RedisClient
+import Synchronization
+
+/// Runs bulk grant jobs on one node: a thread with its own PostgreSQL and Redis connections
+/// takes the lease of a runnable job (queued, or running under an expired lease: its node
+/// died), then loops: read the next `batchSize` lines after the checkpoint, decide them in
+/// Redis (`BulkGrantBatch`), commit refusals + checkpoint + counters + lease renewal in one
+/// transaction (`BulkJobStore.commit`). Every commit is a heartbeat. A crash anywhere re-runs
+/// at most the uncommitted batch, whose lines Redis answers as replays: exactly-once.
+public final class BulkJobRunner: @unchecked Sendable {  // `stopped`/`running` are guarded by `condition`
+    public struct Options: Sendable {
+        public var batchSize = 5_000
+        /// A lease not renewed for this long is presumed dead and taken over.
+        public var leaseSeconds = 10.0
+        /// Poll for runnable jobs this often while idle.
+        public var pollSeconds = 0.5
+        /// Lines per second per node at most (0 = as fast as Redis answers): keeps a job from
+        /// crowding out concurrent claims.
+        public var maxLinesPerSecond = 0
+        public init() {}
+    }
+
+    private let owner: String
+    private let conninfo: String
+    private let redisEndpoint: RedisEndpoint
+    private let options: Options
+    private let log: @Sendable (String, [String: String]) -> Void
+    private let condition = NSCondition()
+    private var stopped = false
+    private var running = false
+    private let finished = DispatchSemaphore(value: 0)
+    /// Lines decided by this node (metrics).
+    public let linesDecided = Atomic<Int>(0)
+
+    public init(
+        owner: String, conninfo: String, redis: RedisEndpoint, options: Options,
+        log: @escaping @Sendable (String, [String: String]) -> Void
+    ) {
+        self.owner = owner
+        self.conninfo = conninfo
+        self.redisEndpoint = redis
+        self.options = options
+        self.log = log
+    }
+
+    @discardableResult
+    public func start() -> BulkJobRunner {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !running, !stopped else { return self }
+        running = true
+        let thread = Thread { [self] in
+            runLoop()
+            finished.signal()
+        }
+        thread.name = "bulk-jobs"
+        thread.start()
+        return self
+    }
+
+    /// Stops after the batch in progress and gives its lease back.
+    public func stop() {
+        condition.lock()
+        stopped = true
+        let wasRunning = running
+        condition.broadcast()
+        condition.unlock()
+        if wasRunning { finished.wait() }
+    }
+
+    private var isStopped: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopped
+    }
+
+    /// Sleeps up to `seconds`; false when stopped meanwhile.
+    private func pause(_ seconds: Double) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if !stopped { _ = condition.wait(until: Date(timeIntervalSinceNow: seconds)) }
+        return !stopped
+    }
+
+    private func runLoop() {
+        var postgres: PostgresConnection?
+        var redis: BlockingRedisConnection?
+        let codes = CouponCodeGenerator()
+        while !isStopped {
+            do {
+                if postgres?.isUsable != true { postgres = try PostgresConnection(conninfo: conninfo) }
+                if redis == nil { redis = try BlockingRedisConnection(endpoint: redisEndpoint, timeoutSeconds: 5) }
+                guard let job = try BulkJobStore.acquire(owner: owner, leaseSeconds: options.leaseSeconds, on: postgres!) else {
+                    _ = pause(options.pollSeconds)
+                    continue
+                }
+                log("bulk_job_started", ["job_id": String(job.id), "done": String(job.done), "total": String(job.total)])
+                try run(job, postgres: postgres!, redis: redis!, codes: codes)
+            } catch {
+                if let error = error as? RedisError, error.isConnectionLevel { redis = nil }
+                if let error = error as? PostgresError, error.isConnectionError { postgres = nil }
+                log("bulk_job_error", ["error": "\(error)"])
+                _ = pause(options.pollSeconds)
+            }
+        }
+    }
+
+    /// Runs `job` until it is finished, cancelled, its lease is lost, or the runner stops.
+    func run(_ start: BulkJob, postgres: PostgresConnection, redis: BlockingRedisConnection, codes: CouponCodeGenerator) throws {
+        var job = start
+        let started = DispatchTime.now().uptimeNanoseconds
+        var decidedHere = 0
+        var phases = BatchPhases()
+        defer { log("bulk_job_run_ended", ["job_id": String(job.id), "done": String(job.done)].merging(phases.fields) { $1 }) }
+        while job.done < job.total {
+            if isStopped {
+                try BulkJobStore.release(jobId: job.id, owner: owner, on: postgres)
+                return
+            }
+            var mark = DispatchTime.now().uptimeNanoseconds
+            let lines = try BulkJobStore.lines(jobId: job.id, after: job.done, limit: options.batchSize, on: postgres)
+            guard !lines.isEmpty else { break }
+            phases.add(\.readNanos, since: &mark)
+            let outcome: BulkGrantBatch.Outcome
+            do {
+                outcome = try BulkGrantBatch.run(jobId: job.id, campaignId: job.campaignId, lines: lines, codes: codes, on: redis)
+                phases.add(\.redisNanos, since: &mark)
+            } catch BulkGrantBatch.Failure.unknownCampaign {
+                try BulkJobStore.fail(jobId: job.id, owner: owner, error: "campaign \(job.campaignId) is not published to Redis", on: postgres)
+                return
+            }
+            let previousDone = job.done
+            job.done = lines.last!.line
+            job.granted += Int64(outcome.granted.count)
+            for refusal in outcome.refusals { job.refused[refusal.reason, default: 0] += 1 }
+            guard let state = try BulkJobStore.commit(
+                job, previousDone: previousDone, refusals: outcome.refusals, owner: owner, leaseSeconds: options.leaseSeconds,
+                on: postgres)
+            else {
+                log("bulk_job_lease_lost", ["job_id": String(job.id)])
+                return
+            }
+            phases.add(\.commitNanos, since: &mark)
+            phases.batches += 1
+            linesDecided.add(lines.count, ordering: .relaxed)
+            decidedHere += lines.count
+            if state != .running {
+                log("bulk_job_stopped", ["job_id": String(job.id), "state": state.rawValue])
+                return
+            }
+            if options.maxLinesPerSecond > 0 {
+                let due = Double(decidedHere) / Double(options.maxLinesPerSecond)
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                if due > elapsed, !pause(due - elapsed) { continue }
+            }
+        }
+    }
+}
+
+/// Where a run's wall time went (logged when the run ends): reading lines, deciding them in
+/// Redis, committing the checkpoint.
+struct BatchPhases {
+    var batches = 0
+    var readNanos: UInt64 = 0
+    var redisNanos: UInt64 = 0
+    var commitNanos: UInt64 = 0
+
+    mutating func add(_ phase: WritableKeyPath<BatchPhases, UInt64>, since mark: inout UInt64) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        self[keyPath: phase] += now - mark
+        mark = now
+    }
+
+    var fields: [String: String] {
+        [
+            "batches": String(batches), "read_ms": String(readNanos / 1_000_000), "redis_ms": String(redisNanos / 1_000_000),
+            "commit_ms": String(commitNanos / 1_000_000),
+        ]
+    }
+}

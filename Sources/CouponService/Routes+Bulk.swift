@@ -1,0 +1,21 @@
+import HTTPServer
+
+extension Routes {
+    /// Bulk grant jobs (issue 12): upload a list of user ids, follow and cancel the job, read its
+    /// refusals; segments and campaign audiences.
+    static func installBulk(on router: Router, api: API) {
+        let bulk = BulkJobHandlers(api: api)
+        router.add(
+            .POST, "/v1/campaigns/{id}/bulk-grants", bodyLimit: api.configuration.bulkBodyLimitBytes,
+            handler: api.guarded([.admin], bulk.create))
+        router.add(.GET, "/v1/jobs/{id}", handler: api.guarded([.admin], bulk.status))
+        router.add(.POST, "/v1/jobs/{id}/cancel", handler: api.guarded([.admin], bulk.cancel))
+        router.add(.GET, "/v1/jobs/{id}/refusals", handler: api.guarded([.admin], bulk.refusals))
+
+        let segments = SegmentHandlers(api: api)
+        router.add(.POST, "/v1/segments", bodyLimit: api.configuration.bulkBodyLimitBytes, handler: api.guarded([.admin], segments.create))
+        router.add(.GET, "/v1/segments/{id}", handler: api.guarded([.admin], segments.get))
+        router.add(.POST, "/v1/segments/{id}/refresh", handler: api.guarded([.admin], segments.refresh))
+        router.add(.POST, "/v1/campaigns/{id}/audience", handler: api.guarded([.admin], segments.setAudience))
+    }
+}

@@ -1,0 +1,105 @@
+import CouponCore
+import CouponService
+import Foundation
+import Glibc
+import HTTPServer
+import Issuance
+import PostgresClient
+import ServiceTestSupport
+import Testing
+import TestSupport
+
+/// Lines of a bulk job with one duplicate in a hundred: line i is user `u<i>`, except every
+/// hundredth line, which repeats the user of line k = i/100 (k - 1 when k is itself a
+/// duplicate line): a user granted early, so its duplicate is refused `limit_reached`
+/// whatever the stock. The same list as load-tests/bulk-job.sh.
+func bulkTestLines(_ count: Int) -> [String] {
+    (1...count).map { line in
+        var k = line / 100
+        if k % 100 == 0 { k -= 1 }
+        return line % 100 == 0 ? "u\(k)" : "u\(line)"
+    }
+}
+
+/// The node running a bulk job is SIGKILLed twice mid-job: the next node resumes from the
+/// last checkpoint, the totals are those of an uninterrupted run, every grant is in Redis
+/// and PostgreSQL exactly once.
+@Suite(.serialized) struct BulkJobResumeTests {
+    @Test func aJobSurvivesTwoKilledNodesExactlyOnce() throws {
+        let redis = try RedisServer.start(appendOnly: true, appendFsyncAlways: true)
+        let database = try PostgresServer.shared().createDatabase(prefix: "bulk")
+        let admin = try Commands.createKey(role: .admin, label: "test", conninfo: database)
+        let settings = [
+            "REDIS": redis.endpoint.description, "POSTGRES": database, "BULK_LEASE_SECONDS": "1", "BULK_BATCH_SIZE": "100",
+            "BULK_MAX_LINES_PER_SECOND": "2500", "FLUSHER_TAKEOVER_IDLE_MS": "300", "FLUSHER_SWEEP_SECONDS": "0.5",
+        ]
+        func start(_ name: String) throws -> NodeProcess {
+            try NodeProcess.start(settings: settings.merging(["NODE_ID": name]) { $1 })
+        }
+        var first: NodeProcess? = try start("node-a")
+        let client = BulkJobClient(port: first!.port, adminKey: admin)
+        let campaign = try createCampaign(client, stock: 6_000)
+        let id = try client.submit(campaignId: campaign, lines: bulkTestLines(8_000))
+
+        func waitFor(node: String, done minimum: Int64, on port: Int) -> Bool {
+            let watcher = BulkJobClient(port: port, adminKey: admin)
+            return TestEnvironment.waitUntil(seconds: 30, interval: 0.02) {
+                guard let job = try? watcher.job(id) else { return false }
+                return job["node"]?.stringValue == node && (job.count("done") ?? 0) >= minimum
+            }
+        }
+        #expect(waitFor(node: "node-a", done: 1_500, on: first!.port))
+        _ = first!.stop(signal: SIGKILL)
+        first = nil
+
+        var second: NodeProcess? = try start("node-b")
+        #expect(waitFor(node: "node-b", done: 4_000, on: second!.port))
+        _ = second!.stop(signal: SIGKILL)
+        second = nil
+
+        let third = try start("node-c")
+        defer { _ = third.stop() }
+        let watcher = BulkJobClient(port: third.port, adminKey: admin)
+        let status = try watcher.waitFinished(id, seconds: 60)
+        #expect(status["state"]?.stringValue == "done")
+        #expect(status["node"]?.stringValue == "node-c")
+        #expect(status.count("resumes") == 2)
+        #expect(status.count("done") == 8_000)
+        #expect(status.count("granted") == 6_000)
+        #expect(status.count("refused", "limit_reached") == 80)
+        #expect(status.count("refused", "sold_out") == 1_920)
+
+        let csv = try watcher.send("GET", "/v1/jobs/\(id)/refusals").bodyString.split(separator: "\n")
+        #expect(csv.count == 2_001)
+        #expect(csv.filter { $0.hasSuffix(",limit_reached") }.count == 80)
+        #expect(csv.filter { $0.hasSuffix(",limit_reached") }.allSatisfy { Int64($0.split(separator: ",")[0])! % 100 == 0 })
+
+        let keys = CampaignKeys(campaignId: campaign)
+        let redisClient = try redis.client()
+        // (The stream is trimmed once flushed; Redis' grant counter and PostgreSQL count grants.)
+        #expect(try redisClient.command(["HGET", .string(keys.meta), "issued"]).string == "6000")
+        let postgres = try PostgresConnection(conninfo: database)
+        var rows = (0, 0)
+        _ = TestEnvironment.waitUntil(seconds: 30, interval: 0.1) {
+            guard let row = try? postgres.execute(
+                "SELECT count(*), count(DISTINCT user_id) FROM coupons WHERE campaign_id = $1", [campaign]).first
+            else { return false }
+            rows = ((try? row.int(0)) ?? 0, (try? row.int(1)) ?? 0)
+            return rows.0 >= 6_000
+        }
+        #expect(rows.0 == 6_000)
+        #expect(rows.1 == 6_000)
+    }
+
+    func createCampaign(_ client: BulkJobClient, stock: Int64) throws -> Int64 {
+        let template = try client.send("POST", "/v1/templates", body: Array(TestNode.amountOffTemplate.utf8))
+        let templateId = try #require(try JSONParser.parse(template.body)["id"]?.int64Value)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let body = """
+            {"template_id":\(templateId),"name":"bulk","stock":\(stock),"per_user_limit":1,
+             "claim_start":"\(RFC3339.format(epochMs: now - 60_000))","claim_end":"\(RFC3339.format(epochMs: now + 86_400_000))"}
+            """
+        let response = try client.send("POST", "/v1/campaigns", body: Array(body.utf8))
+        return try #require(try JSONParser.parse(response.body)["id"]?.int64Value)
+    }
+}
