@@ -19,6 +19,10 @@ public struct CampaignKeys: Sendable, Equatable {
     public var audience: String { "cp:\(tag):aud" }
     /// Stream: one entry per grant, read by the flusher.
     public var grants: String { "cp:\(tag):grants" }
+    /// Hash per minute of per-second figures for the console (`<second>:<outcome>` counts,
+    /// `<second>:remaining`, `<second>:lag_ms`), expiring after `seriesTTLSeconds`.
+    public func series(minute: Int64) -> String { "cp:\(tag):series:\(minute)" }
+    public static let seriesTTLSeconds = 420
     /// Hash, expiring whole: request id → `user\ngrant record` for the requests granted in one
     /// request window (idempotency; see `ClaimRules`). The claim scripts name these from `meta`.
     public func requestBucket(_ number: Int64) -> String { "cp:\(tag):rq:\(number)" }

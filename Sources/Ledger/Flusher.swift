@@ -251,6 +251,7 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
         if !grants.isEmpty { for result in try redis.pipeline(grants.map(GrantHints.removeCommand)) { _ = try result.get() } }
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         for grant in grants { metrics.lagMilliseconds.record(max(0, nowMs - grant.issuedAtMs)) }
+        CommitLag.record(grants, nowMs: nowMs, on: redis)
         metrics.rowsWritten.add(inserted, ordering: .relaxed)
         metrics.entriesAcked.add(entries.count, ordering: .relaxed)
         metrics.batches.add(1, ordering: .relaxed)

@@ -4,6 +4,7 @@ import Foundation
 import HTTPServer
 import RiskControl
 import TestSupport
+import Ledger
 import Testing
 
 import ServiceTestSupport
@@ -199,5 +200,32 @@ import ServiceTestSupport
         let backfilled = ClaimSeries.window(
             from: 100, seconds: 3, fields: ["101:granted": 5, "101:remaining": 45], currentRemaining: 45)
         #expect(backfilled.remaining == [50, 45, 45])
+        // Commit lag is its own series (not an outcome), the largest per second.
+        let lagged = ClaimSeries.window(from: 100, seconds: 3, fields: ["100:lag_ms": 40, "102:lag_ms": 7], currentRemaining: nil)
+        #expect(lagged.lagMs == [40, nil, 7])
+        #expect(lagged.counts["lag_ms"] == nil)
+    }
+
+    /// Grant → PostgreSQL lag comes from the flusher that committed, through Redis: every node
+    /// answers it, including one that flushed nothing.
+    @Test func commitLagIsSharedThroughRedis() throws {
+        let flushing = try TestNode.start(loops: 1)
+        defer { flushing.stop() }
+        let reader = try TestNode.start(redis: flushing.redis, loops: 1, flusher: false, conninfo: flushing.conninfo)
+        defer { reader.stop() }
+        let campaign = try flushing.createCampaign(stock: 10, perUserLimit: 5)
+        for index in 0..<3 { _ = try flushing.claim(campaignId: campaign, userId: "lag", requestId: "lag-\(index)") }
+        #expect(try flushing.waitForFlush(campaignId: campaign, expected: 3))
+        var lags: [Int64] = []
+        let seen = TestEnvironment.waitUntil(seconds: 5, interval: 0.05) {
+            guard let response = try? reader.request("GET", "/v1/campaigns/\(campaign)/series?seconds=60", as: .admin),
+                let value = try? JSONParser.parse(response.body)
+            else { return false }
+            lags = value["lag_ms"]?.arrayValue?.compactMap(\.int64Value) ?? []
+            return !lags.isEmpty
+        }
+        #expect(seen)
+        #expect(lags.allSatisfy { $0 >= 0 && $0 < 60_000 }, "\(lags)")
+        #expect(CommitLag.largest([], nowMs: 0).isEmpty)
     }
 }

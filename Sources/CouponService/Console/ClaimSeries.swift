@@ -1,6 +1,7 @@
 import EventLoop
 import Foundation
 import Issuance
+import Ledger
 import RedisClient
 import Synchronization
 
@@ -11,14 +12,14 @@ import Synchronization
 /// call per campaign, so the cost does not grow with the claim rate (a count may land in the
 /// next second when it was made in the last `flushMilliseconds` of one).
 public enum ClaimSeries {
-    public static let ttlSeconds = 420
+    public static let ttlSeconds = CampaignKeys.seriesTTLSeconds
     public static let flushMilliseconds = 100
     public static let maxSeconds = 600
     /// Outcomes always present in a series answer, in display order.
     public static let outcomes = ["granted", "sold_out", "limit_reached", "not_started", "ended", "paused", "not_eligible"]
 
     public static func key(campaignId: Int64, minute: Int64) -> String {
-        "cp:\(CampaignKeys(campaignId: campaignId).tag):series:\(minute)"
+        CampaignKeys(campaignId: campaignId).series(minute: minute)
     }
 
     /// KEYS: the minute's hash, the stock, the campaign's meta hash; ARGV: second, ttl, then
@@ -80,6 +81,9 @@ public enum ClaimSeries {
         public var seconds: Int
         public var counts: [String: [Int64]]
         public var remaining: [Int64?]
+        /// Grant → PostgreSQL lag: the largest of the grants committed in that second (ms), from
+        /// whichever node's flusher committed them; nil where nothing was committed.
+        public var lagMs: [Int64?] = []
     }
 
     /// Reads `seconds` seconds ending with `now` (inclusive) from the minute hashes.
@@ -107,6 +111,7 @@ public enum ClaimSeries {
         var counts: [String: [Int64]] = [:]
         for outcome in outcomes { counts[outcome] = Array(repeating: 0, count: seconds) }
         var samples: [Int64?] = Array(repeating: nil, count: seconds)
+        var lag: [Int64?] = Array(repeating: nil, count: seconds)
         for (name, value) in fields {
             guard let colon = name.firstIndex(of: ":"), let second = Int64(name[..<colon]) else { continue }
             let offset = Int(second - from)
@@ -114,6 +119,8 @@ public enum ClaimSeries {
             let field = String(name[name.index(after: colon)...])
             if field == "remaining" {
                 samples[offset] = value
+            } else if field == CommitLag.field {
+                lag[offset] = max(lag[offset] ?? 0, value)
             } else {
                 counts[field, default: Array(repeating: 0, count: seconds)][offset] += value
             }
@@ -130,6 +137,6 @@ public enum ClaimSeries {
             if let sample { last = sample }
             remaining.append(last)
         }
-        return Window(from: from, seconds: seconds, counts: counts, remaining: remaining)
+        return Window(from: from, seconds: seconds, counts: counts, remaining: remaining, lagMs: lag)
     }
 }

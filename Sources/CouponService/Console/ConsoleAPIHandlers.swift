@@ -153,6 +153,7 @@ struct ConsoleAPIHandlers {
                 }
             }
             object.field("remaining", .array(window.remaining.map { $0.map(JSONValue.int) ?? .null }))
+            object.field("lag_ms", .array(window.lagMs.map { $0.map(JSONValue.int) ?? .null }))
         }
     }
 }

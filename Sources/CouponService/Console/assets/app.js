@@ -253,7 +253,6 @@
     const claimsSvg = Charts.svg(); claimsSvg.id = "chart-claims";
     const stockSvg = Charts.svg(); stockSvg.id = "chart-remaining";
     const lagSvg = Charts.svg(); lagSvg.id = "chart-backlog";
-    const backlog = new Map(); // second → not_yet_flushed, sampled from /stats while this page is open
     const claimsLegend = h("div", { class: "legend" }), claimsNow = h("span", { id: "claims-now", class: "muted" });
     const actions = h("div", { class: "card row", id: "actions" });
     let campaign = null, currency = "CNY";
@@ -294,8 +293,6 @@
     }
     function showStats(s) {
       currency = s.currency || currency;
-      backlog.set(Math.floor(Date.now() / 1000), s.not_yet_flushed);
-      for (const second of backlog.keys()) if (second < Date.now() / 1000 - 600) backlog.delete(second);
       figures.replaceChildren(
         figure(t("fig_stock"), I18N.number(s.stock), "stock"), figure(t("fig_remaining"), I18N.number(s.remaining), "remaining"),
         figure(t("fig_issued"), I18N.number(s.issued), "issued"), figure(t("fig_flushed"), I18N.number(s.flushed), "flushed"),
@@ -321,9 +318,8 @@
       const lastRemaining = w.remaining[w.remaining.length - 1];
       Charts.draw(stockSvg, [{ name: "remaining", label: t("fig_remaining"), color: Charts.colors.remaining, values: w.remaining }],
         fromSec, (v) => I18N.number(Math.round(v)), t("chart_remaining") + ": " + I18N.number(lastRemaining));
-      const lag = [];
-      for (let i = 0; i < w.seconds; i++) lag.push(backlog.has(fromSec + i) ? backlog.get(fromSec + i) : null);
-      Charts.draw(lagSvg, [{ name: "not_yet_flushed", label: t("fig_not_flushed"), color: "#8a5a00", values: lag }],
+      // Grant → PostgreSQL lag: the largest per second, recorded in Redis by whichever node's flusher committed.
+      Charts.draw(lagSvg, [{ name: "lag_ms", label: t("fig_lag"), color: "#8a5a00", values: w.lag_ms || [] }],
         fromSec, (v) => I18N.number(Math.round(v)), t("chart_backlog"));
     }
     async function tick() {
@@ -334,7 +330,7 @@
         if (c.status !== 200) return status.replaceChildren(message(t("error", { error: apiMessage(c) }), "error"));
         campaign = c.json;
         showCampaign();
-        if (s.status === 200) showStats(s.json); // before the series: the backlog chart reads its sample
+        if (s.status === 200) showStats(s.json);
         if (w.status === 200) showSeries(w.json);
       } catch (error) {
         if (mine === generation && error.message !== "unauthorized") status.replaceChildren(message(t("unreachable"), "error"));
