@@ -19,12 +19,7 @@ public enum GrantStreamEntry {
 
     /// Decodes an entry's field list `[field, value, ...]`; nil when a field is missing or malformed.
     public static func grant(id: String, fields: [RESPValue], campaignId: Int64) -> Grant? {
-        var values: [String: String] = [:]
-        var index = 0
-        while index + 1 < fields.count {
-            if let key = fields[index].string, let value = fields[index + 1].string { values[key] = value }
-            index += 2
-        }
+        let values = RESPValue.fieldMap(fields)
         guard let code = values[code], let user = values[user], let request = values[request],
             let at = values[issuedAt].flatMap(Int64.init), let from = values[validFrom].flatMap(Int64.init),
             let until = values[validUntil].flatMap(Int64.init)

@@ -67,13 +67,7 @@ public struct PointsEvent: Sendable, Equatable {
         var bad: [String] = []
         for entry in entries {
             guard let parts = entry.array, parts.count == 2, let id = parts[0].string else { continue }
-            let list = parts[1].array ?? []
-            var fields: [String: String] = [:]
-            var index = 0
-            while index + 1 < list.count {
-                if let name = list[index].string { fields[name] = list[index + 1].string ?? "" }
-                index += 2
-            }
+            let fields = RESPValue.fieldMap(parts[1].array ?? [])
             if let event = PointsEvent(streamId: id, fields: fields) { events.append(event) } else { bad.append(id) }
         }
         return (events, bad)

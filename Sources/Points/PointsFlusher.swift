@@ -181,13 +181,7 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
                 var ids: [RedisArgument] = []
                 for entry in entries {
                     guard let parts = entry.array, parts.count == 2, let id = parts[0].string else { continue }
-                    let list = parts[1].array ?? []
-                    var fields: [String: String] = [:]
-                    var index = 0
-                    while index + 1 < list.count {
-                        if let key = list[index].string { fields[key] = list[index + 1].string ?? "" }
-                        index += 2
-                    }
+                    let fields = RESPValue.fieldMap(parts[1].array ?? [])
                     if let attempt = DrawAttempt(drawId: drawId, streamId: id, fields: fields) { attempts.append(attempt) }
                     ids.append(.string(id))
                 }

@@ -96,12 +96,7 @@ public enum ClaimSeries {
         let replies = try redis.pipeline(minutes.map { ["HGETALL", .string(key(campaignId: campaignId, minute: $0))] })
         var fields: [String: Int64] = [:]
         for reply in replies {
-            let items = try reply.get().array ?? []
-            var index = 0
-            while index + 1 < items.count {
-                if let name = items[index].string, let value = items[index + 1].string.flatMap(Int64.init) { fields[name] = value }
-                index += 2
-            }
+            fields.merge(RESPValue.fieldMap(try reply.get().array ?? []).compactMapValues { Int64($0) }) { _, new in new }
         }
         return window(from: from, seconds: seconds, fields: fields, currentRemaining: currentRemaining)
     }

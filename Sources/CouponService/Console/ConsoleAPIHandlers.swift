@@ -3,6 +3,7 @@ import EventLoop
 import Foundation
 import HTTPServer
 import Issuance
+import Ledger
 import RedisClient
 import Store
 
@@ -100,7 +101,7 @@ struct ConsoleAPIHandlers {
         var total: Int64 = 0
         var index = 0
         while index + 1 < hash.count {
-            if let name = hash[index].string, name.hasPrefix(prefix), name != prefix + "remaining",
+            if let name = hash[index].string, name.hasPrefix(prefix), name != prefix + "remaining", name != prefix + CommitLag.field,
                 let value = hash[index + 1].string.flatMap(Int64.init)
             {
                 total += value

@@ -122,13 +122,7 @@ struct DrawHandlers {
             if attempt == nil {  // not flushed yet: the draw's stream has it
                 let reply = try context.redis().command(["XRANGE", .string(DrawKeys(drawId: drawId).attempts), .string(streamId), .string(streamId)])
                 if let entry = reply.array?.first?.array, entry.count == 2 {
-                    var fields: [String: String] = [:]
-                    let list = entry[1].array ?? []
-                    var index = 0
-                    while index + 1 < list.count {
-                        if let key = list[index].string { fields[key] = list[index + 1].string ?? "" }
-                        index += 2
-                    }
+                    let fields = RESPValue.fieldMap(entry[1].array ?? [])
                     attempt = DrawAttempt(drawId: drawId, streamId: streamId, fields: fields)
                 }
             }
