@@ -12,8 +12,8 @@
 /// is kept between one and two windows, and a lookup reads the current and previous hash.
 /// The bucket is chosen from Redis `TIME`, never from a node's clock; the node declares the
 /// candidates (`ClaimScript.keys`: windows n-2…n+1 of its own clock) so they are KEYS.
-enum ClaimRules {
-    static let lua = #"""
+public enum ClaimRules {
+    public static let lua = #"""
         local function fmt(n) return string.format('%.0f', n) end
 
         -- A request record keeps validity as offsets from the grant time (shorter: fewer bytes per
@@ -68,7 +68,7 @@ enum ClaimRules {
 
           local m, now = ctx.m, ctx.now
           if not m[1] then return {'unknown_campaign'} end
-          if m[10] then return {'points_required'} end  -- an exchange campaign: only the exchange script grants (issue 11)
+          if m[10] and not ctx.exchange then return {'points_required'} end  -- an exchange campaign: only the exchange script grants (issue 11)
           if m[1] == 'paused' then return refuse(ctx, 'paused') end
           if m[1] ~= 'active' then return refuse(ctx, 'ended') end
           if now < tonumber(m[2]) then return refuse(ctx, 'not_started') end
