@@ -16,7 +16,7 @@ import Synchronization
 /// stream until it is drained. A slow sweep over every published campaign (`FlusherSweep`,
 /// a slice at a time) is the safety net: it finds entries whose hint was lost, takes over
 /// entries left pending by dead consumers, trims, and deletes stale consumers.
-public final class Flusher: @unchecked Sendable {  // mutable state is touched only by the flusher thread; `stopping` is atomic
+public final class Flusher: @unchecked Sendable {  // mutable state is touched only by the flusher thread; its `PollingThread` runs it
     public struct Options: Sendable {
         public var batchSize = 1_000
         /// Sleep between polls of the dirty set while there is nothing to do.
@@ -47,9 +47,7 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
     let options: Options
     private let redisDeployment: RedisDeployment
     private let conninfo: String
-    private let stopping = Atomic<Bool>(false)
-    private let started = Atomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
+    private let thread: PollingThread
     let log: @Sendable (String, [String: String]) -> Void
 
     private var redis: BlockingRedisConnection?
@@ -88,38 +86,19 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
         self.conninfo = postgresConninfo
         self.options = options
         self.log = log
+        thread = PollingThread(.init(name: "flusher", idleMilliseconds: options.blockMilliseconds, niceness: options.niceness))
     }
 
     /// Starts the flusher thread.
     public func start() {
-        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let thread = Thread { [self] in
-            // Thread.name does not reach the kernel on Linux; this name shows in /proc and top.
-            try? "flusher".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
-            if options.niceness != 0 { Posix.setThreadNice(options.niceness) }
-            var backoff = 0.05
-            while !stopping.load(ordering: .acquiring) {
-                do {
-                    if try runOnce() == 0 { Thread.sleep(forTimeInterval: Double(options.blockMilliseconds) / 1000) }
-                    backoff = 0.05
-                } catch {
-                    metrics.errors.add(1, ordering: .relaxed)
-                    log("flusher_error", ["error": "\(error)"])
-                    Thread.sleep(forTimeInterval: backoff)
-                    backoff = min(backoff * 2, 2)
-                }
-            }
-            finished.signal()
+        thread.start({ [self] in try runOnce() }) { [self] error in
+            metrics.errors.add(1, ordering: .relaxed)
+            log("flusher_error", ["error": "\(error)"])
         }
-        thread.name = "flusher"
-        thread.start()
     }
 
     /// Stops after the current batch and waits for the thread.
-    public func stop() {
-        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        if started.load(ordering: .acquiring) { finished.wait() }
-    }
+    public func stop() { thread.stop() }
 
     /// One iteration: take the dirty hints, re-read own pending entries after an error, run a
     /// sweep slice when due, read and flush new entries of active streams, trim. Never blocks

@@ -1,3 +1,4 @@
+import EventLoop
 import Foundation
 import Issuance
 import PostgresClient
@@ -10,7 +11,7 @@ import CouponCore
 /// XACK only after COMMIT, idle entries of dead consumers taken over with XAUTOCLAIM; acked
 /// entries are deleted, the group is the streams' only reader), runs the expiry sweep (users
 /// whose earliest lot is due get their `expire` events) and the exchange recovery sweep.
-public final class PointsFlusher: @unchecked Sendable {  // mutable state is touched only by its thread; `stopping` is atomic
+public final class PointsFlusher: @unchecked Sendable {  // mutable state is touched only by its thread; its `PollingThread` runs it
     public struct Options: Sendable {
         public var batchSize = 1_000
         public var idleSleepMilliseconds = 25
@@ -28,9 +29,7 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
     let options: Options
     private let redisDeployment: RedisDeployment
     private let conninfo: String
-    private let stopping = Atomic<Bool>(false)
-    private let started = Atomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
+    private let thread: PollingThread
     let log: @Sendable (String, [String: String]) -> Void
     public let flushed = Atomic<Int>(0)
     public let expiredUsers = Atomic<Int>(0)
@@ -55,45 +54,25 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
         self.conninfo = postgresConninfo
         self.options = options
         self.log = log
+        // Idle polls back off from idleSleepMilliseconds to maxIdleSleepMilliseconds, so an idle
+        // node costs next to nothing; any work resets it.
+        thread = PollingThread(
+            .init(name: "points", idleMilliseconds: options.idleSleepMilliseconds, maxIdleMilliseconds: options.maxIdleSleepMilliseconds))
     }
 
     public func start() {
-        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let thread = Thread { [self] in
-            try? "points".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
-            var backoff = 0.05
-            // Idle polls back off from idleSleepMilliseconds to maxIdleSleepMilliseconds, so an
-            // idle node costs next to nothing; any work resets it.
-            var idle = options.idleSleepMilliseconds
-            while !stopping.load(ordering: .acquiring) {
-                do {
-                    if try runOnce() == 0 {
-                        Thread.sleep(forTimeInterval: Double(idle) / 1000)
-                        idle = min(idle * 2, options.maxIdleSleepMilliseconds)
-                    } else {
-                        idle = options.idleSleepMilliseconds
-                    }
-                    backoff = 0.05
-                } catch {
-                    redis = nil
-                    postgres = nil
-                    groupsReady = false
-                    rereadPending = true
-                    drawGroups.removeAll()
-                    log("points_flusher_error", ["error": "\(error)"])
-                    Thread.sleep(forTimeInterval: backoff)
-                    backoff = min(backoff * 2, 2)
-                }
-            }
-            finished.signal()
+        thread.start({ [self] in try runOnce() }) { [self] error in
+            // Connections may be dead; what was read and not acked is ours to read again.
+            redis = nil
+            postgres = nil
+            groupsReady = false
+            rereadPending = true
+            drawGroups.removeAll()
+            log("points_flusher_error", ["error": "\(error)"])
         }
-        thread.start()
     }
 
-    public func stop() {
-        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        if started.load(ordering: .acquiring) { finished.wait() }
-    }
+    public func stop() { thread.stop() }
 
     /// One iteration; returns how many entries or sweep items it handled.
     @discardableResult

@@ -61,16 +61,16 @@ struct CheckoutHandlers {
         // A store's till acts in its store only: its orders are priced there and named in its own
         // namespace (`store:<id>:<order>`), so it can confirm, release or restore only its own.
         let place = principal.storeId.map { CheckoutPlace(storeId: $0, businessLine: principal.businessLine, actor: principal.label) }
-        if let place, let refusal = Self.outsidePlace(request, place) { return responder.respond(refusal) }
         // A malformed code cannot exist: answer exactly as for an unknown one.
         guard let code = parameters["code"], Identifier.isValid(code) else { return responder.respond(Self.refusal(.notFound)) }
         let userId: String, command: CheckoutCommand
         do throws(HTTPResponseError) {
             let body = try CheckoutRequest.body(request, allowed: allowed)
+            if let place { try Self.requireInside(place, body) }
             userId = try CheckoutRequest.identifier(body, "user_id")
             command = try decode(body).at(place)
         } catch {
-            api.limits.codeFound(key: key, address: address)  // a bad body is not a guess
+            api.limits.codeFound(key: key, address: address)  // a bad body (or a foreign store) is not a guess
             return responder.respond(error.response)
         }
         let limits = api.limits
@@ -92,16 +92,14 @@ struct CheckoutHandlers {
         }
     }
 
-    /// A store key naming another store or business line in the body: 403 before anything is read.
-    static func outsidePlace(_ request: HTTPRequest, _ place: CheckoutPlace) -> HTTPResponse? {
-        guard let body = try? JSONParser.parse(request.body) else { return nil }  // the decoder answers 400
+    /// A store key naming another store or business line in the body: 403.
+    static func requireInside(_ place: CheckoutPlace, _ body: JSONValue) throws(HTTPResponseError) {
         if let store = body["store_id"]?.stringValue, store != place.storeId {
-            return .error(status: 403, code: "forbidden", message: "this key acts for store \(place.storeId) only")
+            throw HTTPResponseError(.error(status: 403, code: "forbidden", message: "this key acts for store \(place.storeId) only"))
         }
         if let line = body["business_line"]?.stringValue, let bound = place.businessLine, line != bound {
-            return .error(status: 403, code: "forbidden", message: "this key acts for business line \(bound) only")
+            throw HTTPResponseError(.error(status: 403, code: "forbidden", message: "this key acts for business line \(bound) only"))
         }
-        return nil
     }
 
     static func refusal(_ refusal: CheckoutRefusal) -> HTTPResponse {
