@@ -30,14 +30,14 @@ let package = Package(
         .target(name: "Store", dependencies: ["CouponCore", "PostgresClient"]),
         .target(name: "Issuance", dependencies: ["CouponCore", "EventLoop", "RedisClient"]),
         .target(name: "BulkIssuance", dependencies: ["CouponCore", "Issuance", "Store", "RedisClient", "PostgresClient"]),
-        .target(name: "Ledger", dependencies: ["CouponCore", "Issuance", "Store", "RedisClient", "PostgresClient"]),
-        .target(name: "Redemption", dependencies: ["CouponCore", "Store", "Issuance", "Ledger", "PostgresClient", "RedisClient"]),
+        .target(name: "GrantFlusher", dependencies: ["CouponCore", "Issuance", "Store", "RedisClient", "PostgresClient"]),
+        .target(name: "Redemption", dependencies: ["CouponCore", "Store", "Issuance", "GrantFlusher", "PostgresClient", "RedisClient"]),
         .target(name: "Points", dependencies: ["CouponCore", "Issuance", "Store", "RedisClient", "PostgresClient"]),  // issue 11
-        .target(name: "Finance", dependencies: ["CouponCore", "Store", "Issuance", "Ledger", "PostgresClient", "RedisClient"]),
+        .target(name: "Finance", dependencies: ["CouponCore", "Store", "Issuance", "GrantFlusher", "PostgresClient", "RedisClient"]),
         .target(
             name: "CouponService",
             dependencies: [
-                "EventLoop", "HTTPServer", "RedisClient", "PostgresClient", "CouponCore", "Store", "Issuance", "Ledger",
+                "EventLoop", "HTTPServer", "RedisClient", "PostgresClient", "CouponCore", "Store", "Issuance", "GrantFlusher",
                 "Redemption", "Finance", "QRCode", "RiskControl", "Points", "BulkIssuance",
             ],
             exclude: ["openapi.yaml"],
@@ -53,7 +53,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "coupon-bench",
-            dependencies: ["HTTPServer", "EventLoop", "RedisClient", "PostgresClient", "Issuance", "Ledger", "CouponService"],
+            dependencies: ["HTTPServer", "EventLoop", "RedisClient", "PostgresClient", "Issuance", "GrantFlusher", "CouponService"],
             path: "Benchmarks/coupon-bench"
         ),
 
@@ -78,11 +78,11 @@ let package = Package(
         .testTarget(name: "QRCodeTests", dependencies: ["QRCode", "CouponCore"]),
         .testTarget(name: "RiskControlTests", dependencies: ["RiskControl"]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer", "EventLoop",
+            "CouponService", "Store", "Issuance", "GrantFlusher", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer", "EventLoop",
             "TestSupport", "ServiceTestSupport", "RiskControl",
         ], exclude: ["Console"]),  // the Selenium script the console test runs
         .testTarget(name: "RedemptionTests", dependencies: [
-            "Redemption", "QRCode", "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",
+            "Redemption", "QRCode", "CouponService", "Store", "Issuance", "GrantFlusher", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",
             "TestSupport", "ServiceTestSupport",
         ]),
         .testTarget(name: "PointsTests", dependencies: [
@@ -90,11 +90,11 @@ let package = Package(
             "TestSupport", "ServiceTestSupport",
         ]),
         .testTarget(name: "FinanceTests", dependencies: [
-            "Finance", "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",
+            "Finance", "CouponService", "Store", "Issuance", "GrantFlusher", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",
             "TestSupport", "ServiceTestSupport",
         ]),
         .testTarget(name: "BulkIssuanceTests", dependencies: [
-            "BulkIssuance", "CouponService", "Store", "Issuance", "Ledger", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",
+            "BulkIssuance", "CouponService", "Store", "Issuance", "GrantFlusher", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",
             "TestSupport", "ServiceTestSupport",
         ]),
     ]

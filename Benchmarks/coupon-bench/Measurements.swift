@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import HTTPServer
 import Issuance
-import Ledger
+import GrantFlusher
 import PostgresClient
 import RedisClient
 import Synchronization

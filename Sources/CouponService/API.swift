@@ -3,7 +3,7 @@ import CouponCore
 import EventLoop
 import HTTPServer
 import Issuance
-import Ledger
+import GrantFlusher
 import Points
 import PostgresClient
 import RedisClient

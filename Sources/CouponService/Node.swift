@@ -4,7 +4,7 @@ import EventLoop
 import Foundation
 import HTTPServer
 import Issuance
-import Ledger
+import GrantFlusher
 import Points
 import BulkIssuance
 import PostgresClient

@@ -1,6 +1,6 @@
 import CouponCore
 import Issuance
-import Ledger
+import GrantFlusher
 import PostgresClient
 import RedisClient
 

@@ -7,7 +7,7 @@ import Synchronization
 import CouponCore
 
 /// The points background thread of a node (README "Points"): moves points events from the
-/// buckets' streams into `points_ledger` (the Ledger flusher's pattern: consumer group `points`,
+/// buckets' streams into `points_ledger` (the grant flusher's pattern: consumer group `points`,
 /// XACK only after COMMIT, idle entries of dead consumers taken over with XAUTOCLAIM; acked
 /// entries are deleted, the group is the streams' only reader), runs the expiry sweep (users
 /// whose earliest lot is due get their `expire` events) and the exchange recovery sweep.

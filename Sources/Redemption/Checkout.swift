@@ -1,5 +1,5 @@
 import Issuance
-import Ledger
+import GrantFlusher
 import PostgresClient
 import RedisClient
 import Store

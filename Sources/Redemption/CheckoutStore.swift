@@ -1,5 +1,5 @@
 import CouponCore
-import Ledger
+import GrantFlusher
 import PostgresClient
 import Store
 

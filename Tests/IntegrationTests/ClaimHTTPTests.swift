@@ -2,7 +2,7 @@ import CouponCore
 import CouponService
 import Foundation
 import HTTPServer
-import Ledger
+import GrantFlusher
 import Testing
 
 import ServiceTestSupport

@@ -4,7 +4,7 @@ import Foundation
 import HTTPServer
 import RiskControl
 import TestSupport
-import Ledger
+import GrantFlusher
 import Testing
 
 import ServiceTestSupport

@@ -1,11 +1,11 @@
 import Foundation
 import CouponService
 import Issuance
-import Ledger
+import GrantFlusher
 import RedisClient
 import Testing
 
-@testable import Ledger
+@testable import GrantFlusher
 import ServiceTestSupport
 
 extension ClaimPathTests {

@@ -1,5 +1,5 @@
 import Foundation
-import Ledger
+import GrantFlusher
 import Testing
 
 import ServiceTestSupport

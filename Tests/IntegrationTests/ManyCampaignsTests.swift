@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 import HTTPServer
 import Issuance
-import Ledger
+import GrantFlusher
 import RedisClient
 import Store
 import Testing

@@ -1,6 +1,6 @@
 import CouponCore
 import Foundation
-import Ledger
+import GrantFlusher
 import ServiceTestSupport
 import TestSupport
 import Testing

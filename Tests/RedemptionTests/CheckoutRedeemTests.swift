@@ -1,7 +1,7 @@
 import CouponCore
 import Foundation
 import HTTPServer
-import Ledger
+import GrantFlusher
 import PostgresClient
 import Redemption
 import ServiceTestSupport

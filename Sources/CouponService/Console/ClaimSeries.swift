@@ -1,7 +1,7 @@
 import EventLoop
 import Foundation
 import Issuance
-import Ledger
+import GrantFlusher
 import RedisClient
 import Synchronization
 

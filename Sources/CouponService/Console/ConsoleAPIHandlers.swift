@@ -3,7 +3,7 @@ import EventLoop
 import Foundation
 import HTTPServer
 import Issuance
-import Ledger
+import GrantFlusher
 import RedisClient
 import Store
 

@@ -1,5 +1,5 @@
 import HTTPServer
-import Ledger
+import GrantFlusher
 import RedisClient
 import Synchronization
 

@@ -1,5 +1,5 @@
 import Foundation
-import Ledger
+import GrantFlusher
 import Points
 import BulkIssuance
 import RedisClient
