@@ -53,7 +53,8 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         }
         let options = RedisConnectionOptions(commandTimeoutMs: configuration.redisCommandTimeoutMs)
         let soldOut = SoldOutMarks()
-        let engineOptions = ClaimEngine.Options(batchMax: configuration.claimBatchMax, soldOutMarkMs: configuration.soldOutMarkMs)
+        let engineOptions = ClaimEngine.Options(
+            batchMax: configuration.claimBatchMax, soldOutMarkMs: configuration.soldOutMarkMs, replicaWait: configuration.replicaWait)
         // On Redis Cluster: the slot map is loaded once here, then each loop's router keeps its own copy fresh.
         var clusterMap: ClusterSlotMap?
         if !configuration.redisCluster.isEmpty {
@@ -190,6 +191,24 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         timer.setEventHandler { [weak self] in self?.syncCampaigns() }
         timer.resume()
         syncTimer = timer
+    }
+
+    /// Graceful drain (SIGTERM, ARCHITECTURE §12): `/readyz` answers 503 at once; after
+    /// `delaySeconds` (time for a balancer polling `/readyz` to stop sending) the listeners close,
+    /// every connection answers the requests it already read and closes, for at most
+    /// `timeoutSeconds`; then `stop()`: the flusher finishes its batch. True when every request
+    /// read was answered in time.
+    @discardableResult
+    public func drain(timeoutSeconds: Double, delaySeconds: Double = 0) -> Bool {
+        api.draining.store(true, ordering: .relaxed)
+        if delaySeconds > 0 { Thread.sleep(forTimeInterval: delaySeconds) }
+        let started = MonotonicClock.now()
+        let finished = server?.drain(timeoutSeconds: timeoutSeconds) ?? true
+        logger.info(
+            "node_drained",
+            ["finished": String(finished), "ms": String((MonotonicClock.now() - started) / 1_000_000)])
+        stop()
+        return finished
     }
 
     /// Stops serving, stops the flusher after its batch, and closes connections.

@@ -55,9 +55,18 @@ public final class RedisClusterRouter: AsyncRedis, @unchecked Sendable {  // eve
         _ script: RedisScript, keys: [RedisArgument], args: [RedisArgument],
         _ completion: @escaping (Result<RESPValue, RedisError>) -> Void
     ) {
+        evalScript(script, keys: keys, args: args, confirmedBy: nil, completion)
+    }
+
+    /// The `WAIT` goes to the master that ran the script: a redirected call is confirmed where it finally ran.
+    public func evalScript(
+        _ script: RedisScript, keys: [RedisArgument], args: [RedisArgument], confirmedBy wait: ReplicaWait?,
+        _ completion: @escaping (Result<RESPValue, RedisError>) -> Void
+    ) {
         let slot = keys.first.map { RedisClusterSlot.slot(forKey: $0) }
         run(ClusterCommandRouting(slot: slot, policy: policy), node: nil, asking: false,
-            operation: { connection, done in connection.evalScript(script, keys: keys, args: args, done) }, completion)
+            operation: { connection, done in connection.evalScript(script, keys: keys, args: args, confirmedBy: wait, done) },
+            completion)
     }
 
     public func close() {

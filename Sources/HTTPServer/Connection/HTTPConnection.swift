@@ -392,6 +392,27 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
 
     // MARK: Closing
 
+    /// Requests read whose answers are not yet in the output (a handler is still working).
+    var unansweredCount: Int { isClosed ? 0 : queue.count }
+
+    /// Graceful drain: reads no further requests; the requests already read are answered, the
+    /// newest with `Connection: close`, then the connection closes (lingering as usual). An
+    /// idle connection (nothing owed) closes once its pending output is written.
+    func drain() {
+        guard lifecycle == .open else { return }
+        current = nil  // a request not fully received is not in flight: it gets no answer
+        if queue.closeAfterNewest() {
+            lifecycle = .finishing(lastQueued: false)
+        } else {
+            lifecycle = .finishing(lastQueued: true)
+            if output.isEmpty {
+                close()
+                return
+            }
+        }
+        pump()
+    }
+
     func close() {
         guard !isClosed else { return }
         lifecycle = .closed

@@ -1,0 +1,96 @@
+/// `WAIT numreplicas timeout` after a write (issue 10 §2): the write is acknowledged only once
+/// `replicas` replicas of the master that ran it have it, or not at all. `WAIT` covers every
+/// write made earlier on the same connection, so it is sent on the connection that ran the
+/// write, right behind it in the pipeline.
+public struct ReplicaWait: Sendable, Equatable {
+    public let replicas: Int
+    public let timeoutMs: Int
+
+    /// nil when `replicas` is 0 (waiting is off). `timeoutMs` ≥ 1: `WAIT n 0` would block forever.
+    public init?(replicas: Int, timeoutMs: Int) {
+        guard replicas > 0 else { return nil }
+        self.replicas = replicas
+        self.timeoutMs = max(timeoutMs, 1)
+    }
+
+    public var command: [RedisArgument] { ["WAIT", .int(Int64(replicas)), .int(Int64(timeoutMs))] }
+}
+
+/// A write that ran but that fewer than `required` replicas confirmed in time. `reply` is what
+/// the master answered, so a caller can still tell writes (grants) from refusals that wrote nothing.
+public struct ReplicaShortfall: Sendable, Equatable {
+    /// Replicas that confirmed (from `WAIT`'s reply; 0 when `WAIT` itself failed).
+    public let acknowledged: Int
+    public let required: Int
+    public let reply: RESPValue
+
+    public init(acknowledged: Int, required: Int, reply: RESPValue) {
+        self.acknowledged = acknowledged
+        self.required = required
+        self.reply = reply
+    }
+}
+
+/// One command followed by `WAIT` on the same connection, as a pure state machine: it takes the
+/// command's reply and `WAIT`'s reply in whatever order they arrive and says what to do.
+///
+/// The usual order is command, then `WAIT` (they are pipelined in that order). The other order
+/// happens when the command was re-sent behind the `WAIT` (a script answered `NOSCRIPT` is
+/// loaded and retried): that `WAIT` did not cover it, so another one is needed.
+public struct ReplicaConfirmation: Sendable, Equatable {
+    public enum Action: Sendable, Equatable {
+        case none
+        /// Send `WAIT` again (the command's final reply came after the last `WAIT`'s).
+        case sendWait
+        case deliver(Result<RESPValue, RedisError>)
+    }
+
+    enum State: Sendable, Equatable {
+        case awaitingBoth
+        /// The command answered; waiting for the `WAIT` sent after it.
+        case commandAnswered(RESPValue)
+        /// A `WAIT` answered before the command's final reply: it does not cover the command.
+        case waitAnsweredFirst
+        case finished
+    }
+
+    public let required: Int
+    private(set) var state: State = .awaitingBoth
+
+    public init(required: Int) {
+        self.required = required
+    }
+
+    public mutating func commandReplied(_ result: Result<RESPValue, RedisError>) -> Action {
+        switch (state, result) {
+        case (.finished, _), (.commandAnswered, _):
+            return .none
+        case (_, .failure):
+            // It did not run (or may have run and the caller cannot know): nothing to confirm.
+            state = .finished
+            return .deliver(result)
+        case (.awaitingBoth, .success(let reply)):
+            state = .commandAnswered(reply)
+            return .none
+        case (.waitAnsweredFirst, .success(let reply)):
+            state = .commandAnswered(reply)
+            return .sendWait
+        }
+    }
+
+    public mutating func waitReplied(_ result: Result<RESPValue, RedisError>) -> Action {
+        switch state {
+        case .finished, .waitAnsweredFirst:
+            return .none
+        case .awaitingBoth:
+            state = .waitAnsweredFirst
+            return .none
+        case .commandAnswered(let reply):
+            state = .finished
+            let acknowledged: Int
+            if case .success(let count) = result, let number = count.int { acknowledged = Int(number) } else { acknowledged = 0 }
+            guard acknowledged < required else { return .deliver(.success(reply)) }
+            return .deliver(.failure(.unconfirmed(ReplicaShortfall(acknowledged: acknowledged, required: required, reply: reply))))
+        }
+    }
+}
