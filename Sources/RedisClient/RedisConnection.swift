@@ -43,6 +43,9 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
     /// Called on the loop with `true` when the connection comes up and `false` when it goes down.
     public var onConnectionStateChange: ((Bool) -> Void)?
 
+    /// `WAIT` group commit for `evalScript(…confirmedBy:)` (RedisConnection+ReplicaWait.swift).
+    var replicaWaits = ReplicaWaitGroups<(wait: ReplicaWait, deliver: (Result<RESPValue, RedisError>) -> Void)>()
+
     /// How many times hiredis was asked to write (each is at most one `write` syscall); for tests.
     private(set) var writeEvents = 0
 

@@ -94,3 +94,49 @@ public struct ReplicaConfirmation: Sendable, Equatable {
         }
     }
 }
+
+/// Group commit for `WAIT` on one connection. `WAIT` blocks the connection in Redis until it
+/// returns, so one `WAIT` per script call would serialize every later call behind a replica
+/// round trip (and the replica's fsync). Instead: the calls of one loop turn share one `WAIT`
+/// sent at the end of the turn; while a `WAIT` is on the wire, later calls still go out at once
+/// and wait for the next `WAIT`, sent as soon as the current one answers. One `WAIT` covers
+/// every write made before it on the connection, so each call is confirmed by the first `WAIT`
+/// sent after it. Pure: the connection sends, this decides when and for whom.
+public struct ReplicaWaitGroups<Waiter> {
+    /// Calls covered by the `WAIT` on the wire (nil: none is).
+    private(set) var onTheWire: [Waiter]?
+    /// Calls sent since, waiting for the next `WAIT`.
+    private(set) var next: [Waiter] = []
+    private var flushScheduled = false
+
+    public init() {}
+
+    /// A confirmed call was sent. True: schedule `endOfTurn` (nothing is on the wire or scheduled).
+    public mutating func add(_ waiter: Waiter) -> Bool {
+        next.append(waiter)
+        guard onTheWire == nil, !flushScheduled else { return false }
+        flushScheduled = true
+        return true
+    }
+
+    /// End of the turn: the calls to cover with a `WAIT` sent now (empty: send nothing).
+    public mutating func endOfTurn() -> [Waiter] {
+        flushScheduled = false
+        guard onTheWire == nil, !next.isEmpty else { return [] }
+        return launch()
+    }
+
+    /// The `WAIT` on the wire answered: the calls it covers, and those to cover with a `WAIT` sent now.
+    public mutating func answered() -> (covered: [Waiter], sendNow: [Waiter]) {
+        let covered = onTheWire ?? []
+        onTheWire = nil
+        return (covered, next.isEmpty ? [] : launch())
+    }
+
+    private mutating func launch() -> [Waiter] {
+        let group = next
+        next = []
+        onTheWire = group
+        return group
+    }
+}

@@ -57,6 +57,28 @@ import TestSupport
         #expect(machine.waitReplied(.success(.integer(0))) == .deliver(.failure(shortfallOfOne)))
     }
 
+    /// Group commit: the calls of a turn share one WAIT; calls sent while it is on the wire
+    /// wait for the next one, sent when it answers; nothing is sent when nobody waits.
+    @Test func waitsAreGroupedPerTurnAndOneAtATime() {
+        var groups = ReplicaWaitGroups<Int>()
+        #expect(groups.add(1) == true)  // schedule the end-of-turn flush once
+        #expect(groups.add(2) == false)
+        #expect(groups.endOfTurn() == [1, 2])
+        #expect(groups.add(3) == false)  // a WAIT is on the wire: no flush, wait for its answer
+        #expect(groups.add(4) == false)
+        #expect(groups.endOfTurn() == [])
+        let first = groups.answered()
+        #expect(first.covered == [1, 2])
+        #expect(first.sendNow == [3, 4])
+        let second = groups.answered()
+        #expect(second.covered == [3, 4])
+        #expect(second.sendNow == [])
+        #expect(groups.endOfTurn() == [])
+        #expect(groups.add(5) == true)
+        #expect(groups.endOfTurn() == [5])
+        #expect(groups.answered().covered == [5])
+    }
+
     @Test func waitOffWhenNoReplicasAreAsked() {
         #expect(ReplicaWait(replicas: 0, timeoutMs: 100) == nil)
         #expect(ReplicaWait(replicas: 1, timeoutMs: 0)?.command == ["WAIT", .int(1), .int(1)])
