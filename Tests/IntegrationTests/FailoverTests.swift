@@ -51,6 +51,8 @@ enum FailoverRun {
         let seconds = 9.0, failoverAt = 3.0
         let acknowledged = Locked<[(user: String, code: String)]>([])
         let statuses = Locked<[Int: Int]>([:])
+        let gaveUp = Locked(0)
+        let beforeFailover = Locked(0)
         let started = Date()
         let failover = Thread {
             Thread.sleep(forTimeInterval: failoverAt)
@@ -65,14 +67,18 @@ enum FailoverRun {
                 index += 1
                 let user = "t\(thread)-\(index)"
                 // A 503 is retried with the same request id (what a client must do), at most 20 times.
-                for _ in 0..<20 {
+                for attempt in 0..<20 {
                     guard let outcome = try? node.timedClaim(campaignId: campaign, userId: user, requestId: user, on: client) else {
                         statuses.withLock { $0[-1, default: 0] += 1 }
                         break
                     }
                     statuses.withLock { $0[outcome.status, default: 0] += 1 }
-                    if outcome.status == 201, let code = outcome.code { acknowledged.withLock { $0.append((user, code)) } }
+                    if outcome.status == 201, let code = outcome.code {
+                        acknowledged.withLock { $0.append((user, code)) }
+                        if Date().timeIntervalSince(started) < failoverAt { beforeFailover.withLock { $0 += 1 } }
+                    }
                     if outcome.status != 503 { break }
+                    if attempt == 19 { gaveUp.withLock { $0 += 1 } }
                     Thread.sleep(forTimeInterval: 0.05)
                 }
             }
@@ -100,7 +106,8 @@ enum FailoverRun {
         print(
             "FIGURE [\(label)]: master \(master) → replica \(replica) promoted: \(result.failedOver); statuses \(statuses.current.sorted { $0.key < $1.key }); "
                 + "\(grants.count) acknowledged (201) grants, lost in Redis \(result.lostInRedis), lost in PostgreSQL \(result.lostInPostgres); "
-                + "Redis issued \(issued), PostgreSQL rows \(stored.count)")
+                + "Redis issued \(issued), PostgreSQL rows \(stored.count); \(gaveUp.current) claims still 503 after 20 tries; "
+                + "\(Int(Double(beforeFailover.current) / failoverAt)) grants/s before the failover")
         return result
     }
 

@@ -51,6 +51,8 @@ import Testing
         })
         let retried = try node.claim(campaignId: campaign, userId: "bob", requestId: "b1")
         #expect(retried.status == 201)
+        // The replay wrote (its counter), so its WAIT covered the original grant.
+        #expect(try node.redisMeta(campaign, "out:replayed") == "1")
         #expect(try node.redisStock(campaign) == 8)
         #expect(try node.waitForFlush(campaignId: campaign, expected: 2))
         let stored = try node.storedCoupons(campaign)
