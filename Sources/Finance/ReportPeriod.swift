@@ -36,7 +36,7 @@ public struct ReportPeriod: Sendable, Equatable {
                        $2::date - $1::date,
                        EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $3::text)
                 """, [from, to, zone])
-        } catch let error as PostgresError where error.sqlState?.hasPrefix("22") == true {
+        } catch let error as PostgresError where error.condition == .invalidValue {
             throw FinanceError.invalid("from and to must be valid calendar dates YYYY-MM-DD")
         }
         guard let row = rows.first, try row.bool(0) else {
