@@ -48,7 +48,10 @@ public final class RedisClusterRouter: AsyncRedis, @unchecked Sendable {  // eve
 
     public func send(_ args: [RedisArgument], _ completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
         run(ClusterCommandRouting(slot: RedisCommandKey.slot(of: args), policy: policy), node: nil, asking: false,
-            operation: { connection, done in connection.send(args, done) }, completion)
+            operation: { connection, asking, done in
+                if asking { connection.send(["ASKING"]) { _ in } }  // same loop turn: leaves right before the command
+                connection.send(args, done)
+            }, completion)
     }
 
     public func evalScript(
@@ -57,7 +60,8 @@ public final class RedisClusterRouter: AsyncRedis, @unchecked Sendable {  // eve
     ) {
         let slot = keys.first.map { RedisClusterSlot.slot(forKey: $0) }
         run(ClusterCommandRouting(slot: slot, policy: policy), node: nil, asking: false,
-            operation: { connection, done in connection.evalScript(script, keys: keys, args: args, done) }, completion)
+            operation: { connection, asking, done in connection.evalScript(script, keys: keys, args: args, asking: asking, done) },
+            completion)
     }
 
     public func close() {
@@ -77,7 +81,7 @@ public final class RedisClusterRouter: AsyncRedis, @unchecked Sendable {  // eve
 
     private func run(
         _ routing: ClusterCommandRouting, node: RedisEndpoint?, asking: Bool,
-        operation: @escaping (RedisConnection, @escaping (Result<RESPValue, RedisError>) -> Void) -> Void,
+        operation: @escaping (RedisConnection, _ asking: Bool, @escaping (Result<RESPValue, RedisError>) -> Void) -> Void,
         _ completion: @escaping (Result<RESPValue, RedisError>) -> Void
     ) {
         loop.preconditionInEventLoop()
@@ -86,8 +90,7 @@ public final class RedisClusterRouter: AsyncRedis, @unchecked Sendable {  // eve
             return completion(.failure(.notConnected))
         }
         let connection = connection(to: target)
-        if asking { connection.send(["ASKING"]) { _ in } }  // same loop turn: leaves right before the command
-        operation(connection) { [self] result in
+        operation(connection, asking) { [self] result in
             var routing = routing
             let decision = routing.next(after: result, map: &map)
             if decision.refreshMap { refreshMap() }
