@@ -72,6 +72,17 @@ public final class PostgresConnection: @unchecked Sendable {
         try consume(PQexec(conn, sql), .queryFailed)
     }
 
+    /// One round trip: true when the server answers `SELECT 1` (readiness probes).
+    public func ping() throws -> Bool {
+        try execute("SELECT 1").first?.int(0) == 1
+    }
+
+    /// Cancels any later statement of this session that runs longer than `seconds` (0: never);
+    /// the error's condition is `queryCanceled`.
+    public func setStatementTimeout(seconds: Int) throws {
+        try execute("SELECT set_config('statement_timeout', $1, false)", ["\(seconds)s"])
+    }
+
     // MARK: Internals shared by the extensions
 
     /// Passes `binds` to libpq as C strings that live for the duration of `body`.

@@ -7,35 +7,6 @@ import Synchronization
 /// (`expired`). Rows another transaction holds are skipped (the access path settles them
 /// itself) and picked up by the next pass.
 public enum ExpirySweep {
-    static let releaseSQL = """
-        WITH due AS (
-            SELECT code, campaign_id, order_id, order_amount, shipping_fee, discount, face_value FROM coupons
-            WHERE state = 'locked' AND locked_until <= clock_timestamp()
-            ORDER BY locked_until LIMIT $1
-            FOR UPDATE SKIP LOCKED
-        ), released AS (
-            UPDATE coupons c SET state = 'issued', order_id = NULL, order_amount = NULL, shipping_fee = NULL,
-                   discount = NULL, final_price = NULL, locked_until = NULL
-            FROM due WHERE c.code = due.code
-        )
-        INSERT INTO coupon_events (code, campaign_id, event, at, order_id, order_amount, shipping_fee, discount, face_value, reason)
-        SELECT code, campaign_id, 'released', clock_timestamp(), order_id, order_amount, shipping_fee, discount, face_value, 'lock_expired'
-        FROM due
-        """
-
-    static let expireSQL = """
-        WITH due AS (
-            SELECT code, campaign_id, face_value FROM coupons
-            WHERE state = 'issued' AND valid_until < clock_timestamp()
-            ORDER BY valid_until LIMIT $1
-            FOR UPDATE SKIP LOCKED
-        ), expired AS (
-            UPDATE coupons c SET state = 'expired' FROM due WHERE c.code = due.code
-        )
-        INSERT INTO coupon_events (code, campaign_id, event, at, face_value)
-        SELECT code, campaign_id, 'expired', clock_timestamp(), face_value FROM due
-        """
-
     public struct Outcome: Sendable, Equatable {
         public var released: Int
         public var expired: Int
@@ -49,11 +20,7 @@ public enum ExpirySweep {
     /// One batch of each, in one transaction: releases first, so a lapsed lock past its
     /// window is released and expired in the same pass.
     public static func runBatch(limit: Int, on connection: PostgresConnection) throws -> Outcome {
-        try connection.transaction { connection in
-            let released = try connection.execute(releaseSQL, [limit]).rowsAffected
-            let expired = try connection.execute(expireSQL, [limit]).rowsAffected
-            return Outcome(released: released, expired: expired)
-        }
+        try CouponExpiryStore.releaseAndExpire(limit: limit, on: connection)
     }
 
     /// Batches until one comes back short or `maxBatches` ran; returns the totals.

@@ -14,7 +14,7 @@ struct OperationsHandlers {
     func ready(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
         api.workers.submit({ context -> HTTPResponse in
             let redisOK = (try? context.redis().command(["PING"]).string) == "PONG"
-            let postgresOK = (try? context.postgres().execute("SELECT 1").first?.int(0)) == 1
+            let postgresOK = (try? context.postgres().ping()) == true
             let body = JSONWriter.object { object in
                 object.field("status", redisOK && postgresOK ? "ready" : "not_ready")
                 object.field("redis", redisOK ? "ok" : "unreachable")
