@@ -72,11 +72,6 @@ public final class RedisClusterRouter: AsyncRedis, @unchecked Sendable {  // eve
         for connection in nodes.values { connection.close() }
     }
 
-    /// Connected masters, for readiness probes.
-    public var connectedMasters: Int {
-        map.masters.filter { nodes[$0]?.isConnected == true }.count
-    }
-
     // MARK: Routing
 
     private func run(
