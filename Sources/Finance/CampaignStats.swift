@@ -71,7 +71,7 @@ public struct CampaignStats: Sendable, Equatable {
     }
 
     public func json() -> [UInt8] {
-        JSONWriterBox.object { object in
+        JSONWriter.object { object in
             object.field("campaign_id", campaignId)
             object.field("currency", currency)
             object.field("stock", stock)

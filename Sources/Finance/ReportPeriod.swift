@@ -40,6 +40,14 @@ public struct ReportPeriod: Sendable, Equatable {
         return ReportPeriod(from: from, to: to, timeZone: zone, campaignId: campaign, days: days)
     }
 
+    /// `report`, `from`, `to` and `tz`: how every report's JSON begins.
+    func writeHead(_ report: String, into object: inout JSONObjectWriter) {
+        object.field("report", report)
+        object.field("from", from)
+        object.field("to", to)
+        object.field("tz", timeZone)
+    }
+
     static func isDateShape(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return false }

@@ -44,11 +44,8 @@ public struct StoreReport: Sendable, Equatable {
     }
 
     public func json() -> [UInt8] {
-        JSONWriterBox.object { report in
-            report.field("report", "stores")
-            report.field("from", period.from)
-            report.field("to", period.to)
-            report.field("tz", period.timeZone)
+        JSONWriter.object { report in
+            period.writeHead("stores", into: &report)
             report.arrayField("stores") { list in
                 for store in stores {
                     list.objectElement { item in

@@ -76,12 +76,3 @@ struct HTTPResponseError: Error {
     let response: HTTPResponse
     init(_ response: HTTPResponse) { self.response = response }
 }
-
-extension JSONWriter {
-    /// Encodes one object and returns its bytes.
-    static func object(_ body: (inout JSONObjectWriter) -> Void) -> [UInt8] {
-        var writer = JSONWriter()
-        writer.writeObject(body)
-        return writer.bytes
-    }
-}
