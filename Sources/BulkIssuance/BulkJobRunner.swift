@@ -1,16 +1,17 @@
 import CouponCore
+import EventLoop
 import Foundation
 import PostgresClient
 import RedisClient
 import Synchronization
 
-/// Runs bulk grant jobs on one node: a thread with its own PostgreSQL and Redis connections
+/// Runs bulk grant jobs on one node: a `BackgroundTask` with its own PostgreSQL and Redis connections
 /// takes the lease of a runnable job (queued, or running under an expired lease: its node
 /// died), then loops: read the next `batchSize` lines after the checkpoint, decide them in
 /// Redis (`BulkGrantBatch`), commit refusals + checkpoint + counters + lease renewal in one
 /// transaction (`BulkJobStore.commit`). Every commit is a heartbeat. A crash anywhere re-runs
 /// at most the uncommitted batch, whose lines Redis answers as replays: exactly-once.
-public final class BulkJobRunner: @unchecked Sendable {  // `stopped`/`running` are guarded by `condition`
+public final class BulkJobRunner: @unchecked Sendable {  // connections are touched only by the task's thread
     public struct Options: Sendable {
         public var batchSize = 5_000
         /// A lease not renewed for this long is presumed dead and taken over.
@@ -28,10 +29,10 @@ public final class BulkJobRunner: @unchecked Sendable {  // `stopped`/`running` 
     private let redisEndpoint: RedisEndpoint
     private let options: Options
     private let log: @Sendable (String, [String: String]) -> Void
-    private let condition = NSCondition()
-    private var stopped = false
-    private var running = false
-    private let finished = DispatchSemaphore(value: 0)
+    private let task: BackgroundTask
+    private var postgres: PostgresConnection?
+    private var redis: BlockingRedisConnection?
+    private let codes = CouponCodeGenerator()
     /// Lines decided by this node (metrics).
     public let linesDecided = Atomic<Int>(0)
 
@@ -44,68 +45,36 @@ public final class BulkJobRunner: @unchecked Sendable {  // `stopped`/`running` 
         self.redisEndpoint = redis
         self.options = options
         self.log = log
+        let pollMs = Int(options.pollSeconds * 1000)
+        task = BackgroundTask(.init(name: "bulk-jobs", pacing: .polling(idleMs: pollMs, errorMs: pollMs, maxErrorMs: pollMs)))
     }
 
     @discardableResult
     public func start() -> BulkJobRunner {
-        condition.lock()
-        defer { condition.unlock() }
-        guard !running, !stopped else { return self }
-        running = true
-        let thread = Thread { [self] in
-            runLoop()
-            finished.signal()
+        task.start({ [self] in try runNextJob() }) { [self] error in
+            if let error = error as? RedisError, error.isConnectionLevel { redis = nil }
+            if let error = error as? PostgresError, error.isConnectionError { postgres = nil }
+            log("bulk_job_error", ["error": "\(error)"])
         }
-        thread.name = "bulk-jobs"
-        thread.start()
         return self
     }
 
     /// Stops after the batch in progress and gives its lease back.
-    public func stop() {
-        condition.lock()
-        stopped = true
-        let wasRunning = running
-        condition.broadcast()
-        condition.unlock()
-        if wasRunning { finished.wait() }
-    }
+    public func stop() { task.stop() }
 
-    private var isStopped: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return stopped
-    }
+    private var isStopped: Bool { task.isStopping }
 
     /// Sleeps up to `seconds`; false when stopped meanwhile.
-    private func pause(_ seconds: Double) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        if !stopped { _ = condition.wait(until: Date(timeIntervalSinceNow: seconds)) }
-        return !stopped
-    }
+    private func pause(_ seconds: Double) -> Bool { task.pause(milliseconds: Int(seconds * 1000)) }
 
-    private func runLoop() {
-        var postgres: PostgresConnection?
-        var redis: BlockingRedisConnection?
-        let codes = CouponCodeGenerator()
-        while !isStopped {
-            do {
-                if postgres?.isUsable != true { postgres = try PostgresConnection(conninfo: conninfo) }
-                if redis == nil { redis = try BlockingRedisConnection(endpoint: redisEndpoint, timeoutSeconds: 5) }
-                guard let job = try BulkJobStore.acquire(owner: owner, leaseSeconds: options.leaseSeconds, on: postgres!) else {
-                    _ = pause(options.pollSeconds)
-                    continue
-                }
-                log("bulk_job_started", ["job_id": String(job.id), "done": String(job.done), "total": String(job.total)])
-                try run(job, postgres: postgres!, redis: redis!, codes: codes)
-            } catch {
-                if let error = error as? RedisError, error.isConnectionLevel { redis = nil }
-                if let error = error as? PostgresError, error.isConnectionError { postgres = nil }
-                log("bulk_job_error", ["error": "\(error)"])
-                _ = pause(options.pollSeconds)
-            }
-        }
+    /// Takes the lease of one runnable job and runs it; 0 when there is none.
+    private func runNextJob() throws -> Int {
+        if postgres?.isUsable != true { postgres = try PostgresConnection(conninfo: conninfo) }
+        if redis == nil { redis = try BlockingRedisConnection(endpoint: redisEndpoint, timeoutSeconds: 5) }
+        guard let job = try BulkJobStore.acquire(owner: owner, leaseSeconds: options.leaseSeconds, on: postgres!) else { return 0 }
+        log("bulk_job_started", ["job_id": String(job.id), "done": String(job.done), "total": String(job.total)])
+        try run(job, postgres: postgres!, redis: redis!, codes: codes)
+        return 1
     }
 
     /// Runs `job` until it is finished, cancelled, its lease is lost, or the runner stops.

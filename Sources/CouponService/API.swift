@@ -170,7 +170,7 @@ final class API: Sendable {
     /// PostgreSQL cannot be reached (as opposed to this node being overloaded).
     static func isUnreachable(_ error: Error) -> Bool {
         guard let error = error as? PostgresError else { return false }
-        return error.isConnectionError || error.code == .connectionFailed || error.code == .poolTimeout
+        return error.isConnectionError
     }
 
     // MARK: Campaigns in Redis

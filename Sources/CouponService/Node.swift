@@ -28,7 +28,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     /// One Redis per loop (a connection, or a router over the cluster's masters), each used by
     /// that loop's `ClaimEngine`, with how to connect it.
     private var redisConnections: [(loop: EventLoop, async: any AsyncRedis, connect: @Sendable () -> Void)] = []
-    private var syncTimer: DispatchSourceTimer?
+    private var campaignSync: BackgroundTask?
     private var expirySweeper: ExpirySweeper?
     /// Points events → `points_ledger`, points expiry, exchange recovery (issue 11); runs with the flusher.
     private var pointsFlusher: PointsFlusher?
@@ -185,15 +185,18 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     }
 
     private func scheduleCampaignSync() {
-        let timer = DispatchSource.makeTimerSource(queue: .global())
-        let interval = configuration.campaignSyncSeconds
-        timer.schedule(deadline: .now() + interval, repeating: interval)
-        timer.setEventHandler { [weak self] in self?.syncCampaigns() }
-        timer.resume()
-        syncTimer = timer
+        let task = BackgroundTask(.init(name: "campaign-sync", pacing: .periodic(everyMs: Int(configuration.campaignSyncSeconds * 1000))))
+        task.start({ [weak self] in
+            guard let self else { return 0 }
+            let done = DispatchSemaphore(value: 0)
+            syncCampaigns { _ in done.signal() }  // failures are logged there; the next pass retries
+            done.wait()
+            return 1
+        }) { _ in }
+        campaignSync = task
     }
 
-    /// Graceful drain (SIGTERM, ARCHITECTURE §12): `/readyz` answers 503 at once; after
+    /// Graceful drain (SIGTERM, ARCHITECTURE §13): `/readyz` answers 503 at once; after
     /// `delaySeconds` (time for a balancer polling `/readyz` to stop sending) the listeners close,
     /// every connection answers the requests it already read and closes, for at most
     /// `timeoutSeconds`; then `stop()`: the flusher finishes its batch. True when every request
@@ -213,7 +216,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
 
     /// Stops serving, stops the flusher after its batch, and closes connections.
     public func stop() {
-        syncTimer?.cancel()
+        campaignSync?.stop()
         server?.stop()
         bulkRunner?.stop()
         flusher?.stop()

@@ -48,56 +48,30 @@ public struct CampaignStats: Sendable, Equatable {
 
     public static func == (a: CampaignStats, b: CampaignStats) -> Bool { a.json() == b.json() }
 
-    static let ledgerSQL = """
-        WITH ev AS (
-            SELECT e.code, e.event, e.discount, e.order_amount,
-                   row_number() OVER (PARTITION BY e.code ORDER BY e.at DESC, e.id DESC) AS latest,
-                   COALESCE(max(e.face_value) FILTER (WHERE e.event = 'issued') OVER (PARTITION BY e.code), 0) AS face,
-                   lag(e.event) OVER w AS prev_event, lag(e.discount) OVER w AS prev_discount,
-                   lag(e.order_amount) OVER w AS prev_order_amount
-            FROM coupon_events e
-            WHERE e.campaign_id = $1
-            WINDOW w AS (PARTITION BY e.code ORDER BY e.at, e.id)
-        )
-        SELECT (SELECT count(*) FROM coupons WHERE campaign_id = $1),
-               count(*) FILTER (WHERE latest = 1 AND event = 'redeemed'),
-               count(*) FILTER (WHERE event = 'restored'),
-               count(*) FILTER (WHERE latest = 1 AND event = 'expired'),
-               count(*) FILTER (WHERE latest = 1 AND event IN ('issued', 'locked', 'released', 'restored')),
-               COALESCE(sum(face) FILTER (WHERE latest = 1 AND event IN ('issued', 'locked', 'released', 'restored')), 0),
-               COALESCE(sum(discount) FILTER (WHERE event = 'redeemed'), 0)
-                 - COALESCE(sum(COALESCE(discount, CASE WHEN prev_event = 'redeemed' THEN prev_discount END, 0)) FILTER (WHERE event = 'restored'), 0),
-               COALESCE(sum(order_amount) FILTER (WHERE event = 'redeemed'), 0)
-                 - COALESCE(sum(COALESCE(order_amount, CASE WHEN prev_event = 'redeemed' THEN prev_order_amount END, 0)) FILTER (WHERE event = 'restored'), 0),
-               (SELECT t.currency FROM campaigns c JOIN templates t ON t.id = c.template_id WHERE c.id = $1),
-               (SELECT stock_total FROM campaigns WHERE id = $1),
-               count(*) FILTER (WHERE latest = 1 AND event = 'revoked')
-        FROM ev
-        """
 
     /// Nil when PostgreSQL has no such campaign.
     public static func read(campaignId: Int64, postgres: PostgresConnection, redis: BlockingRedisConnection) throws -> CampaignStats? {
-        guard !(try postgres.execute("SELECT 1 FROM campaigns WHERE id = $1", [campaignId]).isEmpty) else { return nil }
+        guard try FinanceStore.campaignExists(campaignId, on: postgres) else { return nil }
         let keys = CampaignKeys(campaignId: campaignId)
         let snapshot = try RedisSnapshot.read(campaignId: campaignId, on: redis)
         let backlog = try ConservationChecks.backlog(snapshot, on: postgres)
         let stream = try GrantStreamState.read(redis, stream: keys.grants)
         let counters = try redis.command(["HMGET", .string(keys.meta)] + outcomes.map { .string(CampaignMeta.outcomeCounter($0)) }).array ?? []
-        let row = try postgres.execute(ledgerSQL, [campaignId]).first!
+        let ledger = try FinanceStore.ledgerTotals(campaignId: campaignId, on: postgres)
         return CampaignStats(
-            campaignId: campaignId, currency: try row.string(8), stock: try snapshot.stockTotal ?? row.int64(9),
-            remaining: snapshot.remaining, issued: snapshot.issued, flushed: try row.int64(0),
+            campaignId: campaignId, currency: ledger.currency, stock: snapshot.stockTotal ?? ledger.stockTotal,
+            remaining: snapshot.remaining, issued: snapshot.issued, flushed: ledger.rows,
             notYetFlushed: Int64(backlog.unflushed.count), streamBacklog: Int64(stream?.unflushed ?? 0),
-            streamPending: Int64(stream?.pending ?? 0), redeemed: try row.int64(1), restored: try row.int64(2),
-            expired: try row.int64(3), revoked: try row.int64(10), outstanding: try row.int64(4), outstandingFaceValue: try row.int64(5),
-            discount: try row.int64(6), orderRevenue: try row.int64(7),
+            streamPending: Int64(stream?.pending ?? 0), redeemed: ledger.redeemed, restored: ledger.restored,
+            expired: ledger.expired, revoked: ledger.revoked, outstanding: ledger.outstanding,
+            outstandingFaceValue: ledger.outstandingFaceValue, discount: ledger.discount, orderRevenue: ledger.orderRevenue,
             claims: outcomes.enumerated().map { index, outcome in
                 (outcome, counters.indices.contains(index) ? counters[index].string.flatMap(Int64.init) ?? 0 : 0)
             })
     }
 
     public func json() -> [UInt8] {
-        JSONWriterBox.object { object in
+        JSONWriter.object { object in
             object.field("campaign_id", campaignId)
             object.field("currency", currency)
             object.field("stock", stock)

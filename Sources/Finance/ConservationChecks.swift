@@ -75,24 +75,9 @@ public enum ConservationChecks {
 
     static func backlog(_ snapshot: RedisSnapshot, on connection: PostgresConnection) throws -> Backlog {
         guard !snapshot.backlog.isEmpty else { return Backlog(unflushed: [], committedNotAcked: 0) }
-        let present = Set(
-            try connection.execute(
-                "SELECT code FROM coupons WHERE code = ANY($1::text[])", [PostgresArrayLiteral.text(snapshot.backlog.map(\.code))]
-            ).map { try $0.string(0) })
+        let present = try FinanceStore.existingCodes(snapshot.backlog.map(\.code), on: connection)
         let unflushed = snapshot.backlog.filter { !present.contains($0.code) }
         return Backlog(unflushed: unflushed, committedNotAcked: Int64(snapshot.backlog.count - unflushed.count))
-    }
-
-    static func rows(campaignId: Int64, upTo lastStreamId: String?, on connection: PostgresConnection) throws -> Int64 {
-        try connection.execute(
-            """
-            SELECT count(*) FROM coupons
-            WHERE campaign_id = $1
-              AND ($2::text IS NULL OR (stream_id ~ '^[0-9]+-[0-9]+$'
-                   AND (split_part(stream_id, '-', 1)::numeric, split_part(stream_id, '-', 2)::numeric)
-                       <= (split_part($2::text, '-', 1)::numeric, split_part($2::text, '-', 2)::numeric)))
-            """, [campaignId, lastStreamId]
-        ).first!.int64(0)
     }
 
     static func flush(
@@ -165,10 +150,7 @@ public enum ConservationChecks {
             !waiting.contains(code) && (limit.map { StreamOrder.parts(id) <= $0 } ?? true)
         }
         guard !named.isEmpty else { return [] }
-        let present = Set(
-            try postgres.execute(
-                "SELECT code FROM coupons WHERE code = ANY($1::text[])", [PostgresArrayLiteral.text(Array(named.keys))]
-            ).map { try $0.string(0) })
+        let present = try FinanceStore.existingCodes(Array(named.keys), on: postgres)
         return named.filter { !present.contains($0.key) }
             .sorted { StreamOrder.less($0.value, $1.value) || ($0.value == $1.value && $0.key < $1.key) }
             .prefix(namedLimit)
@@ -179,15 +161,11 @@ public enum ConservationChecks {
     public static func run(
         campaignIds: [Int64], periodEndMs: Int64?, redis: BlockingRedisConnection, postgres: PostgresConnection
     ) throws -> [CampaignChecks] {
-        let stockTotals = Dictionary(
-            uniqueKeysWithValues: try postgres.execute(
-                "SELECT id, stock_total FROM campaigns WHERE id = ANY($1::bigint[])",
-                [campaignIds.map(String.init).joined(separator: ",").wrappedInBraces]
-            ).map { (try $0.int64(0), try $0.int64(1)) })
+        let stockTotals = try FinanceStore.stockTotals(of: campaignIds, on: postgres)
         return try campaignIds.map { id in
             let snapshot = try RedisSnapshot.read(campaignId: id, on: redis)
             let backlog = try backlog(snapshot, on: postgres)
-            let rows = try rows(campaignId: id, upTo: snapshot.lastStreamId, on: postgres)
+            let rows = try FinanceStore.rowCount(campaignId: id, upTo: snapshot.lastStreamId, on: postgres)
             var checks = [
                 stock(snapshot, stockTotalPostgres: stockTotals[id] ?? 0),
                 try flush(campaignId: id, snapshot, rows: rows, backlog: backlog, redis: redis, postgres: postgres),

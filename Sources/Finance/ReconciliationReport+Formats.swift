@@ -15,11 +15,8 @@ extension ReconciliationReport {
     // MARK: JSON
 
     public func json() -> [UInt8] {
-        JSONWriterBox.object { report in
-            report.field("report", "reconciliation")
-            report.field("from", period.from)
-            report.field("to", period.to)
-            report.field("tz", period.timeZone)
+        JSONWriter.object { report in
+            period.writeHead("reconciliation", into: &report)
             if let id = period.campaignId { report.field("campaign_id", id) } else { report.nullField("campaign_id") }
             report.objectField("period") { section in
                 section.arrayField("campaigns") { list in
@@ -144,13 +141,5 @@ public enum CSV {
             quoted.append(character)
         }
         return quoted + "\""
-    }
-}
-
-enum JSONWriterBox {
-    static func object(_ body: (inout JSONObjectWriter) -> Void) -> [UInt8] {
-        var writer = JSONWriter()
-        writer.writeObject(body)
-        return writer.bytes
     }
 }

@@ -20,17 +20,10 @@ public struct ReconciliationReport: Sendable, Equatable {
     ) throws -> ReconciliationReport {
         let campaigns = try PeriodFigures.read(period, on: postgres)
         guard includeChecks else { return ReconciliationReport(period: period, campaigns: campaigns, checks: nil, checkedAt: nil) }
-        let row = try postgres.execute(
-            """
-            SELECT (extract(epoch FROM (($1::date + 1)::timestamp AT TIME ZONE $2::text)) * 1000)::bigint,
-                   to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-            """, [period.to, period.timeZone]
-        ).first!
+        let times = try FinanceStore.checkTimes(period, on: postgres)
         // Checks cover every campaign in scope, also those with grants not yet in PostgreSQL.
-        let ids = try postgres.execute(
-            "SELECT id FROM campaigns WHERE $1::bigint IS NULL OR id = $1::bigint ORDER BY id", [period.campaignId]
-        ).map { try $0.int64(0) }
-        let checks = try ConservationChecks.run(campaignIds: ids, periodEndMs: try row.int64(0), redis: redis(), postgres: postgres)
-        return ReconciliationReport(period: period, campaigns: campaigns, checks: checks, checkedAt: try row.string(1))
+        let ids = try FinanceStore.campaignIds(only: period.campaignId, on: postgres)
+        let checks = try ConservationChecks.run(campaignIds: ids, periodEndMs: times.periodEndMs, redis: redis(), postgres: postgres)
+        return ReconciliationReport(period: period, campaigns: campaigns, checks: checks, checkedAt: times.now)
     }
 }

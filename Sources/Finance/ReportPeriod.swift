@@ -28,32 +28,24 @@ public struct ReportPeriod: Sendable, Equatable {
             guard let id = ResourceID.parse(campaignId) else { throw FinanceError.invalid("campaign_id must be a positive integer") }
             campaign = id
         }
-        let rows: PostgresRows
-        do {
-            rows = try connection.execute(
-                """
-                SELECT to_char($1::date, 'YYYY-MM-DD') = $1::text AND to_char($2::date, 'YYYY-MM-DD') = $2::text,
-                       $2::date - $1::date,
-                       EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $3::text)
-                """, [from, to, zone])
-        } catch let error as PostgresError where error.sqlState?.hasPrefix("22") == true {
-            throw FinanceError.invalid("from and to must be valid calendar dates YYYY-MM-DD")
+        let check = try FinanceStore.checkPeriod(from: from, to: to, zone: zone, on: connection)
+        guard check.validDates else { throw FinanceError.invalid("from and to must be valid calendar dates YYYY-MM-DD") }
+        guard check.spanDays >= 0 else { throw FinanceError.invalid("from must not be after to") }
+        guard check.spanDays < maxDays else { throw FinanceError.invalid("a report covers at most \(maxDays) days") }
+        guard check.zoneKnown else { throw FinanceError.invalid("tz: unknown time zone '\(zone)'") }
+        if let campaign, try !FinanceStore.campaignExists(campaign, on: connection) {
+            throw FinanceError(.notFound, "campaign not found")
         }
-        guard let row = rows.first, try row.bool(0) else {
-            throw FinanceError.invalid("from and to must be valid calendar dates YYYY-MM-DD")
-        }
-        let span = try row.int(1)
-        guard span >= 0 else { throw FinanceError.invalid("from must not be after to") }
-        guard span < maxDays else { throw FinanceError.invalid("a report covers at most \(maxDays) days") }
-        guard try row.bool(2) else { throw FinanceError.invalid("tz: unknown time zone '\(zone)'") }
-        if let campaign {
-            let found = try connection.execute("SELECT 1 FROM campaigns WHERE id = $1", [campaign])
-            guard !found.isEmpty else { throw FinanceError(.notFound, "campaign not found") }
-        }
-        let days = try connection.execute(
-            "SELECT to_char($1::date + n, 'YYYY-MM-DD') FROM generate_series(0, $2::date - $1::date) AS n ORDER BY n", [from, to]
-        ).map { try $0.string(0) }
+        let days = try FinanceStore.days(from: from, to: to, on: connection)
         return ReportPeriod(from: from, to: to, timeZone: zone, campaignId: campaign, days: days)
+    }
+
+    /// `report`, `from`, `to` and `tz`: how every report's JSON begins.
+    func writeHead(_ report: String, into object: inout JSONObjectWriter) {
+        object.field("report", report)
+        object.field("from", from)
+        object.field("to", to)
+        object.field("tz", timeZone)
     }
 
     static func isDateShape(_ text: String) -> Bool {

@@ -29,29 +29,12 @@ public struct StoreReport: Sendable, Equatable {
     public let period: ReportPeriod
     public let stores: [Store]
 
-    static let sql = """
-        WITH bounds AS (
-            SELECT ($1::date)::timestamp AT TIME ZONE $3::text AS start_at,
-                   ($2::date + 1)::timestamp AT TIME ZONE $3::text AS end_at
-        )
-        SELECT e.store_id, to_char((e.at AT TIME ZONE $3::text)::date, 'YYYY-MM-DD'),
-               count(*) FILTER (WHERE e.event = 'redeemed'),
-               COALESCE(sum(e.discount) FILTER (WHERE e.event = 'redeemed'), 0),
-               count(*) FILTER (WHERE e.event = 'restored')
-        FROM coupon_events e, bounds b
-        WHERE e.store_id IS NOT NULL AND e.at >= b.start_at AND e.at < b.end_at
-          AND ($4::text IS NULL OR e.store_id = $4::text)
-        GROUP BY 1, 2
-        ORDER BY 1, 2
-        """
 
     /// `storeId` nil: every store with activity in the period.
     public static func build(period: ReportPeriod, storeId: String?, on connection: PostgresConnection) throws -> StoreReport {
         var byStore: [String: [String: Day]] = [:]
-        for row in try connection.execute(sql, [period.from, period.to, period.timeZone, storeId]) {
-            let store = try row.string(0), date = try row.string(1)
-            byStore[store, default: [:]][date] = Day(
-                date: date, writeOffs: try row.int64(2), discount: try row.int64(3), restored: try row.int64(4))
+        for (store, day) in try FinanceStore.storeDays(period, storeId: storeId, on: connection) {
+            byStore[store, default: [:]][day.date] = day
         }
         if let storeId, byStore[storeId] == nil { byStore[storeId] = [:] }
         let stores = byStore.keys.sorted().map { store in
@@ -61,11 +44,8 @@ public struct StoreReport: Sendable, Equatable {
     }
 
     public func json() -> [UInt8] {
-        JSONWriterBox.object { report in
-            report.field("report", "stores")
-            report.field("from", period.from)
-            report.field("to", period.to)
-            report.field("tz", period.timeZone)
+        JSONWriter.object { report in
+            period.writeHead("stores", into: &report)
             report.arrayField("stores") { list in
                 for store in stores {
                     list.objectElement { item in

@@ -16,7 +16,7 @@ import Synchronization
 /// stream until it is drained. A slow sweep over every published campaign (`FlusherSweep`,
 /// a slice at a time) is the safety net: it finds entries whose hint was lost, takes over
 /// entries left pending by dead consumers, trims, and deletes stale consumers.
-public final class Flusher: @unchecked Sendable {  // mutable state is touched only by the flusher thread; its `PollingThread` runs it
+public final class Flusher: @unchecked Sendable {  // mutable state is touched only by the flusher thread; its `BackgroundTask` runs it
     public struct Options: Sendable {
         public var batchSize = 1_000
         /// Sleep between polls of the dirty set while there is nothing to do.
@@ -47,7 +47,7 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
     let options: Options
     private let redisDeployment: RedisDeployment
     private let conninfo: String
-    private let thread: PollingThread
+    private let thread: BackgroundTask
     let log: @Sendable (String, [String: String]) -> Void
 
     private var redis: BlockingRedisConnection?
@@ -86,7 +86,7 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
         self.conninfo = postgresConninfo
         self.options = options
         self.log = log
-        thread = PollingThread(.init(name: "flusher", idleMilliseconds: options.blockMilliseconds, niceness: options.niceness))
+        thread = BackgroundTask(.init(name: "flusher", pacing: .polling(idleMs: options.blockMilliseconds), niceness: options.niceness))
     }
 
     /// Starts the flusher thread.

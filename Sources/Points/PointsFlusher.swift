@@ -11,7 +11,7 @@ import CouponCore
 /// XACK only after COMMIT, idle entries of dead consumers taken over with XAUTOCLAIM; acked
 /// entries are deleted, the group is the streams' only reader), runs the expiry sweep (users
 /// whose earliest lot is due get their `expire` events) and the exchange recovery sweep.
-public final class PointsFlusher: @unchecked Sendable {  // mutable state is touched only by its thread; its `PollingThread` runs it
+public final class PointsFlusher: @unchecked Sendable {  // mutable state is touched only by its thread; its `BackgroundTask` runs it
     public struct Options: Sendable {
         public var batchSize = 1_000
         public var idleSleepMilliseconds = 25
@@ -29,7 +29,7 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
     let options: Options
     private let redisDeployment: RedisDeployment
     private let conninfo: String
-    private let thread: PollingThread
+    private let thread: BackgroundTask
     let log: @Sendable (String, [String: String]) -> Void
     public let flushed = Atomic<Int>(0)
     public let expiredUsers = Atomic<Int>(0)
@@ -56,8 +56,8 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
         self.log = log
         // Idle polls back off from idleSleepMilliseconds to maxIdleSleepMilliseconds, so an idle
         // node costs next to nothing; any work resets it.
-        thread = PollingThread(
-            .init(name: "points", idleMilliseconds: options.idleSleepMilliseconds, maxIdleMilliseconds: options.maxIdleSleepMilliseconds))
+        thread = BackgroundTask(
+            .init(name: "points", pacing: .polling(idleMs: options.idleSleepMilliseconds, maxIdleMs: options.maxIdleSleepMilliseconds)))
     }
 
     public func start() {

@@ -1,16 +1,9 @@
-/// Transaction isolation levels PostgreSQL implements.
-public enum IsolationLevel: String, Sendable {
-    case readCommitted = "READ COMMITTED"
-    case repeatableRead = "REPEATABLE READ"
-    case serializable = "SERIALIZABLE"
-}
-
 extension PostgresConnection {
     /// Runs `body` between BEGIN and COMMIT; rolls back and rethrows if `body` throws.
     /// Throws `transactionRolledBack` if COMMIT turned into ROLLBACK because a statement failed inside `body`
     /// and `body` swallowed the error.
-    public func transaction<T>(isolation: IsolationLevel? = nil, _ body: (PostgresConnection) throws -> T) throws -> T {
-        try execute(isolation.map { "BEGIN ISOLATION LEVEL \($0.rawValue)" } ?? "BEGIN")
+    public func transaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        try execute("BEGIN")
         let value: T
         do {
             value = try body(self)

@@ -6,16 +6,14 @@ let diagSQLState = Int32(UInt8(ascii: "C"))
 
 /// One blocking libpq connection (`PGconn`), the owner of everything PostgresClient does.
 ///
-/// PostgresClient owns connections, prepared statements, transactions, COPY, a small pool and
-/// migrations. It never runs on an event loop or Swift's cooperative pool: call it from
-/// dedicated worker threads. It knows nothing of coupons.
+/// PostgresClient owns connections, transactions, COPY and migrations. It never runs on an
+/// event loop or Swift's cooperative pool: call it from dedicated worker threads. It knows
+/// nothing of coupons; the SQL lives in repositories (`Store`, and one per domain target).
 ///
 /// `@unchecked Sendable`: a connection may move between threads but is used by one at a time
-/// (the pool hands it out exclusively); libpq connections are not thread-safe.
+/// (each worker or background thread owns its own); libpq connections are not thread-safe.
 public final class PostgresConnection: @unchecked Sendable {
     private let conn: OpaquePointer
-    /// Names of statements prepared on this session.
-    var preparedNames: Set<String> = []
 
     /// Opens a connection; `conninfo` is libpq's `host=... port=... dbname=... user=...`.
     public init(conninfo: String) throws {
@@ -58,16 +56,6 @@ public final class PostgresConnection: @unchecked Sendable {
     /// The server's process id for this session (for `pg_terminate_backend` in tests and logs).
     public var backendPID: Int { Int(PQbackendPID(conn)) }
 
-    /// Reads anything the server sent without blocking; returns false if the connection turned out to be dead.
-    /// Used by the pool to notice connections a server restart closed while they sat idle.
-    public func probeIdle() -> Bool {
-        // A terminated backend first sends FATAL (taken as a notice), then EOF: the second read sees the EOF.
-        for _ in 0..<3 {
-            guard PQstatus(conn) == CONNECTION_OK, PQconsumeInput(conn) != 0 else { return false }
-        }
-        return PQstatus(conn) == CONNECTION_OK
-    }
-
     /// Runs one statement with `$1...$n` text-format parameters (`nil` is NULL).
     @discardableResult
     public func execute(_ sql: String, _ binds: [(any PostgresBindable)?] = []) throws -> PostgresRows {
@@ -82,6 +70,17 @@ public final class PostgresConnection: @unchecked Sendable {
     @discardableResult
     public func executeScript(_ sql: String) throws -> PostgresRows {
         try consume(PQexec(conn, sql), .queryFailed)
+    }
+
+    /// One round trip: true when the server answers `SELECT 1` (readiness probes).
+    public func ping() throws -> Bool {
+        try execute("SELECT 1").first?.int(0) == 1
+    }
+
+    /// Cancels any later statement of this session that runs longer than `seconds` (0: never);
+    /// the error's condition is `queryCanceled`.
+    public func setStatementTimeout(seconds: Int) throws {
+        try execute("SELECT set_config('statement_timeout', $1, false)", ["\(seconds)s"])
     }
 
     // MARK: Internals shared by the extensions

@@ -55,6 +55,18 @@ public enum CheckoutStore {
         try connection.execute("SELECT user_id FROM coupons WHERE code = $1", [code]).first?.string(0)
     }
 
+    /// When a code was redeemed and at which store (nil: not at a store); nil when there is no such code.
+    public static func redemption(code: String, on connection: PostgresConnection) throws -> (atMs: Int64?, storeId: String?)? {
+        guard let row = try connection.execute(
+            """
+            SELECT \(ms("c.redeemed_at")),
+                   (SELECT e.store_id FROM coupon_events e WHERE e.code = c.code AND e.event = 'redeemed' ORDER BY e.id DESC LIMIT 1)
+            FROM coupons c WHERE c.code = $1
+            """, [code]
+        ).first else { return nil }
+        return (try row.optionalInt64(0), try row.optionalString(1))
+    }
+
     /// PostgreSQL's clock, the one time source of every checkout decision.
     public static func nowMs(on connection: PostgresConnection) throws -> Int64 {
         try connection.execute("SELECT \(ms("clock_timestamp()"))").first!.int64(0)

@@ -77,15 +77,9 @@ public enum StoreWriteOff {
         case .failure(.outOfScope):
             return .failure(WriteOffRefusal(refusal: .notUsableHere, redeemedAtMs: nil, redeemedStoreId: nil))
         case .failure(.alreadyRedeemed):
-            let row = try connection.execute(
-                """
-                SELECT \(CheckoutStore.ms("c.redeemed_at")),
-                       (SELECT e.store_id FROM coupon_events e WHERE e.code = c.code AND e.event = 'redeemed' ORDER BY e.id DESC LIMIT 1)
-                FROM coupons c WHERE c.code = $1
-                """, [code]
-            ).first
+            let redeemed = try CheckoutStore.redemption(code: code, on: connection)
             return .failure(
-                WriteOffRefusal(refusal: .alreadyRedeemed, redeemedAtMs: try row?.optionalInt64(0), redeemedStoreId: try row?.optionalString(1)))
+                WriteOffRefusal(refusal: .alreadyRedeemed, redeemedAtMs: redeemed?.atMs, redeemedStoreId: redeemed?.storeId))
         case .failure(let refusal):
             return .failure(WriteOffRefusal(refusal: refusal, redeemedAtMs: nil, redeemedStoreId: nil))
         }

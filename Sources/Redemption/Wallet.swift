@@ -79,45 +79,13 @@ public enum Wallet {
         return PricedWallet(usable: usable, unusable: unusable)
     }
 
-    static let couponsSQL = """
-        SELECT c.code, c.campaign_id, c.template_id, c.user_id, c.request_id, c.state,
-               \(CheckoutStore.ms("c.issued_at")), \(CheckoutStore.ms("c.valid_from")), \(CheckoutStore.ms("c.valid_until")),
-               \(CheckoutStore.ms("c.locked_until")), t.spec::text
-        FROM coupons c JOIN templates t ON t.id = c.template_id
-        WHERE c.user_id = $1
-        ORDER BY c.issued_at, c.code
-        """
-
-    static let campaignTemplatesSQL = """
-        SELECT c.id, t.id, t.spec::text FROM campaigns c JOIN templates t ON t.id = c.template_id
-        WHERE c.id = ANY($1::bigint[])
-        """
-
     /// The user's coupons in PostgreSQL, then `pending` grants it does not hold yet.
     public static func load(userId: String, pending: [Grant], on connection: PostgresConnection) throws -> [WalletCoupon] {
-        var coupons: [WalletCoupon] = []
-        for row in try connection.execute(couponsSQL, [userId]) {
-            let code = try row.string(0)
-            let stateText = try row.string(5)
-            guard let state = CouponState(rawValue: stateText) else {
-                throw RedemptionError(code: .badState, detail: "coupon \(code) has state \(stateText)")
-            }
-            coupons.append(
-                WalletCoupon(
-                    code: code, campaignId: try row.int64(1), templateId: try row.int64(2), userId: try row.string(3),
-                    requestId: try row.string(4), state: state, issuedAtMs: try row.int64(6), validFromMs: try row.int64(7),
-                    validUntilMs: try row.int64(8), lockedUntilMs: try row.optionalInt64(9),
-                    template: try decodeTemplate(try row.string(10), of: code), flushed: true))
-        }
+        var coupons = try WalletStore.coupons(userId: userId, on: connection)
         let known = Set(coupons.map(\.code))
         let unflushed = pending.filter { !known.contains($0.code) }
         guard !unflushed.isEmpty else { return coupons }
-        var templates: [Int64: (Int64, CouponTemplate)] = [:]
-        let campaignIds = Array(Set(unflushed.map(\.campaignId))).sorted()
-        for row in try connection.execute(campaignTemplatesSQL, [PostgresArrayLiteral.integers(campaignIds)]) {
-            let campaignId = try row.int64(0)
-            templates[campaignId] = (try row.int64(1), try decodeTemplate(try row.string(2), of: "campaign \(campaignId)"))
-        }
+        let templates = try WalletStore.templates(campaignIds: Array(Set(unflushed.map(\.campaignId))).sorted(), on: connection)
         for grant in unflushed {
             guard let (templateId, template) = templates[grant.campaignId] else { continue }
             coupons.append(

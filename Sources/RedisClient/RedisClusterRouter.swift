@@ -48,7 +48,10 @@ public final class RedisClusterRouter: AsyncRedis, @unchecked Sendable {  // eve
 
     public func send(_ args: [RedisArgument], _ completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
         run(ClusterCommandRouting(slot: RedisCommandKey.slot(of: args), policy: policy), node: nil, asking: false,
-            operation: { connection, done in connection.send(args, done) }, completion)
+            operation: { connection, asking, done in
+                if asking { connection.send(["ASKING"]) { _ in } }  // same loop turn: leaves right before the command
+                connection.send(args, done)
+            }, completion)
     }
 
     public func evalScript(
@@ -65,7 +68,9 @@ public final class RedisClusterRouter: AsyncRedis, @unchecked Sendable {  // eve
     ) {
         let slot = keys.first.map { RedisClusterSlot.slot(forKey: $0) }
         run(ClusterCommandRouting(slot: slot, policy: policy), node: nil, asking: false,
-            operation: { connection, done in connection.evalScript(script, keys: keys, args: args, confirmedBy: wait, done) },
+            operation: { connection, asking, done in
+                connection.evalScript(script, keys: keys, args: args, asking: asking, confirmedBy: wait, done)
+            },
             completion)
     }
 
@@ -77,16 +82,11 @@ public final class RedisClusterRouter: AsyncRedis, @unchecked Sendable {  // eve
         for connection in nodes.values { connection.close() }
     }
 
-    /// Connected masters, for readiness probes.
-    public var connectedMasters: Int {
-        map.masters.filter { nodes[$0]?.isConnected == true }.count
-    }
-
     // MARK: Routing
 
     private func run(
         _ routing: ClusterCommandRouting, node: RedisEndpoint?, asking: Bool,
-        operation: @escaping (RedisConnection, @escaping (Result<RESPValue, RedisError>) -> Void) -> Void,
+        operation: @escaping (RedisConnection, _ asking: Bool, @escaping (Result<RESPValue, RedisError>) -> Void) -> Void,
         _ completion: @escaping (Result<RESPValue, RedisError>) -> Void
     ) {
         loop.preconditionInEventLoop()
@@ -95,8 +95,7 @@ public final class RedisClusterRouter: AsyncRedis, @unchecked Sendable {  // eve
             return completion(.failure(.notConnected))
         }
         let connection = connection(to: target)
-        if asking { connection.send(["ASKING"]) { _ in } }  // same loop turn: leaves right before the command
-        operation(connection) { [self] result in
+        operation(connection, asking) { [self] result in
             var routing = routing
             let decision = routing.next(after: result, map: &map)
             if decision.refreshMap { refreshMap() }

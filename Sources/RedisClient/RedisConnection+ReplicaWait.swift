@@ -8,7 +8,15 @@ extension RedisConnection {
         _ script: RedisScript, keys: [RedisArgument], args: [RedisArgument], confirmedBy wait: ReplicaWait?,
         _ completion: @escaping (Result<RESPValue, RedisError>) -> Void
     ) {
-        guard let wait else { return evalScript(script, keys: keys, args: args, completion) }
+        evalScript(script, keys: keys, args: args, asking: false, confirmedBy: wait, completion)
+    }
+
+    /// `asking`: for a cluster's `ASK` redirect (see `evalScript(…asking:…)`).
+    func evalScript(
+        _ script: RedisScript, keys: [RedisArgument], args: [RedisArgument], asking: Bool, confirmedBy wait: ReplicaWait?,
+        _ completion: @escaping (Result<RESPValue, RedisError>) -> Void
+    ) {
+        guard let wait else { return evalScript(script, keys: keys, args: args, asking: asking, completion) }
         let confirmation = ConfirmationBox(ReplicaConfirmation(required: wait.replicas))
         func perform(_ action: ReplicaConfirmation.Action) {
             switch action {
@@ -23,7 +31,9 @@ extension RedisConnection {
                 loop.beforeSleep { [self] in sendWait(for: replicaWaits.endOfTurn()) }
             }
         }
-        evalScript(script, keys: keys, args: args) { result in perform(confirmation.value.commandReplied(result)) }
+        evalScript(script, keys: keys, args: args, asking: asking) { result, resent in
+            perform(confirmation.value.commandReplied(result, resent: resent))
+        }
         awaitReplicas()
     }
 

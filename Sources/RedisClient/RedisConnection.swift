@@ -26,6 +26,7 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
     private var interest: IOInterest = []
     private lazy var socketHandler = SocketHandler(self)
     private var inFlight = InFlightCommands()
+    private var order = PipelineOrder<Completed>()
     private var backoff: ReconnectBackoff
     private var timeoutTimer: TimerID?
     private var connectTimer: TimerID?
@@ -80,43 +81,98 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
     /// Sends one command. A server error reply completes with `.failure(.server(...))`.
     public func send(_ args: [RedisArgument], _ completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
         loop.preconditionInEventLoop()
+        enqueue(args, PendingCommand(completion, sequence: order.issue().sequence))
+    }
+
+    /// `EVALSHA`, with `SCRIPT LOAD` pipelined before the script's first call in this session (no
+    /// round trip); after a `NOSCRIPT` (someone ran `SCRIPT FLUSH`) loads it and re-sends once,
+    /// and completions still run in the order the commands were sent (`PipelineOrder`).
+    public func evalScript(
+        _ script: RedisScript, keys: [RedisArgument] = [], args: [RedisArgument] = [],
+        _ completion: @escaping (Result<RESPValue, RedisError>) -> Void
+    ) {
+        evalScript(script, keys: keys, args: args, asking: false, completion)
+    }
+
+    /// `asking`: `ASKING` goes right before the `EVALSHA` (after any `SCRIPT LOAD`), for a cluster's `ASK` redirect.
+    func evalScript(
+        _ script: RedisScript, keys: [RedisArgument], args: [RedisArgument], asking: Bool,
+        _ completion: @escaping (Result<RESPValue, RedisError>) -> Void
+    ) {
+        evalScript(script, keys: keys, args: args, asking: asking) { result, _ in completion(result) }
+    }
+
+    /// The same, also telling the completion whether the call was re-sent after `NOSCRIPT`
+    /// (a `WAIT` sent before the re-send does not cover it: `ReplicaConfirmation`).
+    func evalScript(
+        _ script: RedisScript, keys: [RedisArgument], args: [RedisArgument], asking: Bool,
+        _ completion: @escaping (Result<RESPValue, RedisError>, _ resent: Bool) -> Void
+    ) {
+        loop.preconditionInEventLoop()
+        let issued = order.issue(script: script.sha1)
+        let sent = SentCall()
+        let call = PendingCommand({ result in completion(result, sent.call?.script?.retried ?? false) }, sequence: issued.sequence)
+        sent.call = call
+        call.script = ScriptCall(script: script, command: script.evalshaCommand(keys: keys, args: args), asking: asking)
+        sendScript(call, loadFirst: issued.loadFirst)
+    }
+
+    private func sendScript(_ call: PendingCommand, loadFirst: Bool) {
+        guard let script = call.script else { return }
+        if loadFirst {
+            enqueue(script.script.loadCommand, PendingCommand({ [self] loaded in
+                guard case .failure(let error) = loaded else { return }
+                call.loadError = error
+                order.loadFailed(script.script.sha1)
+            }, sequence: nil))
+        }
+        if script.asking { enqueue(["ASKING"], PendingCommand({ _ in }, sequence: nil)) }
+        enqueue(script.command, call)
+    }
+
+    /// Hands one command to hiredis; one that cannot leave fails with `.notConnected` at once.
+    private func enqueue(_ args: [RedisArgument], _ command: PendingCommand) {
         guard let context, state == .connected || state == .connecting else {
-            completion(.failure(.notConnected))
-            return
+            return finish(command, .failure(.notConnected))
         }
         let now = MonotonicClock.now()
-        let privdata = Unmanaged.passRetained(PendingCommand(completion, sentAt: now)).toOpaque()
+        command.sentAt = now
+        let privdata = Unmanaged.passRetained(command).toOpaque()
         let status = withArgv(args) { argc, argv, lengths in
             redisAsyncCommandArgv(context, RedisConnection.replyCallback, privdata, argc, argv, lengths)
         }
         guard status == REDIS_OK else {
             // hiredis refused it (context disconnecting) and will never call back: release here.
             Unmanaged<PendingCommand>.fromOpaque(privdata).release()
-            completion(.failure(.notConnected))
-            return
+            return finish(command, .failure(.notConnected))
         }
         inFlight.sent(at: now)
         if timeoutTimer == nil { armTimeoutTimer(now: now) }
     }
 
-    /// `EVALSHA`; on `NOSCRIPT` pipelines `SCRIPT LOAD` and the `EVALSHA` retry in one round trip.
-    public func evalScript(
-        _ script: RedisScript, keys: [RedisArgument] = [], args: [RedisArgument] = [],
-        _ completion: @escaping (Result<RESPValue, RedisError>) -> Void
-    ) {
-        let evalsha = script.evalshaCommand(keys: keys, args: args)
-        send(evalsha) { [self] result in
-            guard case .failure(.server(let error)) = result, error.prefix == .noscript else {
-                completion(result)
-                return
+    /// Runs a command's completion in send order: re-sends a script call that met `NOSCRIPT`
+    /// and holds later replies until it answers.
+    private func finish(_ command: PendingCommand, _ result: Result<RESPValue, RedisError>) {
+        guard let sequence = command.sequence else { return command.completion(result) }
+        var result = result
+        var retry: String?
+        if let call = command.script, case .failure(.server(let error)) = result, error.prefix == .noscript {
+            if let loadError = command.loadError {
+                result = .failure(loadError)  // the load itself failed (e.g. the script does not compile)
+            } else if !call.retried {
+                retry = call.script.sha1
             }
-            var loadError: RedisError?
-            send(script.loadCommand) { loaded in
-                if case .failure(let error) = loaded { loadError = error }
-            }
-            send(evalsha) { retried in
-                if case .failure = retried, let loadError { completion(.failure(loadError)) } else { completion(retried) }
-            }
+        }
+        switch order.replied(sequence, Completed(command: command, result: result), noscript: retry) {
+        case .deliverNow:
+            command.completion(result)
+        case .held:
+            return
+        case .resend:
+            command.script?.retried = true
+            sendScript(command, loadFirst: true)
+        case .release(let completed):
+            for done in completed { done.command.completion(done.result) }
         }
     }
 
@@ -225,6 +281,7 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
         interest = []
         context = nil
         inFlight.removeAll()
+        for done in order.reset() { done.command.completion(done.result) }  // a new session loads its scripts again
         cancelTimers()
         let wasUp = announcedUp
         announcedUp = false
@@ -252,13 +309,12 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
     private func commandFinished(_ command: PendingCommand, reply: UnsafeMutableRawPointer?) {
         inFlight.replied()
         if let reply {
-            command.completion(RESPValue(copying: reply.assumingMemoryBound(to: redisReply.self)).asResult)
-            return
+            return finish(command, RESPValue(copying: reply.assumingMemoryBound(to: redisReply.self)).asResult)
         }
         // NULL reply: the context is going away (server gone, timeout, close).
         if state == .connected || state == .connecting { state = .dropping }
         let overdue = droppedAt >= command.sentAt && droppedAt - command.sentAt >= timeoutNs
-        command.completion(.failure(dropReason == .timeout && overdue ? .timeout : .connectionLost))
+        finish(command, .failure(dropReason == .timeout && overdue ? .timeout : .connectionLost))
     }
 
     private func armTimeoutTimer(now: UInt64) {
@@ -334,12 +390,36 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
 /// A command's completion, boxed so it can travel through hiredis as `privdata`.
 final class PendingCommand {
     let completion: (Result<RESPValue, RedisError>) -> Void
-    let sentAt: UInt64
+    /// Its place in `PipelineOrder`; nil for the connection's own commands (`SCRIPT LOAD`, `ASKING`).
+    let sequence: UInt64?
+    var sentAt: UInt64 = 0
+    /// Set for `EVALSHA`: what a re-send after `NOSCRIPT` needs.
+    var script: ScriptCall?
+    /// Why the `SCRIPT LOAD` pipelined before this call failed.
+    var loadError: RedisError?
 
-    init(_ completion: @escaping (Result<RESPValue, RedisError>) -> Void, sentAt: UInt64) {
+    init(_ completion: @escaping (Result<RESPValue, RedisError>) -> Void, sequence: UInt64?) {
         self.completion = completion
-        self.sentAt = sentAt
+        self.sequence = sequence
     }
+}
+
+/// Lets a call's completion read the call (alive while its completion runs).
+final class SentCall {
+    weak var call: PendingCommand?
+}
+
+struct ScriptCall {
+    let script: RedisScript
+    let command: [RedisArgument]
+    let asking: Bool
+    var retried = false
+}
+
+/// A reply waiting for its turn.
+struct Completed {
+    let command: PendingCommand
+    let result: Result<RESPValue, RedisError>
 }
 
 /// Forwards readiness of the connection's socket; weak so the loop's registry does not keep it alive.

@@ -43,9 +43,4 @@ public enum RedisDeployment: Sendable, Hashable, CustomStringConvertible {
         case .cluster(let seeds): return "cluster:" + seeds.map(\.description).joined(separator: ",")
         }
     }
-
-    public var isCluster: Bool {
-        if case .cluster = self { return true }
-        return false
-    }
 }

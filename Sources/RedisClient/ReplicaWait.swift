@@ -34,9 +34,10 @@ public struct ReplicaShortfall: Sendable, Equatable {
 /// One command followed by `WAIT` on the same connection, as a pure state machine: it takes the
 /// command's reply and `WAIT`'s reply in whatever order they arrive and says what to do.
 ///
-/// The usual order is command, then `WAIT` (they are pipelined in that order). The other order
-/// happens when the command was re-sent behind the `WAIT` (a script answered `NOSCRIPT` is
-/// loaded and retried): that `WAIT` did not cover it, so another one is needed.
+/// The usual order is command, then `WAIT` (they are pipelined in that order). A command re-sent
+/// behind the `WAIT` (a script answered `NOSCRIPT` is loaded and retried) is not covered by it:
+/// the connection reports it (`resent`, its reply is delivered before the stale `WAIT`'s), or
+/// the stale `WAIT`'s reply simply comes first; either way another `WAIT` decides.
 public struct ReplicaConfirmation: Sendable, Equatable {
     public enum Action: Sendable, Equatable {
         case none
@@ -51,6 +52,9 @@ public struct ReplicaConfirmation: Sendable, Equatable {
         case commandAnswered(RESPValue)
         /// A `WAIT` answered before the command's final reply: it does not cover the command.
         case waitAnsweredFirst
+        /// The command was re-sent after a `WAIT` already on its way: that many stale `WAIT`
+        /// replies are ignored, the one after them decides.
+        case commandResent(RESPValue, stale: Int)
         case finished
     }
 
@@ -61,15 +65,20 @@ public struct ReplicaConfirmation: Sendable, Equatable {
         self.required = required
     }
 
-    public mutating func commandReplied(_ result: Result<RESPValue, RedisError>) -> Action {
+    /// `resent`: the command was sent again after the `WAIT` that followed its first send.
+    public mutating func commandReplied(_ result: Result<RESPValue, RedisError>, resent: Bool = false) -> Action {
         switch (state, result) {
-        case (.finished, _), (.commandAnswered, _):
+        case (.finished, _), (.commandAnswered, _), (.commandResent, _):
             return .none
         case (_, .failure):
             // It did not run (or may have run and the caller cannot know): nothing to confirm.
             state = .finished
             return .deliver(result)
         case (.awaitingBoth, .success(let reply)):
+            if resent {
+                state = .commandResent(reply, stale: 1)
+                return .sendWait
+            }
             state = .commandAnswered(reply)
             return .none
         case (.waitAnsweredFirst, .success(let reply)):
@@ -84,6 +93,9 @@ public struct ReplicaConfirmation: Sendable, Equatable {
             return .none
         case .awaitingBoth:
             state = .waitAnsweredFirst
+            return .none
+        case .commandResent(let reply, let stale):
+            state = stale > 1 ? .commandResent(reply, stale: stale - 1) : .commandAnswered(reply)
             return .none
         case .commandAnswered(let reply):
             state = .finished

@@ -84,8 +84,9 @@ func freshConnection(_ prefix: String = "pgc") throws -> PostgresConnection {
         } catch let error as PostgresError {
             #expect(error.code == .queryFailed)
             #expect(error.sqlState == "23505")
-            #expect(error.isUniqueViolation)
+            #expect(error.condition == .uniqueViolation)
             #expect(!error.isConnectionError)
+            #expect(!error.isUnavailable)
         }
         // The connection is still usable after a statement error.
         #expect(try connection.execute("SELECT count(*) FROM codes")[0].int(0) == 1)
@@ -98,7 +99,43 @@ func freshConnection(_ prefix: String = "pgc") throws -> PostgresConnection {
             Issue.record("expected a syntax error")
         } catch let error as PostgresError {
             #expect(error.sqlState == "42601")
+            #expect(error.condition == .other("42601"))
         }
+    }
+
+    @Test func badValueAndStatementTimeoutAreTypedConditions() throws {
+        let connection = try freshConnection()
+        do {
+            try connection.execute("SELECT $1::date", ["2026-02-30"])
+            Issue.record("expected a data exception")
+        } catch let error as PostgresError {
+            #expect(error.sqlState == "22008")
+            #expect(error.condition == .invalidValue)
+            #expect(!error.isUnavailable)
+        }
+        try connection.execute("SET statement_timeout = '50ms'")
+        do {
+            try connection.execute("SELECT pg_sleep(5)")
+            Issue.record("expected the statement timeout")
+        } catch let error as PostgresError {
+            #expect(error.condition == .queryCanceled)
+            #expect(error.isUnavailable)
+            #expect(!error.isConnectionError)
+        }
+    }
+
+    @Test func sqlStatesMapToConditions() {
+        #expect(PostgresError.Condition(sqlState: "23505") == .uniqueViolation)
+        #expect(PostgresError.Condition(sqlState: "23503") == .foreignKeyViolation)
+        #expect(PostgresError.Condition(sqlState: "22007") == .invalidValue)
+        #expect(PostgresError.Condition(sqlState: "40001") == .retryTransaction)
+        #expect(PostgresError.Condition(sqlState: "40P01") == .retryTransaction)
+        #expect(PostgresError.Condition(sqlState: "57014") == .queryCanceled)
+        #expect(PostgresError.Condition(sqlState: "08006") == .connectionLost)
+        #expect(PostgresError.Condition(sqlState: "57P01") == .connectionLost)
+        #expect(PostgresError.Condition(sqlState: "42P01") == .other("42P01"))
+        #expect(PostgresError(.connectionClosed, "gone").isUnavailable)
+        #expect(PostgresError(.queryFailed, sqlState: "57P03", "starting up").isConnectionError)
     }
 
     @Test func rowsAffectedAndScript() throws {

@@ -43,12 +43,4 @@ struct Boom: Error {}
         }
         #expect(try connection.execute("SELECT count(*) FROM t")[0].int(0) == 0)
     }
-
-    @Test func isolationLevelIsApplied() throws {
-        let connection = try freshConnection()
-        let level = try connection.transaction(isolation: .serializable) { conn in
-            try conn.execute("SHOW transaction_isolation")[0].string(0)
-        }
-        #expect(level == "serializable")
-    }
 }

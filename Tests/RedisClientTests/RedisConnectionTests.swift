@@ -75,6 +75,34 @@ private final class StateLog: @unchecked Sendable {
         await testLoop.sync { redis.close() }
     }
 
+    /// After a SCRIPT FLUSH, script calls pipelined with a plain command behind them complete in
+    /// the order they were sent, each run once (the re-sent ones hold the later replies back).
+    @Test func completionsKeepSendOrderAcrossANoscriptResend() async throws {
+        let server = try RedisServer.start()
+        let testLoop = try TestLoop()
+        let redis = await connect(server, testLoop)
+        let script = RedisScript("return redis.call('INCR', KEYS[1])")
+        #expect(await testLoop.run { done in redis.evalScript(script, keys: ["n"]) { done($0) } } == .success(.integer(1)))
+        try server.client().command(["SCRIPT", "FLUSH"])
+        let seen = await testLoop.run { (done: @escaping ([String]) -> Void) in
+            var seen: [String] = []
+            func note(_ name: String) -> (Result<RESPValue, RedisError>) -> Void {
+                { result in
+                    seen.append("\(name)=\(result.map { $0.int ?? -1 })")
+                    if seen.count == 4 { done(seen) }
+                }
+            }
+            redis.evalScript(script, keys: ["n"], args: [], note("eval1"))
+            redis.send(["SET", "plain", "x"], note("set"))
+            redis.evalScript(script, keys: ["n"], args: [], note("eval2"))
+            redis.send(["GET", "plain"], note("get"))
+        }
+        #expect(seen.count == 4)
+        #expect(seen.map { $0.prefix { $0 != "=" } } == ["eval1", "set", "eval2", "get"])
+        #expect(seen[0] == "eval1=success(2)" && seen[2] == "eval2=success(3)")
+        await testLoop.sync { redis.close() }
+    }
+
     @Test func serverKilledFailsEverythingInFlightThenReconnects() async throws {
         let server = try RedisServer.start()
         let testLoop = try TestLoop()

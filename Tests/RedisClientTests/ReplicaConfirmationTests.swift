@@ -79,6 +79,19 @@ import TestSupport
         #expect(groups.answered().covered == [5])
     }
 
+    /// NOSCRIPT with in-order completions (`PipelineOrder`): the re-sent script's reply comes
+    /// first, flagged `resent`; the WAIT that followed its first send is stale and ignored.
+    @Test func aResentCommandIgnoresTheStaleWait() {
+        var machine = ReplicaConfirmation(required: 1)
+        #expect(machine.commandReplied(.success(reply), resent: true) == .sendWait)
+        #expect(machine.waitReplied(.success(.integer(1))) == .none)
+        #expect(machine.waitReplied(.success(.integer(1))) == .deliver(.success(reply)))
+        var short = ReplicaConfirmation(required: 1)
+        _ = short.commandReplied(.success(reply), resent: true)
+        _ = short.waitReplied(.success(.integer(1)))
+        #expect(short.waitReplied(.success(.integer(0))) == .deliver(.failure(shortfallOfOne)))
+    }
+
     @Test func waitOffWhenNoReplicasAreAsked() {
         #expect(ReplicaWait(replicas: 0, timeoutMs: 100) == nil)
         #expect(ReplicaWait(replicas: 1, timeoutMs: 0)?.command == ["WAIT", .int(1), .int(1)])

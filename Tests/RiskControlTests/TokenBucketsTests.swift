@@ -1,4 +1,5 @@
 import RiskControl
+import Synchronization
 import Testing
 
 @Suite struct TokenBucketsTests {
@@ -84,4 +85,15 @@ import Testing
         #expect(limiter.take("a", limit: limit) == .allowed)
         #expect(limiter.count == 1)
     }
+}
+
+/// A clock that moves only when told to (tests).
+final class ManualNanoClock: NanoClock {
+    private let nanos: Atomic<UInt64>
+
+    init(_ start: UInt64 = 1_000_000_000) { nanos = Atomic(start) }
+
+    func now() -> UInt64 { nanos.load(ordering: .relaxed) }
+
+    func advance(milliseconds: UInt64) { nanos.add(milliseconds * 1_000_000, ordering: .relaxed) }
 }

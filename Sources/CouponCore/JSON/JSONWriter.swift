@@ -83,6 +83,13 @@ public struct JSONWriter: Sendable {
     }
 
     /// Writes `{...}`; the closure adds members through `JSONObjectWriter`.
+    /// Encodes one object and returns its bytes.
+    public static func object(_ body: (inout JSONObjectWriter) -> Void) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.writeObject(body)
+        return writer.bytes
+    }
+
     public mutating func writeObject(_ body: (inout JSONObjectWriter) -> Void) {
         var members = JSONObjectWriter(writer: takeWriter())
         members.writer.bytes.append(ASCII.openBrace)

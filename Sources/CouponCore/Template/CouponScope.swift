@@ -13,8 +13,6 @@ public struct CouponScope: Sendable, Equatable, Hashable {
     /// Usable everywhere.
     public static let everywhere = CouponScope()
 
-    public var isUnrestricted: Bool { businessLines.isEmpty && storeIds.isEmpty }
-
     public func admits(businessLine: String?, storeId: String?) -> Bool {
         Self.matches(businessLines, businessLine) && Self.matches(storeIds, storeId)
     }

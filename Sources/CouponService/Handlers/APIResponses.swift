@@ -50,11 +50,7 @@ enum APIError {
     /// Maps a backend failure to 503 (unreachable) or 500 (a bug or a broken invariant).
     static func backend(_ error: Error) -> HTTPResponse {
         if let error = error as? RedisError, error.isUnavailable { return unavailable("Redis") }
-        if let error = error as? PostgresError,
-            error.isConnectionError || error.code == .poolTimeout || error.code == .connectionFailed || error.sqlState == "57014"
-        {
-            return unavailable("PostgreSQL")
-        }
+        if let error = error as? PostgresError, error.isUnavailable { return unavailable("PostgreSQL") }
         if error is WorkerPoolOverloaded { return unavailable("PostgreSQL") }
         if error is RedisError { return unavailable("Redis") }
         return internalError
@@ -88,13 +84,4 @@ enum RequestBody {
 struct HTTPResponseError: Error {
     let response: HTTPResponse
     init(_ response: HTTPResponse) { self.response = response }
-}
-
-extension JSONWriter {
-    /// Encodes one object and returns its bytes.
-    static func object(_ body: (inout JSONObjectWriter) -> Void) -> [UInt8] {
-        var writer = JSONWriter()
-        writer.writeObject(body)
-        return writer.bytes
-    }
 }

@@ -19,7 +19,7 @@ struct OperationsHandlers {
         }
         api.workers.submit({ context -> HTTPResponse in
             let redisOK = (try? context.redis().command(["PING"]).string) == "PONG"
-            let postgresOK = (try? context.postgres().execute("SELECT 1").first?.int(0)) == 1
+            let postgresOK = (try? context.postgres().ping()) == true
             let body = JSONWriter.object { object in
                 object.field("status", redisOK && postgresOK ? "ready" : "not_ready")
                 object.field("redis", redisOK ? "ok" : "unreachable")

@@ -24,8 +24,8 @@ public final class WorkerPool: @unchecked Sendable {  // `queue` is guarded by `
             if let connection = postgresConnection, connection.isAliveWhenIdle() { return connection }
             postgresConnection = nil
             let connection = try PostgresConnection(conninfo: Conninfo.withTimeouts(conninfo))
-            // A request never waits on PostgreSQL forever: a stuck query is cancelled (57014 → 503).
-            try connection.execute("SET statement_timeout = '\(WorkerPool.statementTimeoutSeconds)s'")
+            // A request never waits on PostgreSQL forever: a stuck query is cancelled (queryCanceled → 503).
+            try connection.setStatementTimeout(seconds: WorkerPool.statementTimeoutSeconds)
             postgresConnection = connection
             return connection
         }
