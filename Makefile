@@ -73,7 +73,8 @@ test: deps tools
 # users on three campaigns on three masters, stock 5,000 each, with and without a slot migration
 # mid-load. `make test` runs the same shape at 9,000 claims. About a minute.
 # Then failover (issue 10 §2): CLUSTER FAILOVER FORCE mid-load on a fresh 3+3 cluster, acknowledged
-# grants lost with and without --redis-wait-replicas 1 (about 30 s per mode).
+# grants lost with and without --redis-wait-replicas 1 (about 20 s per mode), and the wait's
+# same-run cost (about 25 s).
 chaos: deps
 	$(SWIFT) build --build-tests
 	COUPOND_CLUSTER_FULL=1 $(SWIFT) test --skip-build --no-parallel --filter ClusterLoadTests

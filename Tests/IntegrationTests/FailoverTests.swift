@@ -20,6 +20,49 @@ struct FailoverTests {
         #expect(result.failedOver)
     }
 
+    /// What the wait costs, same run: two nodes on one 3+3 cluster, one with
+    /// `--redis-wait-replicas 1`, one without, claimed in alternating 2 s rounds (ABBAABBA).
+    @Test func waitCostSameRun() throws {
+        let cluster = try RedisCluster.start(masters: 3, replicasPerMaster: 1)
+        defer { for server in cluster.servers { server.kill() } }
+        let plain = try TestNode.start(cluster: cluster)
+        defer { plain.stop() }
+        let waiting = try TestNode.start(cluster: cluster, conninfo: plain.conninfo) {
+            $0.redisWaitReplicas = 1
+            $0.redisWaitTimeoutMs = 100
+        }
+        defer { waiting.stop() }
+        let campaign = try plain.createCampaign(stock: 1_000_000, perUserLimit: 1)
+        var granted: [Bool: Int] = [false: 0, true: 0]
+        var unconfirmed = 0
+        for (round, wait) in [false, true, true, false, false, true, true, false].enumerated() {
+            let node = wait ? waiting : plain
+            let count = Locked(0)
+            let refused = Locked(0)
+            let started = Date()
+            _ = ConcurrentRun.run(threads: 32, timeoutSeconds: 30) { thread in
+                let client = node.client(timeoutSeconds: 10)
+                defer { client.close() }
+                var index = 0
+                while Date().timeIntervalSince(started) < 2 {
+                    index += 1
+                    let user = "c\(round)-\(thread)-\(index)"
+                    guard let outcome = try? node.timedClaim(campaignId: campaign, userId: user, requestId: user, on: client) else { continue }
+                    if outcome.status == 201 { count.withLock { $0 += 1 } } else { refused.withLock { $0 += 1 } }
+                }
+            }
+            granted[wait, default: 0] += count.current
+            if wait { unconfirmed += refused.current }
+        }
+        let plainRate = Double(granted[false]!) / 8, waitRate = Double(granted[true]!) / 8
+        print(
+            "FIGURE [wait cost, same run, 4 × 2 s each, ABBAABBA]: no wait \(Int(plainRate)) grants/s, "
+                + "--redis-wait-replicas 1 \(Int(waitRate)) grants/s (\(String(format: "%.2f", waitRate / plainRate))×), "
+                + "\(unconfirmed) answers other than 201 with the wait")
+        #expect(granted[false]! > 0)
+        #expect(granted[true]! > 0)
+    }
+
     @Test func withWaitReplicasOneNoAcknowledgedGrantIsLost() throws {
         let result = try FailoverRun.measure(waitReplicas: 1)
         #expect(result.acknowledged > 0)
