@@ -245,6 +245,7 @@ public struct HTTPRequestParser: Sendable {
         var hostCount = 0
         var connectionClose = false
         var connectionKeepAlive = false
+        var expectsContinue = false
         let failure: HTTPParserError.Code? = buffer.withUnsafeBufferPointer { all -> HTTPParserError.Code? in
             for span in spans {
                 let name = UnsafeBufferPointer(rebasing: all[Int(span.nameStart)..<Int(span.nameEnd)])
@@ -256,6 +257,9 @@ public struct HTTPRequestParser: Sendable {
                     if contentLength != nil { return .duplicateContentLength }
                     guard let parsed = HTTPSyntax.parseContentLength(value) else { return .invalidContentLength }
                     contentLength = parsed
+                case 6 where Self.equalsLowercase(name, "expect"):
+                    guard value.count == 12 && Self.equalsLowercase(value, "100-continue") else { return .expectationFailed }
+                    expectsContinue = true
                 case 4 where Self.equalsLowercase(name, "host"):
                     hostCount += 1
                 case 10 where Self.equalsLowercase(name, "connection"):
@@ -291,7 +295,7 @@ public struct HTTPRequestParser: Sendable {
         let raw = RawHeaderFields(bytes: Array(buffer[headStart..<headEnd]), spans: relative)
         let head = HTTPRequestHead(
             method: method, target: target, version: version, headers: HTTPHeaders(raw: raw),
-            contentLength: length, keepAlive: keepAlive)
+            contentLength: length, keepAlive: keepAlive, expectsContinue: expectsContinue)
         target = ""
         spans.removeAll(keepingCapacity: true)
         state = .awaitingBodyLimit(contentLength: length)
