@@ -26,6 +26,8 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
     private var interest: IOInterest = []
     private lazy var socketHandler = SocketHandler(self)
     private var inFlight = InFlightCommands()
+    /// Where commands are laid out for hiredis (reused: the loop owns this connection).
+    private let argvScratch = ArgvScratch()
     private var backoff: ReconnectBackoff
     private var timeoutTimer: TimerID?
     private var connectTimer: TimerID?
@@ -76,14 +78,24 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
 
     /// Sends one command. A server error reply completes with `.failure(.server(...))`.
     public func send(_ args: [RedisArgument], _ completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
+        send(args, PendingCommand(completion, sentAt: MonotonicClock.now()))
+    }
+
+    /// Sends one command and drops its reply undecoded (one shared `PendingCommand`: nothing allocated per command).
+    public func sendDiscardingReply(_ args: [RedisArgument]) {
+        send(args, PendingCommand.discard)
+    }
+
+    private func send(_ args: [RedisArgument], _ pending: PendingCommand) {
+        let completion = pending.completion ?? { _ in }
         loop.preconditionInEventLoop()
         guard let context, state == .connected || state == .connecting else {
             completion(.failure(.notConnected))
             return
         }
         let now = MonotonicClock.now()
-        let privdata = Unmanaged.passRetained(PendingCommand(completion, sentAt: now)).toOpaque()
-        let status = withArgv(args) { argc, argv, lengths in
+        let privdata = Unmanaged.passRetained(pending).toOpaque()
+        let status = argvScratch.withArgv(args) { argc, argv, lengths in
             redisAsyncCommandArgv(context, RedisConnection.replyCallback, privdata, argc, argv, lengths)
         }
         guard status == REDIS_OK else {
@@ -249,13 +261,13 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
     private func commandFinished(_ command: PendingCommand, reply: UnsafeMutableRawPointer?) {
         inFlight.replied()
         if let reply {
-            command.completion(RESPValue(copying: reply.assumingMemoryBound(to: redisReply.self)).asResult)
+            command.completion?(RESPValue(copying: reply.assumingMemoryBound(to: redisReply.self)).asResult)
             return
         }
         // NULL reply: the context is going away (server gone, timeout, close).
         if state == .connected || state == .connecting { state = .dropping }
         let overdue = droppedAt >= command.sentAt && droppedAt - command.sentAt >= timeoutNs
-        command.completion(.failure(dropReason == .timeout && overdue ? .timeout : .connectionLost))
+        command.completion?(.failure(dropReason == .timeout && overdue ? .timeout : .connectionLost))
     }
 
     private func armTimeoutTimer(now: UInt64) {
@@ -330,10 +342,14 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
 
 /// A command's completion, boxed so it can travel through hiredis as `privdata`.
 final class PendingCommand {
-    let completion: (Result<RESPValue, RedisError>) -> Void
+    /// nil: the reply is dropped undecoded (`sendDiscardingReply`).
+    let completion: ((Result<RESPValue, RedisError>) -> Void)?
     let sentAt: UInt64
 
-    init(_ completion: @escaping (Result<RESPValue, RedisError>) -> Void, sentAt: UInt64) {
+    /// The one instance every discarded reply shares (retained per command like any other).
+    nonisolated(unsafe) static let discard = PendingCommand(nil, sentAt: 0)  // immutable, no completion: safe to share
+
+    init(_ completion: ((Result<RESPValue, RedisError>) -> Void)?, sentAt: UInt64) {
         self.completion = completion
         self.sentAt = sentAt
     }
