@@ -20,6 +20,22 @@ public enum RedisArgument: Sendable, Hashable, ExpressibleByStringLiteral, Expre
         }
     }
 
+    /// Bytes `append(to:)` writes.
+    var byteCount: Int {
+        switch self {
+        case .string(let text): return text.utf8.count
+        case .bytes(let bytes): return bytes.count
+        case .int(let value):
+            var count = value < 0 ? 2 : 1
+            var magnitude = value.magnitude
+            while magnitude >= 10 {
+                magnitude /= 10
+                count += 1
+            }
+            return count
+        }
+    }
+
     static func appendDecimal(_ value: Int64, to buffer: inout [UInt8]) {
         if value == 0 { buffer.append(UInt8(ascii: "0")); return }
         var magnitude = value.magnitude
@@ -72,60 +88,33 @@ func withArgv<R>(
     }
 }
 
-/// `withArgv` with buffers kept between commands: one per connection (confined to its loop),
-/// so laying out a command allocates nothing once the buffers have grown to the usual size.
-final class ArgvScratch {
+/// One connection's command buffer (confined to its loop), kept between commands, so laying
+/// out a command allocates nothing once it has grown to the usual size.
+final class CommandBuffer {
     private var bytes: [UInt8] = []
-    private var ends: [Int] = []
-    private var argv: UnsafeMutablePointer<UnsafePointer<CChar>?>
-    private var lengths: UnsafeMutablePointer<Int>
-    private var capacity: Int
 
-    init(capacity: Int = 32) {
-        self.capacity = capacity
-        argv = .allocate(capacity: capacity)
-        lengths = .allocate(capacity: capacity)
-        bytes.reserveCapacity(1024)
-        ends.reserveCapacity(capacity)
-    }
+    init() { bytes.reserveCapacity(1024) }
 
-    deinit {
-        argv.deallocate()
-        lengths.deallocate()
-    }
-
-    func withArgv<R>(
-        _ args: [RedisArgument],
-        _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R
-    ) -> R {
+    /// Lends `body` the command in RESP (`*N`, then `$len` and the bytes of each argument), as
+    /// `redisAsyncFormattedCommand` takes it: hiredis then formats nothing itself.
+    func withRESP<R>(_ args: [RedisArgument], _ body: (UnsafePointer<CChar>, Int) -> R) -> R {
         bytes.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
+        bytes.append(UInt8(ascii: "*"))
+        RedisArgument.appendDecimal(Int64(args.count), to: &bytes)
+        bytes.append(0x0D)
+        bytes.append(0x0A)
         for arg in args {
+            bytes.append(UInt8(ascii: "$"))
+            RedisArgument.appendDecimal(Int64(arg.byteCount), to: &bytes)
+            bytes.append(0x0D)
+            bytes.append(0x0A)
             arg.append(to: &bytes)
-            ends.append(bytes.count)
+            bytes.append(0x0D)
+            bytes.append(0x0A)
         }
-        bytes.append(0)  // never an empty buffer, so baseAddress is never nil
-        if args.count > capacity {
-            argv.deallocate()
-            lengths.deallocate()
-            capacity = args.count
-            argv = .allocate(capacity: capacity)
-            lengths = .allocate(capacity: capacity)
-        }
-        defer {
-            // A huge command (a bulk batch) does not pin its buffer for the connection's life.
-            if bytes.capacity > 1 << 20 { bytes = [] }
-            if ends.capacity > 4096 { ends = [] }
-        }
+        defer { if bytes.capacity > 1 << 20 { bytes = [] } }  // a huge command does not pin its buffer
         return bytes.withUnsafeBufferPointer { buffer in
-            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
-            var start = 0
-            for (index, end) in ends.enumerated() {
-                argv[index] = base + start
-                lengths[index] = end - start
-                start = end
-            }
-            return body(Int32(args.count), argv, UnsafePointer(lengths))
+            body(UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), buffer.count)
         }
     }
 }

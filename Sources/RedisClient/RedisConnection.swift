@@ -27,7 +27,7 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
     private lazy var socketHandler = SocketHandler(self)
     private var inFlight = InFlightCommands()
     /// Where commands are laid out for hiredis (reused: the loop owns this connection).
-    private let argvScratch = ArgvScratch()
+    private let commandBuffer = CommandBuffer()
     private var backoff: ReconnectBackoff
     private var timeoutTimer: TimerID?
     private var connectTimer: TimerID?
@@ -95,8 +95,8 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
         }
         let now = MonotonicClock.now()
         let privdata = Unmanaged.passRetained(pending).toOpaque()
-        let status = argvScratch.withArgv(args) { argc, argv, lengths in
-            redisAsyncCommandArgv(context, RedisConnection.replyCallback, privdata, argc, argv, lengths)
+        let status = commandBuffer.withRESP(args) { command, length in
+            redisAsyncFormattedCommand(context, RedisConnection.replyCallback, privdata, command, length)
         }
         guard status == REDIS_OK else {
             // hiredis refused it (context disconnecting) and will never call back: release here.

@@ -49,6 +49,11 @@ public struct HTTPRequestParser: Sendable {
         buffer.append(contentsOf: bytes)
     }
 
+    /// Arrays (tests, tools, benchmarks) take the contiguous path, not the generic one.
+    public mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
     public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
         compact()
         buffer.append(contentsOf: bytes)
@@ -230,7 +235,7 @@ public struct HTTPRequestParser: Sendable {
             var end = count
             while start < end && (base[start] == 0x20 || base[start] == 0x09) { start += 1 }
             while end > start && (base[end - 1] == 0x20 || base[end - 1] == 0x09) { end -= 1 }
-            for index in start..<end where !HTTPSyntax.isFieldValueByte(base[index]) { return nil }
+            if !HTTPSyntax.allFieldValueBytes(base + start, count: end - start) { return nil }
             let origin = Int32(range.lowerBound)
             return RawHeaderFields.Span(
                 nameStart: origin, nameEnd: origin + Int32(colon), valueStart: origin + Int32(start), valueEnd: origin + Int32(end))
