@@ -139,7 +139,7 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
     /// `GrantHints` after the reply, without waiting: the user-index entry per grant, and one
     /// `SADD cp:dirty` per loop turn for every campaign granted in that turn.
     private func recordHints(_ grant: Grant) {
-        for command in GrantHints.indexCommands(grant) { redis.send(command) { _ in } }
+        for command in GrantHints.indexCommands(grant) { redis.sendDiscardingReply(command) }
         let first = dirty.isEmpty
         dirty.insert(grant.campaignId)
         guard first else { return }
