@@ -106,8 +106,9 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
             lastSweep = now
             handled += try sweepExpiry(redis)
             let finished = try ExchangeRecovery.sweep(redis: redis, olderThanMs: options.recoveryGraceMilliseconds, log: log)
-            recovered.add(finished, ordering: .relaxed)
-            handled += finished
+            let prizes = try DrawRecovery.sweepPrizes(redis: redis, olderThanMs: options.recoveryGraceMilliseconds, log: log)
+            recovered.add(finished + prizes, ordering: .relaxed)
+            handled += finished + prizes
         }
         return handled
     }

@@ -166,6 +166,7 @@ struct PointsHandlers {
         if let key = event.idempotencyKey { object.field("idempotency_key", key) }
         if let campaign = event.campaignId { object.field("campaign_id", campaign) }
         if let request = event.requestId { object.field("request_id", request) }
+        if let draw = event.drawId { object.field("draw_id", draw) }
     }
 
     /// `PUT /v1/campaigns/{id}/points` {points_cost, min_points_balance}: makes the campaign an
