@@ -1,0 +1,63 @@
+import CouponCore
+import CouponService
+import Foundation
+import HTTPServer
+import Points
+import PostgresClient
+import ServiceTestSupport
+import TestSupport
+import Testing
+
+/// Revoking an unredeemed exchange coupon with `refund_points: true` gives its points back once,
+/// as a `refund` ledger entry naming the coupon's campaign and request; restoring a redeemed one
+/// never does (issue 11).
+@Suite(.serialized) struct ExchangeRefundTests {
+    @Test func revokeRefundsRestoreDoesNot() throws {
+        let node = try TestNode.start()
+        defer { node.stop() }
+        let campaign = try ExchangeTests.exchangeCampaign(node, stock: 10, limit: 2, cost: 100)
+        let client = node.client()
+        defer { client.close() }
+        try ExchangeTests.earn(node, "ann", 300, on: client)
+        func exchange(_ request: String) throws -> String {
+            let (status, grant) = try node.json("POST", "/v1/campaigns/\(campaign)/exchanges", as: .issue, body: #"{"user_id":"ann","request_id":"\#(request)"}"#, on: client)
+            #expect(status == 201)
+            return grant["code"]?.stringValue ?? ""
+        }
+        let revoked = try exchange("x1"), redeemed = try exchange("x2")
+        let world = try PointsWorld(redis: node.redis, conninfo: node.conninfo)
+        #expect(try world.waitForFlush(campaignId: campaign))
+        func balance() throws -> Int64? { try node.json("GET", "/v1/users/ann/points", as: .points).1["balance"]?.int64Value }
+        #expect(try balance() == 100)
+
+        // Redeemed, then restored: the coupon is back, the points stay spent.
+        let order = #"{"user_id":"ann","order_id":"o1","order_amount":25000,"shipping_fee":0}"#
+        #expect(try node.request("POST", "/v1/coupons/\(redeemed)/redeem", as: .checkout, body: order).status == 200)
+        #expect(try node.request("POST", "/v1/coupons/\(redeemed)/restore", as: .checkout, body: #"{"user_id":"ann","order_id":"o1","reason":"refund"}"#).status == 200)
+        #expect(try balance() == 100)
+
+        // Revoked unused with refund_points: 100 back, once, however often the revoke repeats.
+        #expect(try node.json("POST", "/v1/coupons/\(revoked)/revoke", as: .admin, body: #"{"user_id":"ann","reason":"fraud","refund_points":"yes"}"#).0 == 400)
+        for _ in 0..<2 {
+            let (status, answer) = try node.json("POST", "/v1/coupons/\(revoked)/revoke", as: .admin, body: #"{"user_id":"ann","reason":"fraud","refund_points":true}"#)
+            #expect(status == 200)
+            #expect(answer["state"]?.stringValue == "revoked")
+            #expect(answer["points_refunded"]?.int64Value == 100)
+        }
+        #expect(try balance() == 200)
+        // A plain coupon refunds nothing.
+        let plain = try node.createCampaign(stock: 1, perUserLimit: 1)
+        let claim = try node.request("POST", "/v1/campaigns/\(plain)/claims", as: .issue, body: #"{"user_id":"ann","request_id":"p1"}"#)
+        let plainCode = TestNode.code(of: claim) ?? ""
+        #expect(try node.waitForFlush(campaignId: plain, expected: 1))
+        #expect(try node.json("POST", "/v1/coupons/\(plainCode)/revoke", as: .admin, body: #"{"user_id":"ann","reason":"x","refund_points":true}"#).1["points_refunded"]?.int64Value == 0)
+
+        #expect(try world.waitForFlush())
+        let refunds = try world.postgres.execute(
+            "SELECT points, campaign_id, request_id, reason FROM points_ledger WHERE user_id = 'ann' AND kind = 'refund'")
+        #expect(refunds.count == 1)
+        #expect(try refunds.first.map { [String(try $0.int64(0)), String(try $0.int64(1)), try $0.string(2), try $0.string(3)] }
+            == ["100", String(campaign), "x1", "revoked \(revoked)"])
+        #expect(try world.balanceOffenders() == [])
+    }
+}
