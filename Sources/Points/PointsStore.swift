@@ -23,6 +23,15 @@ public enum PointsStore {
         }
     }
 
+    /// Writes one campaign's exchange settings (if it has any) into its meta hash.
+    public static func publishExchange(campaignId: Int64, from postgres: PostgresConnection, to redis: BlockingRedisConnection) throws {
+        guard let row = try postgres.execute(
+            "SELECT points_cost, min_points_balance, prize_of_draw FROM campaign_points WHERE campaign_id = $1", [campaignId]).first
+        else { return }
+        let settings = ExchangeSettings(pointsCost: try row.int64(0), minPointsBalance: try row.int64(1), prizeOfDraw: try row.optionalInt64(2))
+        _ = try redis.command(settings.writeCommand(CampaignKeys(campaignId: campaignId)))
+    }
+
     /// Writes every exchange campaign's settings into its meta hash. Runs before campaigns are
     /// (re-)published, so a meta hash rebuilt after Redis lost it never lets a plain claim through.
     public static func publishExchanges(from postgres: PostgresConnection, to redis: BlockingRedisConnection) throws {

@@ -60,4 +60,27 @@ import Testing
             == ["100", String(campaign), "x1", "revoked \(revoked)"])
         #expect(try world.balanceOffenders() == [])
     }
+
+    /// `points_cost` and `min_points_balance` as fields of campaign creation.
+    @Test func exchangeSettingsAtCreation() throws {
+        let node = try TestNode.start()
+        defer { node.stop() }
+        let campaign = try node.createCampaign(stock: 5, perUserLimit: 1, extra: #","points_cost":50,"min_points_balance":60"#)
+        #expect(throws: (any Error).self) { try node.createCampaign(stock: 5, perUserLimit: 1, extra: #","points_cost":-1"#) }
+        #expect(throws: (any Error).self) { try node.createCampaign(stock: 5, perUserLimit: 1, extra: #","min_points_balance":5"#) }
+        let client = node.client()
+        defer { client.close() }
+        try ExchangeTests.earn(node, "bea", 55, on: client)
+        let plain = try node.request("POST", "/v1/campaigns/\(campaign)/claims", as: .issue, body: #"{"user_id":"bea","request_id":"p1"}"#)
+        #expect(TestNode.code(of: plain) == "points_required")
+        func exchange(_ request: String) throws -> (Int, JSONValue) {
+            try node.json("POST", "/v1/campaigns/\(campaign)/exchanges", as: .issue, body: #"{"user_id":"bea","request_id":"\#(request)"}"#, on: client)
+        }
+        #expect(try exchange("x1").1["error"]?["code"]?.stringValue == "below_min_balance")
+        _ = try node.json("POST", "/v1/users/bea/points/earn", as: .points, body: #"{"points":10,"reason":"more","idempotency_key":"more"}"#, on: client)
+        let (status, grant) = try exchange("x2")
+        #expect(status == 201)
+        #expect(grant["points_spent"]?.int64Value == 50)
+        #expect(try node.json("GET", "/v1/users/bea/points", as: .points).1["balance"]?.int64Value == 15)
+    }
 }

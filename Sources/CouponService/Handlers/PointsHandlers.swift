@@ -175,15 +175,11 @@ struct PointsHandlers {
         guard let campaignId = parameters.resourceID("id"), campaignId > 0 else { return responder.respond(APIError.notFound("campaign")) }
         let settings: ExchangeSettings
         do throws(HTTPResponseError) {
-            let body = try CheckoutRequest.body(request, allowed: ["points_cost", "min_points_balance"])
-            guard let cost = body["points_cost"]?.int64Value, (0...Self.maxPoints).contains(cost) else {
-                throw HTTPResponseError(APIError.invalid("points_cost must be an integer from 0 to \(Self.maxPoints)"))
-            }
-            let minimum = body["min_points_balance"]?.int64Value ?? 0
-            guard (0...Self.maxPoints).contains(minimum), body["min_points_balance"].map({ $0.isNull || $0.int64Value != nil }) ?? true else {
-                throw HTTPResponseError(APIError.invalid("min_points_balance must be an integer from 0 to \(Self.maxPoints)"))
-            }
-            settings = ExchangeSettings(pointsCost: cost, minPointsBalance: minimum)
+            let body = try CheckoutRequest.body(request, allowed: ExchangeSettings.fieldNames)
+            do throws(ExchangeSettingsError) {
+                guard let decoded = try ExchangeSettings.decode(body) else { throw ExchangeSettingsError("points_cost is required") }
+                settings = decoded
+            } catch { throw HTTPResponseError(APIError.invalid(error.description)) }
         } catch {
             return responder.respond(error.response)
         }
