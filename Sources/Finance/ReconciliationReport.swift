@@ -13,13 +13,23 @@ public struct ReconciliationReport: Sendable, Equatable {
     /// RFC 3339 UTC time of the checks (PostgreSQL `now()`).
     public let checkedAt: String?
 
-    public var passed: Bool { checks?.allSatisfy(\.passed) ?? true }
+    /// Points per day (issue 11; empty for a one-campaign report or when there are no points).
+    public var points: [PointsDay] = []
+    /// `points_conservation` (with the checks, for a report over all campaigns).
+    public var pointsCheck: CheckResult?
+
+    public var passed: Bool { (checks?.allSatisfy(\.passed) ?? true) && (pointsCheck?.passed ?? true) }
 
     public static func build(
         period: ReportPeriod, includeChecks: Bool, postgres: PostgresConnection, redis: () throws -> BlockingRedisConnection
     ) throws -> ReconciliationReport {
         let campaigns = try PeriodFigures.read(period, on: postgres)
-        guard includeChecks else { return ReconciliationReport(period: period, campaigns: campaigns, checks: nil, checkedAt: nil) }
+        let points = try PointsFigures.read(period, on: postgres)
+        guard includeChecks else {
+            var report = ReconciliationReport(period: period, campaigns: campaigns, checks: nil, checkedAt: nil)
+            report.points = points
+            return report
+        }
         let row = try postgres.execute(
             """
             SELECT (extract(epoch FROM (($1::date + 1)::timestamp AT TIME ZONE $2::text)) * 1000)::bigint,
@@ -31,6 +41,9 @@ public struct ReconciliationReport: Sendable, Equatable {
             "SELECT id FROM campaigns WHERE $1::bigint IS NULL OR id = $1::bigint ORDER BY id", [period.campaignId]
         ).map { try $0.int64(0) }
         let checks = try ConservationChecks.run(campaignIds: ids, periodEndMs: try row.int64(0), redis: redis(), postgres: postgres)
-        return ReconciliationReport(period: period, campaigns: campaigns, checks: checks, checkedAt: try row.string(1))
+        var report = ReconciliationReport(period: period, campaigns: campaigns, checks: checks, checkedAt: try row.string(1))
+        report.points = points
+        if period.campaignId == nil { report.pointsCheck = try PointsFigures.check(redis: redis(), postgres: postgres) }
+        return report
     }
 }
