@@ -107,6 +107,7 @@ public enum ReserveOutcome: Sendable, Equatable {
         case "exists":
             guard items.count == 3, let state = items[1].string else { return nil }
             self = .exists(state: state, detail: items[2].string ?? "")
+        case "rebuilding": self = .refused(code: "points_unavailable", balance: 0)
         case "below_min_balance", "insufficient_points":
             guard items.count == 2, let balance = items[1].string.flatMap(Int64.init) else { return nil }
             self = .refused(code: head, balance: balance)
@@ -131,7 +132,7 @@ extension Exchange {
         return (
             [
                 .string(keys.account(request.userId)), .string(keys.due), .string(keys.events), .string(keys.reservation(request.member)),
-                .string(keys.pending),
+                .string(keys.pending), .string(keys.ready),
             ],
             [
                 .string(request.userId), .string(request.member), .int(settings.pointsCost), .int(settings.minPointsBalance),
@@ -147,7 +148,7 @@ extension Exchange {
         return (
             [
                 .string(keys.account(request.userId)), .string(keys.due), .string(keys.events), .string(keys.reservation(request.member)),
-                .string(keys.pending),
+                .string(keys.pending), .string(keys.ready),
             ],
             [.string(request.member), .string(commit ? "commit" : "refund"), .string(detail), .int(finishedTTLMs)]
         )

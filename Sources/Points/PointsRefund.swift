@@ -37,6 +37,7 @@ public enum PointsRefund {
             keys: [
                 .string(keys.account(userId)), .string(keys.due), .string(keys.events),
                 .string(keys.revokeRefund(campaignId: campaignId, requestId: requestId)), .string(keys.reservation(request.member)),
+                .string(keys.ready),
             ],
             args: [.string(userId), .int(cost), .string(String(campaignId)), .string(requestId), .string(code)])
         guard let items = reply.array, let head = items.first?.string else { throw RedisError.protocolError("unexpected refund reply \(reply)") }
@@ -46,6 +47,7 @@ public enum PointsRefund {
             return .refunded(points: cost, balance: parts.count == 3 ? Int64(parts[1]) ?? 0 : 0)
         case "replayed": return .replayed(points: cost)
         case "refunded_already": return .notExchange
+        case "rebuilding": throw RedisError.protocolError("the user's points account is being rebuilt from PostgreSQL; retry")
         default: throw RedisError.protocolError("unexpected refund reply \(reply)")
         }
     }

@@ -15,12 +15,17 @@ public enum PointsScripts {
     public static let finish = RedisScript(prelude + finishSource)
     /// The expiry sweep's step for one user.
     public static let expire = RedisScript(prelude + expireSource)
+    /// Rebuilds one account from its ledger replay (`PointsRebuild`).
+    public static let restore = RedisScript(prelude + restoreSource)
     /// Gives back the points an exchange coupon cost when the coupon is revoked unused, once
     /// per coupon (`PointsRefund`).
     public static let revokeRefund = RedisScript(prelude + revokeRefundSource)
 
     static let prelude = #"""
         local function S(x) return string.format('%.0f', x) end
+        -- The bucket's marker (always the last key) is gone: Redis lost this bucket's data, and no
+        -- balance may change until `PointsRebuild` has rebuilt its accounts from PostgreSQL.
+        local function lost() return redis.call('EXISTS', KEYS[#KEYS]) == 0 end
         local function now_ms()
           local t = redis.call('TIME')
           return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -82,6 +87,7 @@ public enum PointsScripts {
 
     static let creditSource = #"""
         local acct, due, events, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+        if lost() then return {'rebuilding'} end
         local user, hash, pts, expiry, kind = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
         local prior = redis.call('GET', idem)
         if prior then
@@ -115,6 +121,7 @@ public enum PointsScripts {
 
     static let reserveSource = #"""
         local acct, due, events, resv, pending = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+        if lost() then return {'rebuilding'} end
         local user, member, cost, minimum = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
         local state = redis.call('HMGET', resv, 'state', 'detail')
         if state[1] then return {'exists', state[1], state[2] or ''} end
@@ -139,6 +146,7 @@ public enum PointsScripts {
 
     static let finishSource = #"""
         local acct, due, events, resv, pending = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+        if lost() then return {'rebuilding'} end
         local member, outcome, detail = ARGV[1], ARGV[2], ARGV[3]
         local r = redis.call('HMGET', resv, 'state', 'user', 'campaign', 'request', 'cost', 'lots', 'detail', 'draw')
         if not r[1] then
@@ -168,6 +176,7 @@ public enum PointsScripts {
 
     static let expireSource = #"""
         local acct, due, events = KEYS[1], KEYS[2], KEYS[3]
+        if lost() then return {'rebuilding'} end
         local n = expire_due(acct, events, ARGV[1], now_ms())
         reindex(acct, due, ARGV[1])
         return n
@@ -180,6 +189,7 @@ public enum PointsScripts {
     /// refunded at most once, however often its revoke is repeated.
     static let revokeRefundSource = #"""
         local acct, due, events, marker, resv = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+        if lost() then return {'rebuilding'} end
         local user, pts = ARGV[1], tonumber(ARGV[2])
         local prior = redis.call('GET', marker)
         if prior then return {'replayed', prior} end
@@ -201,5 +211,18 @@ public enum PointsScripts {
         local reply = S(seq) .. '|' .. S(bal) .. '|' .. S(now)
         redis.call('SET', marker, reply)
         return {'ok', reply}
+        """#
+
+    /// KEYS account, due. ARGV user, last event number, balance, then (expiry ms | never, points)
+    /// per lot. Leaves an account that already has this event number or a later one (written
+    /// after the loss or by another node's rebuild): idempotent.
+    static let restoreSource = #"""
+        local acct, due, user = KEYS[1], KEYS[2], ARGV[1]
+        if tonumber(redis.call('HGET', acct, 'seq') or '0') >= tonumber(ARGV[2]) then return 0 end
+        redis.call('DEL', acct)
+        redis.call('HSET', acct, 'bal', ARGV[3], 'seq', ARGV[2])
+        for i = 4, #ARGV, 2 do redis.call('HSET', acct, 'l:' .. ARGV[i], ARGV[i + 1]) end
+        reindex(acct, due, user)
+        return 1
         """#
 }

@@ -99,6 +99,7 @@ struct DrawHandlers {
             case .success(.refused(let code)):
                 switch code {
                 case "unknown_draw": responder.respond(APIError.notFound("draw"))
+                case "points_unavailable": responder.respond(PointsHandlers.pointsUnavailable)
                 case "request_conflict":
                     responder.respond(.error(status: 422, code: "idempotency_conflict", message: "request_id was already used by another user for this draw"))
                 case "insufficient_points":

@@ -34,11 +34,16 @@ struct PointsHandlers {
             case .replayed(let seq, let balance, let at): return Self.creditResponse(credit, seq: seq, balance: balance, atMs: at, status: 200)
             case .conflict: return IdempotencyKey.conflict
             case .expired: return APIError.invalid("expires_at is in the past")
+            case .rebuilding: return Self.pointsUnavailable
             case .insufficientPoints(let balance):
                 return .error(status: 409, code: "insufficient_points", message: "the balance is \(balance) points, less than the debit")
             }
         }
     }
+
+    /// 503 while Redis' copy of the accounts is rebuilt from `points_ledger` after a loss.
+    static let pointsUnavailable = HTTPResponse.error(
+        status: 503, code: "points_unavailable", message: "points accounts are being rebuilt from PostgreSQL; retry shortly", retryAfterSeconds: 1)
 
     static func decodeCredit(
         _ kind: PointsCredit.Kind, _ request: HTTPRequest, _ parameters: RouteParameters, policy: PointsExpiryPolicy
@@ -167,6 +172,18 @@ struct PointsHandlers {
         if let campaign = event.campaignId { object.field("campaign_id", campaign) }
         if let request = event.requestId { object.field("request_id", request) }
         if let draw = event.drawId { object.field("draw_id", draw) }
+    }
+
+    /// `POST /v1/points/rebuild` (admin): rebuilds from `points_ledger` the buckets whose
+    /// accounts Redis lost (`PointsRebuild`); nothing when Redis lost nothing. Idempotent.
+    func rebuild(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        api.blocking(responder) { context in
+            let summary = try PointsRebuild.run(redis: context.redis(), postgres: context.postgres())
+            return .json(body: JSONWriter.object {
+                $0.field("buckets_rebuilt", summary.buckets)
+                $0.field("users_rebuilt", summary.users)
+            })
+        }
     }
 
     /// `PUT /v1/campaigns/{id}/points` {points_cost, min_points_balance}: makes the campaign an
