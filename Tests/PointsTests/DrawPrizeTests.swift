@@ -124,6 +124,14 @@ import Testing
         let (_, halfway) = try node.json("GET", "/v1/users/halfway/points", as: .points)
         #expect(halfway["balance"]?.int64Value == 0)
 
+        // The draw's figures.
+        let (_, described) = try node.json("GET", "/v1/draws/\(drawId)", as: .admin)
+        let stats = described["stats"]
+        #expect(stats?["attempts"]?.int64Value == 92)
+        #expect(stats?["points_consumed"]?.int64Value == 920)
+        #expect(stats?["no_prize"]?.int64Value == 79)
+        #expect(stats?["win_rate"]?.stringValue == "0.1413")
+        #expect(stats?["tiers"]?.arrayValue?.map { [$0["won"]?.int64Value, $0["left"]?.int64Value, $0["coupons"]?.int64Value] } == [[3, 0, 3], [10, 0, 10]])
         // The attempt record names its prize and recomputes.
         let (status, record) = try node.json("GET", "/v1/draws/\(early.attemptId)", as: .finance)
         #expect(status == 200)

@@ -59,6 +59,10 @@ import Testing
         #expect(try refunds.first.map { [String(try $0.int64(0)), String(try $0.int64(1)), try $0.string(2), try $0.string(3)] }
             == ["100", String(campaign), "x1", "revoked \(revoked)"])
         #expect(try world.balanceOffenders() == [])
+        // Campaign stats: two exchanges, one refunded on revoke, 100 points consumed net.
+        let (_, stats) = try node.json("GET", "/v1/campaigns/\(campaign)/stats", as: .finance)
+        #expect(["points_cost", "spends", "refunds", "points_consumed"].map { stats["points"]?[$0]?.int64Value } == [100, 2, 1, 100])
+        #expect(try node.json("GET", "/v1/campaigns/\(plain)/stats", as: .finance).1["points"] == nil)
     }
 
     /// `points_cost` and `min_points_balance` as fields of campaign creation.

@@ -111,6 +111,36 @@ struct DrawHandlers {
         }
     }
 
+    /// `GET /v1/draws/{id}` with a draw id: the draw and its figures (`DrawStats`).
+    func stats(_ drawId: Int64, _ responder: Responder) {
+        api.blocking(responder) { context in
+            let postgres = try context.postgres()
+            guard let draw = try DrawStore.draw(id: drawId, on: postgres) else { return APIError.notFound("draw") }
+            let stats = try DrawStats.read(draw, redis: context.redis(), postgres: postgres)
+            return .json(body: JSONWriter.object { object in
+                Self.drawFields(draw, into: &object)
+                object.objectField("stats") { figures in
+                    figures.field("attempts", stats.attempts)
+                    figures.field("points_consumed", stats.pointsConsumed)
+                    figures.field("no_prize", stats.noPrize)
+                    if let rate = stats.winRate { figures.field("win_rate", rate) } else { figures.nullField("win_rate") }
+                    figures.arrayField("tiers") { list in
+                        for tier in stats.tiers {
+                            list.objectElement {
+                                $0.field("name", tier.name)
+                                $0.field("stock", tier.stock)
+                                $0.field("left", tier.left)
+                                $0.field("won", tier.won)
+                                if let id = tier.prizeCampaignId { $0.field("prize_campaign_id", id) } else { $0.nullField("prize_campaign_id") }
+                                $0.field("coupons", tier.coupons)
+                            }
+                        }
+                    }
+                }
+            })
+        }
+    }
+
     static func attemptFields(_ attempt: DrawAttempt, table: DrawTable?, into object: inout JSONObjectWriter) {
         object.field("attempt_id", attempt.attemptId)
         object.field("draw_id", attempt.drawId)
@@ -137,6 +167,7 @@ struct DrawHandlers {
     /// `GET /v1/draws/{id}` with an attempt id `<draw>-<stream id>` (the issue's `{attempt_id}`; the router names the segment `id`) (issue, admin, finance): the recorded attempt, its table and
     /// the tier recomputed from its random value.
     func get(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        if let drawId = parameters.resourceID("id") { return stats(drawId, responder) }
         guard let attemptId = parameters["id"], attemptId.count <= 64,
             let dash = attemptId.firstIndex(of: "-"), let drawId = Int64(attemptId[..<dash]), drawId > 0
         else { return responder.respond(APIError.notFound("draw attempt")) }
