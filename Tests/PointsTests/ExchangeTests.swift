@@ -152,5 +152,6 @@ import Testing
             "SELECT coalesce(-sum(points), 0)::bigint FROM points_ledger WHERE campaign_id = $1 AND kind IN ('spend', 'refund')", [campaign]
         ).first!.int64(0)
         #expect(spent == cost * Int64(min(Int(stock), eligible)))
+        print("exchange flash sale: \(attempts) attempts from \(users) users (\(eligible) with ≥ \(cost) points) on \(connections) connections → answers \(counts.sorted { $0.key < $1.key }), \(try node.storedCoupons(campaign).count) coupons in PostgreSQL, Σ spent − refunded \(spent)")
     }
 }
