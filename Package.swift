@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "GrantFlusher", dependencies: ["CouponCore", "Issuance", "Store", "RedisClient", "PostgresClient"]),
         .target(name: "Redemption", dependencies: ["CouponCore", "Store", "Issuance", "GrantFlusher", "PostgresClient", "RedisClient"]),
         .target(name: "Points", dependencies: ["CouponCore", "Issuance", "Store", "RedisClient", "PostgresClient"]),  // issue 11
-        .target(name: "Finance", dependencies: ["CouponCore", "Store", "Issuance", "GrantFlusher", "PostgresClient", "RedisClient"]),
+        .target(name: "Finance", dependencies: ["CouponCore", "Store", "Issuance", "GrantFlusher", "PostgresClient", "RedisClient", "Points"]),
         .target(
             name: "CouponService",
             dependencies: [

@@ -101,6 +101,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
             ready.wait()
         }
 
+        rebuildPointsAccounts(connection)
         syncCampaignsNow()
 
         let metrics = self.metrics
@@ -157,6 +158,20 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
 
     /// Publishes every active and paused campaign to Redis, waiting for the result.
     @discardableResult
+    /// Marks a fresh Redis' points buckets ready, or rebuilds those whose accounts Redis lost
+    /// from `points_ledger` (issue 11, `PointsRebuild`), before the node serves. A Redis that is
+    /// down now is handled by the points thread's sweep once it answers.
+    private func rebuildPointsAccounts(_ postgres: PostgresConnection) {
+        do {
+            let redis = try BlockingRedisConnection.open(configuration.redisDeployment)
+            defer { redis.close() }
+            let summary = try PointsRebuild.run(redis: redis, postgres: postgres)
+            if summary.users > 0 { logger.warning("points_accounts_rebuilt", ["buckets": String(summary.buckets), "users": String(summary.users)]) }
+        } catch {
+            logger.warning("points_rebuild_deferred", ["error": "\(error)"])
+        }
+    }
+
     public func syncCampaignsNow() -> Bool {
         let done = DispatchSemaphore(value: 0)
         var succeeded = false

@@ -40,6 +40,8 @@ public struct CampaignStats: Sendable, Equatable {
     public let orderRevenue: Int64
     /// Claim decisions by outcome, from the Redis counters `out:<outcome>`.
     public let claims: [(outcome: String, count: Int64)]
+    /// An exchange campaign's points (issue 11); nil for other campaigns.
+    public var points: ExchangePointsStats?
 
     /// `redeemed / flushed`.
     public var redemptionRate: String? { Ratio.format(redeemed, flushed) }
@@ -58,7 +60,7 @@ public struct CampaignStats: Sendable, Equatable {
         let stream = try GrantStreamState.read(redis, stream: keys.grants)
         let counters = try redis.command(["HMGET", .string(keys.meta)] + outcomes.map { .string(CampaignMeta.outcomeCounter($0)) }).array ?? []
         let ledger = try FinanceStore.ledgerTotals(campaignId: campaignId, on: postgres)
-        return CampaignStats(
+        var stats = CampaignStats(
             campaignId: campaignId, currency: ledger.currency, stock: snapshot.stockTotal ?? ledger.stockTotal,
             remaining: snapshot.remaining, issued: snapshot.issued, flushed: ledger.rows,
             notYetFlushed: Int64(backlog.unflushed.count), streamBacklog: Int64(stream?.unflushed ?? 0),
@@ -68,6 +70,8 @@ public struct CampaignStats: Sendable, Equatable {
             claims: outcomes.enumerated().map { index, outcome in
                 (outcome, counters.indices.contains(index) ? counters[index].string.flatMap(Int64.init) ?? 0 : 0)
             })
+        stats.points = try ExchangePointsStats.read(campaignId: campaignId, on: postgres)
+        return stats
     }
 
     public func json() -> [UInt8] {
@@ -94,6 +98,7 @@ public struct CampaignStats: Sendable, Equatable {
             object.objectField("claims") { claims in
                 for (outcome, count) in self.claims { claims.field(outcome, count) }
             }
+            if let points { object.objectField("points") { points.write(into: &$0) } }
         }
     }
 }

@@ -1,5 +1,6 @@
 import CouponCore
 import HTTPServer
+import Points
 import Issuance
 import RedisClient
 import Store
@@ -70,8 +71,13 @@ struct CampaignHandlers {
                 template = try Self.decodeTemplate(record)
             }
             var campaign: Campaign
+            let exchange: ExchangeSettings?  // issue 11: `points_cost`, `min_points_balance`
             do throws(ValidationError) {
-                campaign = try Campaign(json: body) { _ in template?.validity }
+                let fields: JSONValue
+                do throws(ExchangeSettingsError) { (fields, exchange) = try ExchangeSettings.split(campaignBody: body) } catch {
+                    return APIError.invalid(error.description)
+                }
+                campaign = try Campaign(json: fields) { _ in template?.validity }
             } catch {
                 return APIError.invalid([error])
             }
@@ -79,6 +85,7 @@ struct CampaignHandlers {
             let valid = campaign
             switch try IdempotencyKey.create(key, on: postgres, { connection in
                 let created = try CampaignStore.insert(valid, on: connection)
+                if let exchange { _ = try PointsStore.saveExchange(campaignId: created.id, settings: exchange, on: connection) }
                 return (created, created.id)
             }) {
             case .created(let created):
@@ -91,6 +98,8 @@ struct CampaignHandlers {
                 campaign = found
             case .conflict: return IdempotencyKey.conflict
             }
+            // An exchange campaign's marker reaches Redis before the campaign does: no plain claim slips in.
+            try PointsStore.publishExchange(campaignId: campaign.id, from: postgres, to: context.redis())
             return try api.publishAndDescribe(campaign, context: context, status: 201)
         }
     }
