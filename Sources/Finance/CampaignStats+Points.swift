@@ -13,21 +13,6 @@ public struct ExchangePointsStats: Sendable, Equatable {
     public let refunds: Int64
     public let pointsConsumed: Int64
 
-    static func read(campaignId: Int64, on postgres: PostgresConnection) throws -> ExchangePointsStats? {
-        guard let row = try postgres.execute(
-            """
-            SELECT p.points_cost, p.min_points_balance, p.prize_of_draw,
-                   (SELECT count(*) FROM points_ledger WHERE campaign_id = $1 AND draw_id IS NULL AND kind = 'spend'),
-                   (SELECT count(*) FROM points_ledger WHERE campaign_id = $1 AND draw_id IS NULL AND kind = 'refund'),
-                   (SELECT coalesce(-sum(points), 0)::bigint FROM points_ledger WHERE campaign_id = $1 AND draw_id IS NULL AND kind IN ('spend', 'refund'))
-            FROM campaign_points p WHERE p.campaign_id = $1
-            """, [campaignId]).first
-        else { return nil }
-        return ExchangePointsStats(
-            pointsCost: try row.int64(0), minPointsBalance: try row.int64(1), prizeOfDraw: try row.optionalInt64(2), spends: try row.int64(3),
-            refunds: try row.int64(4), pointsConsumed: try row.int64(5))
-    }
-
     func write(into object: inout JSONObjectWriter) {
         object.field("points_cost", pointsCost)
         object.field("min_points_balance", minPointsBalance)

@@ -70,7 +70,7 @@ public struct CampaignStats: Sendable, Equatable {
             claims: outcomes.enumerated().map { index, outcome in
                 (outcome, counters.indices.contains(index) ? counters[index].string.flatMap(Int64.init) ?? 0 : 0)
             })
-        stats.points = try ExchangePointsStats.read(campaignId: campaignId, on: postgres)
+        stats.points = try FinanceStore.exchangePointsStats(campaignId: campaignId, on: postgres)
         return stats
     }
 
