@@ -8,7 +8,7 @@ import RedisClient
 /// outcomes), the stream backlog, and the ledger in PostgreSQL. Amounts in minor units of
 /// `currency`; ratios as fixed 4-decimal strings.
 public struct CampaignStats: Sendable, Equatable {
-    public static let outcomes = ["granted", "sold_out", "limit_reached", "not_started", "ended", "paused", "not_eligible", "validity_ended"]
+    public static let outcomes = ["granted", "sold_out", "limit_reached", "not_started", "ended", "paused", "not_eligible", "validity_ended", "daily_limit_reached", "weekly_limit_reached", "daily_sold_out"]
 
     public let campaignId: Int64
     public let currency: String

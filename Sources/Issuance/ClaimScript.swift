@@ -15,10 +15,11 @@ public enum ClaimScript {
 
     /// KEYS of both claim scripts, all under the campaign's hash tag: meta, stock, users, grants,
     /// then the request buckets of windows n-2…n+1 around `nowMs` (the node's clock); the
-    /// script uses the two of Redis' `TIME` (so a node clock off by less than a window is harmless).
+    /// script uses the two of Redis' `TIME` (so a node clock off by less than a window is harmless);
+    /// then the audience set and the period caps' keys (`PeriodCapsRules`, found by name).
     public static func keys(_ keys: CampaignKeys, nowMs: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> [RedisArgument] {
         [.string(keys.meta), .string(keys.stock), .string(keys.users), .string(keys.grants)] + requestBuckets(keys, nowMs: nowMs)
-            + [.string(keys.audience)]
+            + [.string(keys.audience)] + keys.periodKeys.map(RedisArgument.string)
     }
 
     /// The request buckets of windows n-2…n+1 around `nowMs`.

@@ -101,6 +101,9 @@ struct ClaimHandler {
         case .notEligible: "this user does not meet the campaign's eligibility rules"
         case .validityEnded: "the campaign's coupons are no longer valid: one granted now would be born expired"
         case .pointsRequired: "this campaign exchanges its coupons for points: use POST /v1/campaigns/{id}/exchanges"
+        case .dailyLimitReached: "this user has claimed as many coupons today as the campaign allows per day"
+        case .weeklyLimitReached: "this user has claimed as many coupons this week as the campaign allows per week"
+        case .dailySoldOut: "today's coupons are all taken; the next ones are released at the campaign's daily release time"
         }
     }
 }
