@@ -40,6 +40,8 @@ public struct CampaignStats: Sendable, Equatable {
     public let orderRevenue: Int64
     /// Claim decisions by outcome, from the Redis counters `out:<outcome>`.
     public let claims: [(outcome: String, count: Int64)]
+    /// Issued, redeemed, rate, discount and ROI by the channel coupons were granted through (issue 12).
+    public var byChannel: [ChannelFigures] = []
 
     /// `redeemed / flushed`.
     public var redemptionRate: String? { Ratio.format(redeemed, flushed) }
@@ -84,7 +86,7 @@ public struct CampaignStats: Sendable, Equatable {
         let stream = try GrantStreamState.read(redis, stream: keys.grants)
         let counters = try redis.command(["HMGET", .string(keys.meta)] + outcomes.map { .string(CampaignMeta.outcomeCounter($0)) }).array ?? []
         let row = try postgres.execute(ledgerSQL, [campaignId]).first!
-        return CampaignStats(
+        var stats = CampaignStats(
             campaignId: campaignId, currency: try row.string(8), stock: try snapshot.stockTotal ?? row.int64(9),
             remaining: snapshot.remaining, issued: snapshot.issued, flushed: try row.int64(0),
             notYetFlushed: Int64(backlog.unflushed.count), streamBacklog: Int64(stream?.unflushed ?? 0),
@@ -94,6 +96,8 @@ public struct CampaignStats: Sendable, Equatable {
             claims: outcomes.enumerated().map { index, outcome in
                 (outcome, counters.indices.contains(index) ? counters[index].string.flatMap(Int64.init) ?? 0 : 0)
             })
+        stats.byChannel = try ChannelFigures.campaign(campaignId, on: postgres)
+        return stats
     }
 
     public func json() -> [UInt8] {
@@ -119,6 +123,9 @@ public struct CampaignStats: Sendable, Equatable {
             if let roi { object.field("roi", roi) } else { object.nullField("roi") }
             object.objectField("claims") { claims in
                 for (outcome, count) in self.claims { claims.field(outcome, count) }
+            }
+            object.arrayField("by_channel") { list in
+                for figures in byChannel { list.objectElement { figures.write(into: &$0) } }
             }
         }
     }

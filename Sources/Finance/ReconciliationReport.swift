@@ -12,6 +12,8 @@ public struct ReconciliationReport: Sendable, Equatable {
     public let checks: [CampaignChecks]?
     /// RFC 3339 UTC time of the checks (PostgreSQL `now()`).
     public let checkedAt: String?
+    /// The period's figures by campaign and channel (issue 12; `ChannelFigures.period`).
+    public var channels: [Int64: [ChannelFigures]] = [:]
 
     public var passed: Bool { checks?.allSatisfy(\.passed) ?? true }
 
@@ -19,7 +21,12 @@ public struct ReconciliationReport: Sendable, Equatable {
         period: ReportPeriod, includeChecks: Bool, postgres: PostgresConnection, redis: () throws -> BlockingRedisConnection
     ) throws -> ReconciliationReport {
         let campaigns = try PeriodFigures.read(period, on: postgres)
-        guard includeChecks else { return ReconciliationReport(period: period, campaigns: campaigns, checks: nil, checkedAt: nil) }
+        let channels = try ChannelFigures.period(period, on: postgres)
+        guard includeChecks else {
+            var report = ReconciliationReport(period: period, campaigns: campaigns, checks: nil, checkedAt: nil)
+            report.channels = channels
+            return report
+        }
         let row = try postgres.execute(
             """
             SELECT (extract(epoch FROM (($1::date + 1)::timestamp AT TIME ZONE $2::text)) * 1000)::bigint,
@@ -31,6 +38,8 @@ public struct ReconciliationReport: Sendable, Equatable {
             "SELECT id FROM campaigns WHERE $1::bigint IS NULL OR id = $1::bigint ORDER BY id", [period.campaignId]
         ).map { try $0.int64(0) }
         let checks = try ConservationChecks.run(campaignIds: ids, periodEndMs: try row.int64(0), redis: redis(), postgres: postgres)
-        return ReconciliationReport(period: period, campaigns: campaigns, checks: checks, checkedAt: try row.string(1))
+        var report = ReconciliationReport(period: period, campaigns: campaigns, checks: checks, checkedAt: try row.string(1))
+        report.channels = channels
+        return report
     }
 }

@@ -60,7 +60,7 @@ public enum ClaimRules {
           return {reason}
         end
 
-        local function claim(ctx, user, rid, code, tags)
+        local function claim(ctx, user, rid, code, tags, channel)
           local prior = ctx.written[rid] or redis.call('HGET', ctx.bucket, rid) or redis.call('HGET', ctx.previous, rid)
           if prior then
             local sep = string.find(prior, '\n', 1, true)
@@ -111,7 +111,12 @@ public enum ClaimRules {
           ctx.added[user] = (ctx.added[user] or 0) + 1
           ctx.granted = ctx.granted + 1
           caps_grant(ctx.caps, user)
-          local id = redis.call('XADD', ctx.grants, '*', \#(GrantStreamEntry.luaFields(code: "code", user: "user", request: "rid", at: "nowText", validFrom: "vfText", validUntil: "vuText")))
+          local id
+          if channel and channel ~= '' then  -- the claim's channel (issue 12), only when it named one
+            id = redis.call('XADD', ctx.grants, '*', \#(GrantStreamEntry.luaFields(code: "code", user: "user", request: "rid", at: "nowText", validFrom: "vfText", validUntil: "vuText")), '\#(GrantStreamEntry.channel)', channel)
+          else
+            id = redis.call('XADD', ctx.grants, '*', \#(GrantStreamEntry.luaFields(code: "code", user: "user", request: "rid", at: "nowText", validFrom: "vfText", validUntil: "vuText")))
+          end
           local grant = code .. '|' .. nowText .. '|' .. vfText .. '|' .. vuText .. '|' .. id
           local record = user .. '\n' .. code .. '|' .. nowText .. '|' .. fmt(vf - now) .. '|' .. fmt(vu - now) .. '|' .. id
           ctx.written[rid] = record

@@ -35,6 +35,14 @@ struct ClaimHandler {
             else { return responder.respond(APIError.invalid("tags must be an array of at most 20 identifiers")) }
             tags = strings
         }
+        var channel = ""
+        if let value = body["channel"], value != .null {
+            guard let name = value.stringValue, api.configuration.claimChannels.contains(name) else {
+                return responder.respond(
+                    APIError.invalid("channel must be one of: \(api.configuration.claimChannels.sorted().joined(separator: ", "))"))
+            }
+            channel = name
+        }
         // Risk control before Redis is asked: over its rate, a user is refused here even if the
         // script would refuse too (limit_reached, sold_out): the refusal costs Redis nothing.
         let attempt = api.limits.claimAttempt(campaignId: campaignId, userId: userId)
@@ -46,7 +54,7 @@ struct ClaimHandler {
             return responder.respond(APIError.rateLimited(attempt))
         }
         guard let loop = EventLoop.current else { return responder.respond(APIError.internalError) }
-        let request = ClaimRequest(campaignId: campaignId, userId: userId, requestId: requestId, tags: tags)
+        let request = ClaimRequest(campaignId: campaignId, userId: userId, requestId: requestId, tags: tags, channel: channel)
         let engine = api.engine(on: loop)
         engine.claim(request) { [api, series] result in
             switch result {
