@@ -152,6 +152,51 @@ import Webhooks
         #expect(events.reduce(into: [String]()) { if $0.last != $1 { $0.append($1) } } == ["coupon.granted", "coupon.redeemed", "coupon.restored", "coupon.redeemed"])
     }
 
+    /// `coupon.expiring` once per usable coupon ending within N days; `coupon.expired` from the
+    /// ledger when a coupon past its validity is touched.
+    @Test func expiringAndExpiredEvents() throws {
+        let receiver = try Receiver()
+        try receiver.start()
+        defer { receiver.stop() }
+        let node = try TestNode.start(configure: { $0.webhookMaxBackoffMs = 400; $0.webhookExpiringScanSeconds = 0.3 })
+        defer { node.stop() }
+        let created = try node.request(
+            "POST", "/v1/webhooks", as: .admin,
+            body: #"{"url":"http://127.0.0.1:\#(receiver.port)/hook","events":["coupon.expiring","coupon.expired"],"expiring_within_days":3}"#)
+        #expect(created.status == 201)
+        receiver.secret.withLock { $0 = (try? JSONParser.parse(created.body))?["secret"]?.stringValue ?? "" }
+        let campaign = try node.createCampaign(stock: 10, perUserLimit: 1, extra: #","validity":{"type":"relative","days":2}"#)
+        let far = try node.createCampaign(stock: 10, perUserLimit: 1, extra: #","validity":{"type":"relative","days":30}"#)
+        var codes: [String] = []
+        for user in 0..<4 { codes.append(TestNode.code(of: try node.claim(campaignId: campaign, userId: "u\(user)", requestId: "r\(user)")) ?? "") }
+        _ = try node.claim(campaignId: far, userId: "u9", requestId: "r9")
+        #expect(try node.waitForFlush(campaignId: campaign, expected: 4))
+        #expect(try node.waitForFlush(campaignId: far, expected: 1))
+        let postgres = try node.postgres()
+        try postgres.execute("UPDATE coupons SET valid_until = now() - interval '1 second' WHERE code = $1", [codes[3]])
+        let late = try node.request(
+            "POST", "/v1/coupons/\(codes[3])/redeem", as: .checkout, body: #"{"user_id":"u3","order_id":"o","order_amount":30000,"shipping_fee":0}"#)
+        #expect(late.status == 409)
+        let started = Date()
+        func delivered() -> [Received] {
+            var seen: Set<Int64> = []
+            return receiver.log.withLock { $0 }.filter { $0.status == 200 && seen.insert($0.delivery).inserted }
+        }
+        while Date().timeIntervalSince(started) < 30 {
+            let pending = try postgres.execute("SELECT count(*) FROM webhook_outbox WHERE delivered_at IS NULL").first!.int64(0)
+            if delivered().count >= 4 && pending == 0 { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        Thread.sleep(forTimeInterval: 1)  // more scans: still one row per coupon
+        let events = delivered()
+        let expiring = Set(events.filter { $0.event == "coupon.expiring" }.compactMap { $0.body["code"]?.stringValue })
+        #expect(expiring == Set(codes.prefix(3)))
+        #expect(events.filter { $0.event == "coupon.expiring" }.count == 3)
+        #expect(events.filter { $0.event == "coupon.expired" }.compactMap { $0.body["code"]?.stringValue } == [codes[3]])
+        #expect(events.filter { !$0.signatureValid }.isEmpty)
+        #expect(try postgres.execute("SELECT count(*) FROM webhook_outbox").first!.int64(0) == 4)
+    }
+
     @Test func hmacMatchesRFC4231() {
         // RFC 4231 test case 2.
         #expect(

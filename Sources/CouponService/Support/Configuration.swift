@@ -79,6 +79,7 @@ public struct Configuration: Sendable {
     public var webhooks = true
     public var webhookTimeoutMs = 2_000
     public var webhookMaxBackoffMs = 60_000
+    public var webhookExpiringScanSeconds = 60.0
 
     public init() {}
 
@@ -136,6 +137,7 @@ public struct Configuration: Sendable {
         ("webhooks", "deliver webhook events from this node: true/false (true)"),
         ("webhook-timeout-ms", "timeout of one webhook POST (2000)"),
         ("webhook-max-backoff-ms", "longest wait between retries of a failing webhook delivery (60000)"),
+        ("webhook-expiring-scan-seconds", "how often coupon.expiring subscriptions are matched against coupons (60)"),
     ]
 
     /// Parses `arguments` (without the program and subcommand) over `environment`.
@@ -288,6 +290,7 @@ public struct Configuration: Sendable {
             webhooks = flag
         case "webhook-timeout-ms": webhookTimeoutMs = try int(100...60_000)
         case "webhook-max-backoff-ms": webhookMaxBackoffMs = try int(100...86_400_000)
+        case "webhook-expiring-scan-seconds": webhookExpiringScanSeconds = try double()
         case "claim-channels":
             let names = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             guard !names.isEmpty, names.count <= 64,
