@@ -7,6 +7,7 @@ import Issuance
 import GrantFlusher
 import Points
 import BulkIssuance
+import Webhooks
 import PostgresClient
 import RedisClient
 import Redemption
@@ -33,6 +34,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     /// Points events → `points_ledger`, points expiry, exchange recovery (issue 11); runs with the flusher.
     private var pointsFlusher: PointsFlusher?
     private var bulkRunner: BulkJobRunner?
+    private var webhookDeliverer: WebhookDeliverer?
 
     /// `flusherOptions` replaces the flusher settings taken from `configuration` (tests).
     public init(configuration: Configuration, logger: Logger, flusherOptions: Flusher.Options? = nil) throws {
@@ -132,6 +134,15 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
                 options: configuration.bulkRunnerOptions, log: { [logger] event, fields in logger.info(event, fields) }
             ).start()
         }
+        if configuration.webhooks {
+            webhookDeliverer = WebhookDeliverer(
+                conninfo: configuration.postgres,
+                options: .init(
+                    timeoutMs: configuration.webhookTimeoutMs, maxBackoffMs: Int64(configuration.webhookMaxBackoffMs),
+                    expiringScanSeconds: configuration.webhookExpiringScanSeconds),
+                log: { [logger] event, fields in logger.warning(event, fields) }
+            ).start()
+        }
         logger.info(
             "node_started",
             [
@@ -215,6 +226,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         campaignSync?.stop()
         server?.stop()
         bulkRunner?.stop()
+        webhookDeliverer?.stop()
         flusher?.stop()
         pointsFlusher?.stop()
         expirySweeper?.stop()

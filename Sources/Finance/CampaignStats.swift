@@ -8,7 +8,7 @@ import RedisClient
 /// outcomes), the stream backlog, and the ledger in PostgreSQL. Amounts in minor units of
 /// `currency`; ratios as fixed 4-decimal strings.
 public struct CampaignStats: Sendable, Equatable {
-    public static let outcomes = ["granted", "sold_out", "limit_reached", "not_started", "ended", "paused", "not_eligible", "validity_ended"]
+    public static let outcomes = ["granted", "sold_out", "limit_reached", "not_started", "ended", "paused", "not_eligible", "validity_ended", "daily_limit_reached", "weekly_limit_reached", "daily_sold_out"]
 
     public let campaignId: Int64
     public let currency: String
@@ -42,6 +42,8 @@ public struct CampaignStats: Sendable, Equatable {
     public let claims: [(outcome: String, count: Int64)]
     /// An exchange campaign's points (issue 11); nil for other campaigns.
     public var points: ExchangePointsStats?
+    /// Issued, redeemed, rate, discount and ROI by the channel coupons were granted through (issue 12).
+    public var byChannel: [ChannelFigures] = []
 
     /// `redeemed / flushed`.
     public var redemptionRate: String? { Ratio.format(redeemed, flushed) }
@@ -71,6 +73,7 @@ public struct CampaignStats: Sendable, Equatable {
                 (outcome, counters.indices.contains(index) ? counters[index].string.flatMap(Int64.init) ?? 0 : 0)
             })
         stats.points = try FinanceStore.exchangePointsStats(campaignId: campaignId, on: postgres)
+        stats.byChannel = try ChannelFigures.campaign(campaignId, on: postgres)
         return stats
     }
 
@@ -99,6 +102,9 @@ public struct CampaignStats: Sendable, Equatable {
                 for (outcome, count) in self.claims { claims.field(outcome, count) }
             }
             if let points { object.objectField("points") { points.write(into: &$0) } }
+            object.arrayField("by_channel") { list in
+                for figures in byChannel { list.objectElement { figures.write(into: &$0) } }
+            }
         }
     }
 }

@@ -35,6 +35,9 @@ extension ReconciliationReport {
                                 for day in campaign.days { days.objectElement { Self.write(day, into: &$0) } }
                             }
                             item.objectField("totals") { Self.write(campaign.totals, into: &$0) }
+                            item.arrayField("by_channel") { list in
+                                for figures in channels[campaign.campaignId] ?? [] { list.objectElement { figures.write(into: &$0) } }
+                            }
                         }
                     }
                 }
@@ -121,6 +124,23 @@ extension ReconciliationReport {
         return lines.joined(separator: "\r\n") + "\r\n"
     }
 
+    public static let channelCSVColumns = ["campaign_id", "currency", "channel", "issued", "redeemed", "redemption_rate", "discount", "order_revenue", "roi"]
+
+    /// The period's figures by campaign and channel (issue 12), one row each, CRLF line ends.
+    public func channelCSV() -> String {
+        var lines = [Self.channelCSVColumns.map(CSV.field).joined(separator: ",")]
+        for campaign in campaigns {
+            for figures in channels[campaign.campaignId] ?? [] {
+                let cells = [
+                    String(campaign.campaignId), campaign.currency, figures.channel, String(figures.issued), String(figures.redeemed),
+                    figures.redemptionRate ?? "", String(figures.discount), String(figures.orderRevenue), figures.roi ?? "",
+                ]
+                lines.append(cells.map(CSV.field).joined(separator: ","))
+            }
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
     // MARK: Table (terminal)
 
     public func table() -> String {
@@ -144,6 +164,14 @@ extension ReconciliationReport {
             out += "\npoints  date        earned  spent  refunded  expired  adjusted  open_liab  close_liab\n"
             for day in points {
                 out += "points  \(day.date)  " + (Self.pointsValues(day) + [day.openingLiability, day.closingLiability]).map(String.init).joined(separator: "  ") + "\n"
+            }
+        }
+        if !channels.isEmpty {
+            out += "\nby channel\n"
+            for campaign in campaigns {
+                for f in channels[campaign.campaignId] ?? [] {
+                    out += "  campaign \(campaign.campaignId) \(f.channel): issued=\(f.issued) redeemed=\(f.redeemed) rate=\(f.redemptionRate ?? "-") discount=\(f.discount) revenue=\(f.orderRevenue) roi=\(f.roi ?? "-")\n"
+                }
             }
         }
         if let checks, let checkedAt {

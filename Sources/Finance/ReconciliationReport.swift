@@ -12,6 +12,8 @@ public struct ReconciliationReport: Sendable, Equatable {
     public let checks: [CampaignChecks]?
     /// RFC 3339 UTC time of the checks (PostgreSQL `now()`).
     public let checkedAt: String?
+    /// The period's figures by campaign and channel (issue 12; `ChannelFigures.period`).
+    public var channels: [Int64: [ChannelFigures]] = [:]
 
     /// Points per day (issue 11; empty for a one-campaign report or when there are no points).
     public var points: [PointsDay] = []
@@ -25,9 +27,11 @@ public struct ReconciliationReport: Sendable, Equatable {
     ) throws -> ReconciliationReport {
         let campaigns = try PeriodFigures.read(period, on: postgres)
         let points = try PointsFigures.read(period, on: postgres)
+        let channels = try ChannelFigures.period(period, on: postgres)
         guard includeChecks else {
             var report = ReconciliationReport(period: period, campaigns: campaigns, checks: nil, checkedAt: nil)
             report.points = points
+            report.channels = channels
             return report
         }
         let times = try FinanceStore.checkTimes(period, on: postgres)
@@ -36,6 +40,7 @@ public struct ReconciliationReport: Sendable, Equatable {
         let checks = try ConservationChecks.run(campaignIds: ids, periodEndMs: times.periodEndMs, redis: redis(), postgres: postgres)
         var report = ReconciliationReport(period: period, campaigns: campaigns, checks: checks, checkedAt: times.now)
         report.points = points
+        report.channels = channels
         if period.campaignId == nil { report.pointsCheck = try PointsFigures.check(redis: redis(), postgres: postgres) }
         return report
     }

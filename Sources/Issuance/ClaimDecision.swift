@@ -12,6 +12,9 @@ public struct Grant: Sendable, Equatable {
     public let validUntilMs: Int64
     /// The id of the grant's entry in the campaign's stream.
     public let streamId: String
+    /// The channel the claim named (issue 12), as the stream entry carries it; nil when none
+    /// or when the grant was read from a claim reply (replies do not repeat it).
+    public var channel: String? = nil
 
     public init(
         code: String, campaignId: Int64, userId: String, requestId: String, issuedAtMs: Int64,

@@ -84,13 +84,16 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
         // lone claim goes as a batch of one.
         if batches.max == 1, let only = items.first {
             let request = only.request
-            let args = ClaimScript.arguments(userId: request.userId, requestId: request.requestId, code: codes.code(), tags: request.tags)
+            let args = ClaimScript.arguments(
+                userId: request.userId, requestId: request.requestId, code: codes.code(), tags: request.tags, channel: request.channel)
             return redis.evalScript(ClaimScript.script, keys: keys, args: args) { [self] result in
                 settle(only, result.mapError(ClaimEngineError.redis).flatMap { Self.decision($0, only.request) })
             }
         }
         let args = ClaimBatchScript.arguments(
-            items.map { (userId: $0.request.userId, requestId: $0.request.requestId, code: codes.code(), tags: $0.request.tags) })
+            items.map {
+                (userId: $0.request.userId, requestId: $0.request.requestId, code: codes.code(), tags: $0.request.tags, channel: $0.request.channel)
+            })
         redis.evalScript(ClaimBatchScript.script, keys: keys, args: args) { [self] result in
             switch result {
             case .failure(let error):

@@ -17,9 +17,9 @@ struct ClaimHandler {
         guard let campaignId = parameters.resourceID("id"), campaignId > 0 else {
             return responder.respond(APIError.notFound("campaign"))
         }
-        let userId: String, requestId: String, tags: [String]
-        switch Self.decodeBody(request) {
-        case .success(let decoded): (userId, requestId, tags) = decoded
+        let userId: String, requestId: String, tags: [String], channel: String
+        switch Self.decodeBody(request, channels: api.configuration.claimChannels) {
+        case .success(let decoded): (userId, requestId, tags, channel) = decoded
         case .failure(let failure): return responder.respond(failure.response)
         }
         // Risk control before Redis is asked: over its rate, a user is refused here even if the
@@ -33,7 +33,7 @@ struct ClaimHandler {
             return responder.respond(APIError.rateLimited(attempt))
         }
         guard let loop = EventLoop.current else { return responder.respond(APIError.internalError) }
-        let request = ClaimRequest(campaignId: campaignId, userId: userId, requestId: requestId, tags: tags)
+        let request = ClaimRequest(campaignId: campaignId, userId: userId, requestId: requestId, tags: tags, channel: channel)
         let engine = api.engine(on: loop)
         engine.claim(request) { [api, series] result in
             switch result {
@@ -53,19 +53,24 @@ struct ClaimHandler {
         }
     }
 
-    private static let fastPathKeys: [StaticString] = ["user_id", "request_id"]
+    private static let fastPathKeys: [StaticString] = ["user_id", "request_id", "channel"]
 
-    /// `user_id`, `request_id` and `tags` of a claim body. The usual body, one flat object of
-    /// those two strings, is decoded straight from the bytes (`JSONStringFields`: no value tree,
-    /// no key `String`s); anything else (tags, other members, errors) by `JSONParser` and the
-    /// general rules, which give every error message, so both paths answer a body alike.
-    static func decodeBody(_ request: HTTPRequest) -> Result<(String, String, [String]), HTTPResponseError> {
+    /// `user_id`, `request_id`, `tags` and `channel` ("" when none) of a claim body. The usual
+    /// body, one flat object of the first two strings (and a channel), is decoded straight from the bytes
+    /// (`JSONStringFields`: no value tree, no key `String`s); anything else (tags, a channel,
+    /// other members, errors) by `JSONParser` and the general rules, which give every error
+    /// message, so both paths answer a body alike. `channels`: the configured closed set.
+    static func decodeBody(
+        _ request: HTTPRequest, channels: Set<String>
+    ) -> Result<(String, String, [String], String), HTTPResponseError> {
         if !request.body.isEmpty {
             let fast: [String?]? = request.body.withUnsafeBufferPointer { bytes in
                 try? JSONStringFields.decode(bytes, keys: fastPathKeys)
             }
-            if let fast, let userId = fast[0], let requestId = fast[1], Identifier.isValid(userId), Identifier.isValid(requestId) {
-                return .success((userId, requestId, []))
+            if let fast, let userId = fast[0], let requestId = fast[1], Identifier.isValid(userId), Identifier.isValid(requestId),
+                fast[2].map(channels.contains) ?? true
+            {
+                return .success((userId, requestId, [], fast[2] ?? ""))
             }
         }
         let body: JSONValue
@@ -86,7 +91,14 @@ struct ClaimHandler {
             else { return .failure(HTTPResponseError(APIError.invalid("tags must be an array of at most 20 identifiers"))) }
             tags = strings
         }
-        return .success((userId, requestId, tags))
+        var channel = ""
+        if let value = body["channel"], value != .null {
+            guard let name = value.stringValue, channels.contains(name) else {
+                return .failure(HTTPResponseError(APIError.invalid("channel must be one of: \(channels.sorted().joined(separator: ", "))")))
+            }
+            channel = name
+        }
+        return .success((userId, requestId, tags, channel))
     }
 
     static func response(_ decision: ClaimDecision) -> HTTPResponse {
@@ -130,6 +142,9 @@ struct ClaimHandler {
         case .notEligible: "this user does not meet the campaign's eligibility rules"
         case .validityEnded: "the campaign's coupons are no longer valid: one granted now would be born expired"
         case .pointsRequired: "this campaign exchanges its coupons for points: use POST /v1/campaigns/{id}/exchanges"
+        case .dailyLimitReached: "this user has claimed as many coupons today as the campaign allows per day"
+        case .weeklyLimitReached: "this user has claimed as many coupons this week as the campaign allows per week"
+        case .dailySoldOut: "today's coupons are all taken; the next ones are released at the campaign's daily release time"
         }
     }
 }
