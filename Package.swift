@@ -33,12 +33,13 @@ let package = Package(
         .target(name: "GrantFlusher", dependencies: ["CouponCore", "Issuance", "Store", "RedisClient", "PostgresClient"]),
         .target(name: "Redemption", dependencies: ["CouponCore", "Store", "Issuance", "GrantFlusher", "PostgresClient", "RedisClient"]),
         .target(name: "Points", dependencies: ["CouponCore", "Issuance", "Store", "RedisClient", "PostgresClient"]),  // issue 11
-        .target(name: "Finance", dependencies: ["CouponCore", "Store", "Issuance", "GrantFlusher", "PostgresClient", "RedisClient"]),
+        .target(name: "Webhooks", dependencies: ["CouponCore", "EventLoop", "HTTPServer", "PostgresClient"]),  // issue 12
+        .target(name: "Finance", dependencies: ["CouponCore", "Store", "Issuance", "GrantFlusher", "PostgresClient", "RedisClient", "Points"]),
         .target(
             name: "CouponService",
             dependencies: [
                 "EventLoop", "HTTPServer", "RedisClient", "PostgresClient", "CouponCore", "Store", "Issuance", "GrantFlusher",
-                "Redemption", "Finance", "QRCode", "RiskControl", "Points", "BulkIssuance",
+                "Redemption", "Finance", "QRCode", "RiskControl", "Points", "BulkIssuance", "Webhooks",
             ],
             exclude: ["openapi.yaml"],
             resources: [.copy("Console/assets")]  // the campaign console (issue 14)
@@ -79,7 +80,7 @@ let package = Package(
         .testTarget(name: "RiskControlTests", dependencies: ["RiskControl"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "CouponService", "Store", "Issuance", "GrantFlusher", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer", "EventLoop",
-            "TestSupport", "ServiceTestSupport", "RiskControl",
+            "TestSupport", "ServiceTestSupport", "RiskControl", "Webhooks",
         ], exclude: ["Console"]),  // the Selenium script the console test runs
         .testTarget(name: "RedemptionTests", dependencies: [
             "Redemption", "QRCode", "CouponService", "Store", "Issuance", "GrantFlusher", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",

@@ -32,6 +32,9 @@ public enum BulkGrantBatch {
         case unexpected(String)
     }
 
+    /// The channel every bulk grant records (issue 12).
+    public static let channel = "bulk"
+
     /// The request id of line `line` of job `jobId`.
     public static func requestId(jobId: Int64, line: Int64) -> String { "bulk-\(jobId)-\(line)" }
 
@@ -46,7 +49,7 @@ public enum BulkGrantBatch {
         for start in stride(from: 0, to: lines.count, by: linesPerCall) {
             let slice = lines[start..<min(start + linesPerCall, lines.count)]
             let args = ClaimBatchScript.arguments(
-                slice.map { (userId: $0.userId, requestId: requestId(jobId: jobId, line: $0.line), code: codes.code(), tags: []) })
+                slice.map { (userId: $0.userId, requestId: requestId(jobId: jobId, line: $0.line), code: codes.code(), tags: [], channel: channel) })
             commands.append(ClaimBatchScript.script.evalshaCommand(keys: scriptKeys, args: args))
         }
         let replies = try redis.pipeline(commands)

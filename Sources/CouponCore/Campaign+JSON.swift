@@ -1,11 +1,12 @@
 /// The campaign's wire format (JSON, snake_case) as the admin API receives and returns it:
 /// `{"template_id", "name", "stock", "per_user_limit", "claim_start", "claim_end",
-///   "validity"?, "eligibility": {"required_tags": [...]}?}`. Without `validity` the
+///   "validity"?, "eligibility": {"required_tags": [...]}?}`, plus the period caps
+/// `"time_zone", "user_daily_limit", "user_weekly_limit", "daily_stock", "daily_release_at"` (issue 12). Without `validity` the
 /// template's rule applies.
 extension Campaign {
-    static let fields: Set<String> = [
+    static let fields = Set([
         "template_id", "name", "stock", "per_user_limit", "claim_start", "claim_end", "validity", "eligibility",
-    ]
+    ]).union(PeriodCaps.fields)
 
     /// Decodes a new campaign (id 0 until stored) and validates it.
     public init(json: JSONValue, templateValidity: (Int64) -> ValidityRule?) throws(ValidationError) {
@@ -36,9 +37,10 @@ extension Campaign {
             throw fields.error("template_id", "no template with id \(templateId)")
         }
         guard (Int64(Int.min)...Int64(Int.max)).contains(limit) else { throw fields.error("per_user_limit", "is out of range") }
+        let caps = try PeriodCaps.decode(fields)
         self.init(
             id: 0, templateId: templateId, name: name, stockTotal: stock, perUserLimit: Int(limit), claimStartMs: start,
-            claimEndMs: end, validity: validity, eligibility: Eligibility(requiredTags: tags))
+            claimEndMs: end, validity: validity, eligibility: Eligibility(requiredTags: tags), periodCaps: caps)
         if let first = validationErrors().first { throw first }
     }
 
@@ -62,6 +64,7 @@ extension Campaign {
             object["validity"] = ["type": "relative", "days": .int(Int64(days))]
         }
         object["eligibility"] = ["required_tags": .array(eligibility.requiredTags.map(JSONValue.string))]
+        periodCaps?.encode(into: &object)
         return .object(object)
     }
 }

@@ -15,11 +15,13 @@ public struct Campaign: Sendable, Equatable {
     public var validity: ValidityRule
     public var eligibility: Eligibility
     public var state: State
+    /// Per-day and per-week caps in the campaign's time zone (issue 12); nil: none.
+    public var periodCaps: PeriodCaps?
 
     public init(
         id: Int64, templateId: Int64, name: String, stockTotal: Int64, perUserLimit: Int,
         claimStartMs: Int64, claimEndMs: Int64, validity: ValidityRule, eligibility: Eligibility = .everyone,
-        state: State = .active
+        state: State = .active, periodCaps: PeriodCaps? = nil
     ) {
         self.id = id
         self.templateId = templateId
@@ -31,6 +33,7 @@ public struct Campaign: Sendable, Equatable {
         self.validity = validity
         self.eligibility = eligibility
         self.state = state
+        self.periodCaps = periodCaps
     }
 
     /// Limits a campaign must respect; checked before anything is stored.
@@ -62,6 +65,7 @@ public struct Campaign: Sendable, Equatable {
         if eligibility.requiredTags.count > 20 || !eligibility.requiredTags.allSatisfy(Identifier.isValid) {
             errors.append(ValidationError(field: "eligibility.required_tags", message: "at most 20 tags of A-Z a-z 0-9 _ - . : @"))
         }
+        errors += periodCaps?.validationErrors() ?? []
         return errors
     }
 }
@@ -93,4 +97,9 @@ public enum ClaimRefusal: String, Sendable, CaseIterable {
     /// An exchange campaign (it has a points cost): its coupons are taken through
     /// `POST /v1/campaigns/{id}/exchanges`, never by a plain claim (issue 11).
     case pointsRequired = "points_required"
+    /// Period caps (issue 12): the user's units of this local day / ISO week, or the units of
+    /// this stock day (from one daily release to the next), are all taken.
+    case dailyLimitReached = "daily_limit_reached"
+    case weeklyLimitReached = "weekly_limit_reached"
+    case dailySoldOut = "daily_sold_out"
 }

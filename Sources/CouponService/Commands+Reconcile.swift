@@ -37,7 +37,7 @@ extension Commands {
             if !report.passed {
                 let failed = (report.checks ?? []).flatMap { campaign in
                     campaign.checks.filter { !$0.passed }.map { "campaign \(campaign.campaignId) \($0.name)" }
-                }
+                } + (report.pointsCheck.map { $0.passed ? [] : [$0.name] } ?? [])
                 errors("coupond reconcile: checks failed: \(failed.joined(separator: ", "))\n")
             }
         default: output(report.table())

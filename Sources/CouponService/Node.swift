@@ -7,6 +7,7 @@ import Issuance
 import GrantFlusher
 import Points
 import BulkIssuance
+import Webhooks
 import PostgresClient
 import RedisClient
 import Redemption
@@ -33,6 +34,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
     /// Points events → `points_ledger`, points expiry, exchange recovery (issue 11); runs with the flusher.
     private var pointsFlusher: PointsFlusher?
     private var bulkRunner: BulkJobRunner?
+    private var webhookDeliverer: WebhookDeliverer?
 
     /// `flusherOptions` replaces the flusher settings taken from `configuration` (tests).
     public init(configuration: Configuration, logger: Logger, flusherOptions: Flusher.Options? = nil) throws {
@@ -102,6 +104,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
             ready.wait()
         }
 
+        rebuildPointsAccounts(connection)
         syncCampaignsNow()
 
         let metrics = self.metrics
@@ -132,6 +135,15 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
                 options: configuration.bulkRunnerOptions, log: { [logger] event, fields in logger.info(event, fields) }
             ).start()
         }
+        if configuration.webhooks {
+            webhookDeliverer = WebhookDeliverer(
+                conninfo: configuration.postgres,
+                options: .init(
+                    timeoutMs: configuration.webhookTimeoutMs, maxBackoffMs: Int64(configuration.webhookMaxBackoffMs),
+                    expiringScanSeconds: configuration.webhookExpiringScanSeconds),
+                log: { [logger] event, fields in logger.warning(event, fields) }
+            ).start()
+        }
         logger.info(
             "node_started",
             [
@@ -158,6 +170,20 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
 
     /// Publishes every active and paused campaign to Redis, waiting for the result.
     @discardableResult
+    /// Marks a fresh Redis' points buckets ready, or rebuilds those whose accounts Redis lost
+    /// from `points_ledger` (issue 11, `PointsRebuild`), before the node serves. A Redis that is
+    /// down now is handled by the points thread's sweep once it answers.
+    private func rebuildPointsAccounts(_ postgres: PostgresConnection) {
+        do {
+            let redis = try BlockingRedisConnection.open(configuration.redisDeployment)
+            defer { redis.close() }
+            let summary = try PointsRebuild.run(redis: redis, postgres: postgres)
+            if summary.users > 0 { logger.warning("points_accounts_rebuilt", ["buckets": String(summary.buckets), "users": String(summary.users)]) }
+        } catch {
+            logger.warning("points_rebuild_deferred", ["error": "\(error)"])
+        }
+    }
+
     public func syncCampaignsNow() -> Bool {
         let done = DispatchSemaphore(value: 0)
         var succeeded = false
@@ -219,6 +245,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         campaignSync?.stop()
         server?.stop()
         bulkRunner?.stop()
+        webhookDeliverer?.stop()
         flusher?.stop()
         pointsFlusher?.stop()
         expirySweeper?.stop()

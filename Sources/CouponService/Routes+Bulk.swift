@@ -19,3 +19,13 @@ extension Routes {
         router.add(.POST, "/v1/campaigns/{id}/audience", handler: api.guarded([.admin], segments.setAudience))
     }
 }
+
+extension Routes {
+    /// Webhook subscriptions (issue 12); delivery runs on the node's `WebhookDeliverer`.
+    static func installWebhooks(on router: Router, api: API) {
+        let webhooks = WebhookHandlers(api: api)
+        router.add(.POST, "/v1/webhooks", handler: api.guarded([.admin], webhooks.create))
+        router.add(.GET, "/v1/webhooks", handler: api.guarded([.admin], webhooks.list))
+        router.add(.DELETE, "/v1/webhooks/{id}", handler: api.guarded([.admin], webhooks.delete))
+    }
+}

@@ -11,6 +11,7 @@ extension Routes {
         router.add(.GET, "/v1/users/{user_id}/points", handler: api.guarded([.points, .checkout, .admin, .finance], points.balance))
         router.add(.GET, "/v1/users/{user_id}/points/history", handler: api.guarded([.points, .checkout, .admin, .finance], points.history))
         router.add(.GET, "/v1/points/report", handler: api.guarded([.finance, .admin], points.report))
+        router.add(.POST, "/v1/points/rebuild", handler: api.guarded([.admin], points.rebuild))
         router.add(.PUT, "/v1/campaigns/{id}/points", bodyLimit: pointsBodyLimit, handler: api.guarded([.admin], points.setExchange))
 
         let draws = DrawHandlers(api: api)

@@ -30,5 +30,6 @@ enum Routes {
         installConsole(on: router, api: api)
         installPoints(on: router, api: api)
         installBulk(on: router, api: api)
+        installWebhooks(on: router, api: api)
     }
 }

@@ -8,7 +8,7 @@ import RedisClient
 /// outcomes), the stream backlog, and the ledger in PostgreSQL. Amounts in minor units of
 /// `currency`; ratios as fixed 4-decimal strings.
 public struct CampaignStats: Sendable, Equatable {
-    public static let outcomes = ["granted", "sold_out", "limit_reached", "not_started", "ended", "paused", "not_eligible", "validity_ended"]
+    public static let outcomes = ["granted", "sold_out", "limit_reached", "not_started", "ended", "paused", "not_eligible", "validity_ended", "daily_limit_reached", "weekly_limit_reached", "daily_sold_out"]
 
     public let campaignId: Int64
     public let currency: String
@@ -40,6 +40,10 @@ public struct CampaignStats: Sendable, Equatable {
     public let orderRevenue: Int64
     /// Claim decisions by outcome, from the Redis counters `out:<outcome>`.
     public let claims: [(outcome: String, count: Int64)]
+    /// An exchange campaign's points (issue 11); nil for other campaigns.
+    public var points: ExchangePointsStats?
+    /// Issued, redeemed, rate, discount and ROI by the channel coupons were granted through (issue 12).
+    public var byChannel: [ChannelFigures] = []
 
     /// `redeemed / flushed`.
     public var redemptionRate: String? { Ratio.format(redeemed, flushed) }
@@ -58,7 +62,7 @@ public struct CampaignStats: Sendable, Equatable {
         let stream = try GrantStreamState.read(redis, stream: keys.grants)
         let counters = try redis.command(["HMGET", .string(keys.meta)] + outcomes.map { .string(CampaignMeta.outcomeCounter($0)) }).array ?? []
         let ledger = try FinanceStore.ledgerTotals(campaignId: campaignId, on: postgres)
-        return CampaignStats(
+        var stats = CampaignStats(
             campaignId: campaignId, currency: ledger.currency, stock: snapshot.stockTotal ?? ledger.stockTotal,
             remaining: snapshot.remaining, issued: snapshot.issued, flushed: ledger.rows,
             notYetFlushed: Int64(backlog.unflushed.count), streamBacklog: Int64(stream?.unflushed ?? 0),
@@ -68,6 +72,9 @@ public struct CampaignStats: Sendable, Equatable {
             claims: outcomes.enumerated().map { index, outcome in
                 (outcome, counters.indices.contains(index) ? counters[index].string.flatMap(Int64.init) ?? 0 : 0)
             })
+        stats.points = try FinanceStore.exchangePointsStats(campaignId: campaignId, on: postgres)
+        stats.byChannel = try ChannelFigures.campaign(campaignId, on: postgres)
+        return stats
     }
 
     public func json() -> [UInt8] {
@@ -93,6 +100,10 @@ public struct CampaignStats: Sendable, Equatable {
             if let roi { object.field("roi", roi) } else { object.nullField("roi") }
             object.objectField("claims") { claims in
                 for (outcome, count) in self.claims { claims.field(outcome, count) }
+            }
+            if let points { object.objectField("points") { points.write(into: &$0) } }
+            object.arrayField("by_channel") { list in
+                for figures in byChannel { list.objectElement { figures.write(into: &$0) } }
             }
         }
     }

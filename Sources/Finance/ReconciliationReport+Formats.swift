@@ -8,6 +8,13 @@ extension ReconciliationReport {
         "discount_restored", "opening_liability", "closing_liability",
     ]
 
+    /// Added after `csvColumns` when the report has points (issue 11): campaign rows leave them
+    /// empty; a `points` row per day (campaign_id and currency `points`) fills them and the two
+    /// liability columns (outstanding points), leaving the coupon columns empty.
+    public static let pointsCSVColumns = ["points_earned", "points_spent", "points_refunded", "points_expired", "points_adjusted"]
+
+    static func pointsValues(_ day: PointsDay) -> [Int64] { [day.earned, day.spent, day.refunded, day.expired, day.adjusted] }
+
     static func values(_ day: DayFigures) -> [Int64] {
         [day.issued, day.redeemed, day.restored, day.expired, day.revoked, day.discount, day.discountRestored, day.openingLiability, day.closingLiability]
     }
@@ -28,7 +35,15 @@ extension ReconciliationReport {
                                 for day in campaign.days { days.objectElement { Self.write(day, into: &$0) } }
                             }
                             item.objectField("totals") { Self.write(campaign.totals, into: &$0) }
+                            item.arrayField("by_channel") { list in
+                                for figures in channels[campaign.campaignId] ?? [] { list.objectElement { figures.write(into: &$0) } }
+                            }
                         }
+                    }
+                }
+                if !points.isEmpty {
+                    section.arrayField("points") { list in
+                        for day in points { list.objectElement { Self.write(day, into: &$0) } }
                     }
                 }
             }
@@ -45,8 +60,16 @@ extension ReconciliationReport {
                         }
                     }
                 }
+                if let pointsCheck { section.objectField(pointsCheck.name) { Self.write(pointsCheck, into: &$0) } }
             }
         }
+    }
+
+    static func write(_ day: PointsDay, into object: inout JSONObjectWriter) {
+        object.field("date", day.date)
+        for (name, value) in zip(pointsCSVColumns, pointsValues(day)) { object.field(String(name.dropFirst("points_".count)), value) }
+        object.field("opening_liability", day.openingLiability)
+        object.field("closing_liability", day.closingLiability)
     }
 
     static func write(_ day: DayFigures, into object: inout JSONObjectWriter) {
@@ -85,10 +108,33 @@ extension ReconciliationReport {
 
     /// The period section, one row per campaign and day, CRLF line ends, one header row.
     public func csv() -> String {
-        var lines = [Self.csvColumns.map(CSV.field).joined(separator: ",")]
+        let extra = points.isEmpty ? [] : Self.pointsCSVColumns
+        var lines = [(Self.csvColumns + extra).map(CSV.field).joined(separator: ",")]
         for campaign in campaigns {
             for day in campaign.days {
-                let cells = [String(campaign.campaignId), campaign.currency, day.date] + Self.values(day).map(String.init)
+                let cells = [String(campaign.campaignId), campaign.currency, day.date] + Self.values(day).map(String.init) + extra.map { _ in "" }
+                lines.append(cells.map(CSV.field).joined(separator: ","))
+            }
+        }
+        for day in points {
+            let cells = ["points", "points", day.date] + Array(repeating: "", count: 7) + [String(day.openingLiability), String(day.closingLiability)]
+                + Self.pointsValues(day).map(String.init)
+            lines.append(cells.joined(separator: ","))
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    public static let channelCSVColumns = ["campaign_id", "currency", "channel", "issued", "redeemed", "redemption_rate", "discount", "order_revenue", "roi"]
+
+    /// The period's figures by campaign and channel (issue 12), one row each, CRLF line ends.
+    public func channelCSV() -> String {
+        var lines = [Self.channelCSVColumns.map(CSV.field).joined(separator: ",")]
+        for campaign in campaigns {
+            for figures in channels[campaign.campaignId] ?? [] {
+                let cells = [
+                    String(campaign.campaignId), campaign.currency, figures.channel, String(figures.issued), String(figures.redeemed),
+                    figures.redemptionRate ?? "", String(figures.discount), String(figures.orderRevenue), figures.roi ?? "",
+                ]
                 lines.append(cells.map(CSV.field).joined(separator: ","))
             }
         }
@@ -114,6 +160,20 @@ extension ReconciliationReport {
                 return index < 3 ? cell + pad : pad + cell
             }.joined(separator: "  ") + "\n"
         }
+        if !points.isEmpty {
+            out += "\npoints  date        earned  spent  refunded  expired  adjusted  open_liab  close_liab\n"
+            for day in points {
+                out += "points  \(day.date)  " + (Self.pointsValues(day) + [day.openingLiability, day.closingLiability]).map(String.init).joined(separator: "  ") + "\n"
+            }
+        }
+        if !channels.isEmpty {
+            out += "\nby channel\n"
+            for campaign in campaigns {
+                for f in channels[campaign.campaignId] ?? [] {
+                    out += "  campaign \(campaign.campaignId) \(f.channel): issued=\(f.issued) redeemed=\(f.redeemed) rate=\(f.redemptionRate ?? "-") discount=\(f.discount) revenue=\(f.orderRevenue) roi=\(f.roi ?? "-")\n"
+                }
+            }
+        }
         if let checks, let checkedAt {
             out += "\nchecks as of \(checkedAt): \(passed ? "PASS" : "FAIL")\n"
             for campaign in checks {
@@ -125,6 +185,11 @@ extension ReconciliationReport {
                     }
                     if let note = check.note { out += "    note: \(note)\n" }
                 }
+            }
+            if let check = pointsCheck {
+                let figures = check.figures.map { "\($0.name)=\($0.value.map(String.init) ?? "null")" }.joined(separator: " ")
+                out += "  points \(check.name): \(check.passed ? "pass" : "FAIL")  \(figures)\n"
+                for offender in check.offenders { out += "    \(offender.issue)\n" }
             }
         }
         return out

@@ -17,6 +17,12 @@ public struct CampaignKeys: Sendable, Equatable {
     public var users: String { "cp:\(tag):users" }
     /// Set: the members of the campaign's audience segment (only with meta `aud` = 1; issue 12).
     public var audience: String { "cp:\(tag):aud" }
+    /// Period caps (issue 12, `PeriodCapsRules`): the published boundaries (sorted set), the
+    /// per-user day and week counters (two hashes each, by period parity), the stock-day counts.
+    public var periodDays: String { "cp:\(tag):pdays" }
+    public var periodKeys: [String] {
+        [periodDays, "cp:\(tag):pud:0", "cp:\(tag):pud:1", "cp:\(tag):puw:0", "cp:\(tag):puw:1", "cp:\(tag):pstock"]
+    }
     /// Stream: one entry per grant, read by the flusher.
     public var grants: String { "cp:\(tag):grants" }
     /// Hash per minute of per-second figures for the console (`<second>:<outcome>` counts,

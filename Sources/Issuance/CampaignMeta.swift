@@ -23,6 +23,11 @@ public enum CampaignMeta {
     /// `1` when the campaign is targeted at a segment (issue 12): only members of its audience
     /// set `cp:{c:ID}:aud` may claim.
     public static let audience = "aud"
+    /// Period caps (issue 12; empty when none): units per user per local day and per ISO week,
+    /// units per stock day. The boundaries are in `cp:{c:ID}:pdays` (`PeriodSchedule`).
+    public static let userDailyLimit = "udl"
+    public static let userWeeklyLimit = "uwl"
+    public static let dailyStock = "dst"
     /// Counters: units ever put on sale, units granted.
     public static let stockTotal = "stock_total"
     public static let issued = "issued"

@@ -27,6 +27,9 @@ public enum CampaignPublisher {
             (CampaignMeta.limit, String(campaign.perUserLimit)),
             (CampaignMeta.template, String(campaign.templateId)),
             (CampaignMeta.tags, campaign.eligibility.requiredTags.joined(separator: ",")),
+            (CampaignMeta.userDailyLimit, campaign.periodCaps?.userDailyLimit.map { String($0) } ?? ""),
+            (CampaignMeta.userWeeklyLimit, campaign.periodCaps?.userWeeklyLimit.map { String($0) } ?? ""),
+            (CampaignMeta.dailyStock, campaign.periodCaps?.dailyStock.map { String($0) } ?? ""),
         ]
         switch campaign.validity {
         case .fixed(let fromMs, let untilMs):
@@ -45,6 +48,9 @@ public enum CampaignPublisher {
 
     /// Publishes with a blocking connection (admin paths and node start run on worker threads).
     public static func publish(_ campaign: Campaign, alreadyIssued: Int64, on redis: BlockingRedisConnection) throws {
+        if let schedule = PeriodSchedule.command(for: campaign) {  // before the meta that makes claims read it
+            _ = try redis.evalScript(PeriodSchedule.script, keys: schedule.keys, args: schedule.args)
+        }
         let (keys, args) = command(for: campaign, alreadyIssued: alreadyIssued)
         _ = try redis.evalScript(script, keys: keys, args: args)
         _ = try redis.command(["SADD", .string(CampaignKeys.registry), .string(String(campaign.id))])
@@ -60,9 +66,12 @@ public enum CampaignPublisher {
         for start in stride(from: 0, to: campaigns.count, by: chunk) {
             let batch = campaigns[start..<min(start + chunk, campaigns.count)]
             let known = try redis.pipeline(batch.map { ["HEXISTS", .string(CampaignKeys(campaignId: $0.id).meta), .string(CampaignMeta.stockTotal)] })
-            var commands: [[RedisArgument]] = [script.loadCommand]  // SCRIPT FLUSH cannot break the batch
+            var commands: [[RedisArgument]] = [script.loadCommand, PeriodSchedule.script.loadCommand]  // SCRIPT FLUSH cannot break the batch
             for (campaign, exists) in zip(batch, known) {
                 let issued = try exists.get().int == 1 ? 0 : alreadyIssued(campaign.id)
+                if let schedule = PeriodSchedule.command(for: campaign) {
+                    commands.append(PeriodSchedule.script.evalshaCommand(keys: schedule.keys, args: schedule.args))
+                }
                 let (keys, args) = command(for: campaign, alreadyIssued: issued)
                 commands.append(script.evalshaCommand(keys: keys, args: args))
                 commands.append(["SADD", .string(CampaignKeys.registry), .string(String(campaign.id))])

@@ -12,6 +12,9 @@ public struct Grant: Sendable, Equatable {
     public let validUntilMs: Int64
     /// The id of the grant's entry in the campaign's stream.
     public let streamId: String
+    /// The channel the claim named (issue 12), as the stream entry carries it; nil when none
+    /// or when the grant was read from a claim reply (replies do not repeat it).
+    public var channel: String? = nil
 
     public init(
         code: String, campaignId: Int64, userId: String, requestId: String, issuedAtMs: Int64,
@@ -30,14 +33,26 @@ public struct Grant: Sendable, Equatable {
     /// Parses the script's compact grant record `code|at|valid_from|valid_until|stream_id`;
     /// the user index (`GrantHints`) adds `|request_id`, which wins over `requestId`.
     public init?(record: String, campaignId: Int64, userId: String, requestId: String) {
-        let parts = record.split(separator: "|", omittingEmptySubsequences: false)
-        guard parts.count == 5 || parts.count == 6, let at = Int64(parts[1]), let from = Int64(parts[2]),
-            let until = Int64(parts[3])
+        // Fields read in turn as slices of the record (no array of parts).
+        var rest: Substring? = record[...]
+        func next() -> Substring? {
+            guard let current = rest else { return nil }
+            guard let bar = current.utf8.firstIndex(of: UInt8(ascii: "|")) else {
+                rest = nil
+                return current
+            }
+            rest = current[current.index(after: bar)...]
+            return current[..<bar]
+        }
+        guard let code = next(), let at = next().flatMap({ Int64($0) }), let from = next().flatMap({ Int64($0) }),
+            let until = next().flatMap({ Int64($0) }), let streamId = next()
         else { return nil }
+        let storedRequestId = next()
+        guard rest == nil else { return nil }  // more than 6 fields
         self.init(
-            code: String(parts[0]), campaignId: campaignId, userId: userId,
-            requestId: parts.count == 6 ? String(parts[5]) : requestId,
-            issuedAtMs: at, validFromMs: from, validUntilMs: until, streamId: String(parts[4]))
+            code: String(code), campaignId: campaignId, userId: userId,
+            requestId: storedRequestId.map(String.init) ?? requestId,
+            issuedAtMs: at, validFromMs: from, validUntilMs: until, streamId: String(streamId))
     }
 }
 

@@ -87,13 +87,16 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
         // lone claim goes as a batch of one.
         if batches.max == 1, let only = items.first {
             let request = only.request
-            let args = ClaimScript.arguments(userId: request.userId, requestId: request.requestId, code: codes.code(), tags: request.tags)
+            let args = ClaimScript.arguments(
+                userId: request.userId, requestId: request.requestId, code: codes.code(), tags: request.tags, channel: request.channel)
             return redis.evalScript(ClaimScript.script, keys: keys, args: args, confirmedBy: options.replicaWait) { [self] result in
                 for (outcome, unconfirmed) in Self.outcomes(result, [only.request]) { settle(only, outcome, unconfirmed) }
             }
         }
         let args = ClaimBatchScript.arguments(
-            items.map { (userId: $0.request.userId, requestId: $0.request.requestId, code: codes.code(), tags: $0.request.tags) })
+            items.map {
+                (userId: $0.request.userId, requestId: $0.request.requestId, code: codes.code(), tags: $0.request.tags, channel: $0.request.channel)
+            })
         redis.evalScript(ClaimBatchScript.script, keys: keys, args: args, confirmedBy: options.replicaWait) { [self] result in
             let outcomes = Self.outcomes(result, items.map(\.request), batched: true)
             for (item, (outcome, unconfirmed)) in zip(items, outcomes) { settle(item, outcome, unconfirmed) }
@@ -170,7 +173,7 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
     /// `GrantHints` after the reply, without waiting: the user-index entry per grant, and one
     /// `SADD cp:dirty` per loop turn for every campaign granted in that turn.
     private func recordHints(_ grant: Grant) {
-        for command in GrantHints.indexCommands(grant) { redis.send(command) { _ in } }
+        for command in GrantHints.indexCommands(grant) { redis.sendDiscardingReply(command) }
         let first = dirty.isEmpty
         dirty.insert(grant.campaignId)
         guard first else { return }

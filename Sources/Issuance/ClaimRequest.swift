@@ -6,12 +6,15 @@ public struct ClaimRequest: Sendable, Equatable {
     public let userId: String
     public let requestId: String
     public let tags: [String]
+    /// The channel the claim came through (issue 12), one of the node's `claim-channels`; "" = none.
+    public let channel: String
 
-    public init(campaignId: Int64, userId: String, requestId: String, tags: [String]) {
+    public init(campaignId: Int64, userId: String, requestId: String, tags: [String], channel: String = "") {
         self.campaignId = campaignId
         self.userId = userId
         self.requestId = requestId
         self.tags = tags
+        self.channel = channel
     }
 }
 

@@ -13,7 +13,7 @@
 /// The bucket is chosen from Redis `TIME`, never from a node's clock; the node declares the
 /// candidates (`ClaimScript.keys`: windows n-2…n+1 of its own clock) so they are KEYS.
 public enum ClaimRules {
-    public static let lua = #"""
+    public static let lua = PeriodCapsRules.lua + #"""
         local function fmt(n) return string.format('%.0f', n) end
 
         -- A request record keeps validity as offsets from the grant time (shorter: fewer bytes per
@@ -36,7 +36,8 @@ public enum ClaimRules {
         local function claim_context(meta, stock, users, grants, buckets, window, audience)
           local m = redis.call('HMGET', meta, '\#(CampaignMeta.state)', '\#(CampaignMeta.start)', '\#(CampaignMeta.end)',
             '\#(CampaignMeta.limit)', '\#(CampaignMeta.validityType)', '\#(CampaignMeta.validFrom)', '\#(CampaignMeta.validUntil)',
-            '\#(CampaignMeta.validDays)', '\#(CampaignMeta.tags)', '\#(CampaignMeta.pointsCost)', '\#(CampaignMeta.audience)')
+            '\#(CampaignMeta.validDays)', '\#(CampaignMeta.tags)', '\#(CampaignMeta.pointsCost)', '\#(CampaignMeta.audience)',
+            '\#(CampaignMeta.userDailyLimit)', '\#(CampaignMeta.userWeeklyLimit)', '\#(CampaignMeta.dailyStock)')
           local t = redis.call('TIME')
           local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
           local number = math.floor(now / window)
@@ -50,6 +51,7 @@ public enum ClaimRules {
             ctx.required = {}
             for tag in string.gmatch(m[9], '[^,]+') do ctx.required[tag] = true end
           end
+          ctx.caps = caps_context(ctx, m[12], m[13], m[14])  -- period caps (PeriodCapsRules)
           return ctx
         end
 
@@ -58,7 +60,7 @@ public enum ClaimRules {
           return {reason}
         end
 
-        local function claim(ctx, user, rid, code, tags)
+        local function claim(ctx, user, rid, code, tags, channel)
           local prior = ctx.written[rid] or redis.call('HGET', ctx.bucket, rid) or redis.call('HGET', ctx.previous, rid)
           if prior then
             local sep = string.find(prior, '\n', 1, true)
@@ -90,8 +92,12 @@ public enum ClaimRules {
             ctx.claimed[user] = claimed
           end
           if claimed >= tonumber(m[4]) then return refuse(ctx, 'limit_reached') end
+          local capped = caps_user(ctx.caps, user)
+          if capped then return refuse(ctx, capped) end
           if not ctx.left then ctx.left = tonumber(redis.call('GET', ctx.stock) or '0') end
           if ctx.left <= 0 then return refuse(ctx, 'sold_out') end
+          capped = caps_stock(ctx.caps)
+          if capped then return refuse(ctx, capped) end
 
           local vf, vu
           if m[5] == 'fixed' then
@@ -105,7 +111,13 @@ public enum ClaimRules {
           ctx.claimed[user] = claimed + 1
           ctx.added[user] = (ctx.added[user] or 0) + 1
           ctx.granted = ctx.granted + 1
-          local id = redis.call('XADD', ctx.grants, '*', \#(GrantStreamEntry.luaFields(code: "code", user: "user", request: "rid", at: "nowText", validFrom: "vfText", validUntil: "vuText")))
+          caps_grant(ctx.caps, user)
+          local id
+          if channel and channel ~= '' then  -- the claim's channel (issue 12), only when it named one
+            id = redis.call('XADD', ctx.grants, '*', \#(GrantStreamEntry.luaFields(code: "code", user: "user", request: "rid", at: "nowText", validFrom: "vfText", validUntil: "vuText")), '\#(GrantStreamEntry.channel)', channel)
+          else
+            id = redis.call('XADD', ctx.grants, '*', \#(GrantStreamEntry.luaFields(code: "code", user: "user", request: "rid", at: "nowText", validFrom: "vfText", validUntil: "vuText")))
+          end
           local grant = code .. '|' .. nowText .. '|' .. vfText .. '|' .. vuText .. '|' .. id
           local record = user .. '\n' .. code .. '|' .. nowText .. '|' .. fmt(vf - now) .. '|' .. fmt(vu - now) .. '|' .. id
           ctx.written[rid] = record
@@ -122,6 +134,7 @@ public enum ClaimRules {
             for user, n in pairs(ctx.added) do redis.call('HINCRBY', ctx.users, user, n) end
             redis.call('HSET', ctx.bucket, unpack(ctx.records))
             if redis.call('PTTL', ctx.bucket) < 0 then redis.call('PEXPIREAT', ctx.bucket, ctx.expires) end
+            caps_finish(ctx.caps)
           end
           for outcome, n in pairs(ctx.counts) do redis.call('HINCRBY', ctx.meta, 'out:' .. outcome, n) end
           -- Replays are counted so the call writes: a WAIT after it then covers the master's offset

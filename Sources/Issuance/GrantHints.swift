@@ -16,7 +16,13 @@ public enum GrantHints {
     /// score = issue time (ms). The flusher removes an entry once its grant is committed to
     /// PostgreSQL; the key expires `userIndexTTLMs` after its last write, and entries older than
     /// that (a removal that never ran) are dropped by the reader that finds them.
-    public static func userIndex(of userId: String) -> String { "cp:{u:\(userId)}:grants" }
+    public static func userIndex(of userId: String) -> String {
+        var key = "cp:{u:"
+        key.reserveCapacity(14 + userId.utf8.count)  // one allocation
+        key += userId
+        key += "}:grants"
+        return key
+    }
     public static let userIndexTTLMs: Int64 = ClaimScript.requestTTLMs
 
     /// The two commands that add `grant` to its user's index (plain commands, no script: this
@@ -48,7 +54,22 @@ public enum GrantHints {
     }
 
     static func member(_ grant: Grant) -> String {
-        "\(grant.campaignId)|\(grant.code)|\(grant.issuedAtMs)|\(grant.validFromMs)|\(grant.validUntilMs)|\(grant.streamId)|\(grant.requestId)"
+        var member = ""
+        member.reserveCapacity(80 + grant.code.utf8.count + grant.streamId.utf8.count + grant.requestId.utf8.count)  // one allocation
+        member += String(grant.campaignId)  // integers of ≤ 15 digits are small strings: no allocation
+        member += "|"
+        member += grant.code
+        member += "|"
+        member += String(grant.issuedAtMs)
+        member += "|"
+        member += String(grant.validFromMs)
+        member += "|"
+        member += String(grant.validUntilMs)
+        member += "|"
+        member += grant.streamId
+        member += "|"
+        member += grant.requestId
+        return member
     }
 
     /// Parses an index member; nil when it is not one `member` wrote.

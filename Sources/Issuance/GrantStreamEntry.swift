@@ -11,6 +11,8 @@ public enum GrantStreamEntry {
     public static let issuedAt = "at"
     public static let validFrom = "vf"
     public static let validUntil = "vu"
+    /// The channel the claim named (issue 12); absent when it named none.
+    public static let channel = "ch"
 
     /// Lua expression list for `XADD key '*' <fields>`, over Lua variables of these names.
     static func luaFields(code: String, user: String, request: String, at: String, validFrom vf: String, validUntil vu: String) -> String {
@@ -24,8 +26,10 @@ public enum GrantStreamEntry {
             let at = values[issuedAt].flatMap(Int64.init), let from = values[validFrom].flatMap(Int64.init),
             let until = values[validUntil].flatMap(Int64.init)
         else { return nil }
-        return Grant(
+        var grant = Grant(
             code: code, campaignId: campaignId, userId: user, requestId: request, issuedAtMs: at,
             validFromMs: from, validUntilMs: until, streamId: id)
+        grant.channel = values[channel]
+        return grant
     }
 }

@@ -15,50 +15,78 @@ import RedisClient
 /// steps 2 and 3 for reservations older than its grace period. Step 2 replays its recorded
 /// decision, so every runner finishes the same way: never a grant without its spend, never a
 /// spend that ends without a grant or a refund.
+///
+/// A paid draw attempt reserves its points the same way (`drawId` set, `campaignId` 0): step 2
+/// is the draw's script (`DrawRunner`), which also records refusals under the request id.
 public struct ExchangeRequest: Sendable, Equatable {
     public let campaignId: Int64
     public let userId: String
     public let requestId: String
     public let tags: [String]
+    /// Set for a draw attempt's reservation.
+    public let drawId: Int64?
 
     public init(campaignId: Int64, userId: String, requestId: String, tags: [String] = []) {
         self.campaignId = campaignId
         self.userId = userId
         self.requestId = requestId
         self.tags = tags
+        drawId = nil
+    }
+
+    public init(drawId: Int64, userId: String, requestId: String) {
+        campaignId = 0
+        self.userId = userId
+        self.requestId = requestId
+        tags = []
+        self.drawId = drawId
     }
 
     /// The reservation's name in its bucket (`|` cannot occur in identifiers).
-    public var member: String { "\(campaignId)|\(userId)|\(requestId)" }
+    public var member: String { drawId.map { "d\($0)|\(userId)|\(requestId)" } ?? "\(campaignId)|\(userId)|\(requestId)" }
     public var pointsKeys: PointsKeys { PointsKeys(userId: userId) }
     public var campaignKeys: CampaignKeys { CampaignKeys(campaignId: campaignId) }
 }
 
-/// A campaign's exchange settings as kept in its Redis meta hash (`pcost`, `pmin`).
+/// A campaign's exchange settings as kept in its Redis meta hash (`pcost`, `pmin`, `pdraw`).
+/// A prize campaign of a draw (`prizeOfDraw`) has cost 0, so a plain claim is refused
+/// (`points_required`) like any exchange campaign's, and is not exchangeable either
+/// (`not_exchange`): only its draw's prize script grants its coupons.
 public struct ExchangeSettings: Sendable, Equatable {
     public static let costField = CampaignMeta.pointsCost
     public static let minimumField = CampaignMeta.pointsMinimum
+    public static let prizeField = "pdraw"
 
     public let pointsCost: Int64
     public let minPointsBalance: Int64
+    public let prizeOfDraw: Int64?
 
-    public init(pointsCost: Int64, minPointsBalance: Int64) {
+    public init(pointsCost: Int64, minPointsBalance: Int64, prizeOfDraw: Int64? = nil) {
         self.pointsCost = pointsCost
         self.minPointsBalance = minPointsBalance
+        self.prizeOfDraw = prizeOfDraw
     }
 
+    public static func prize(of drawId: Int64) -> ExchangeSettings { ExchangeSettings(pointsCost: 0, minPointsBalance: 0, prizeOfDraw: drawId) }
+
     public static func readCommand(_ keys: CampaignKeys) -> [RedisArgument] {
-        ["HMGET", .string(keys.meta), .string(costField), .string(minimumField)]
+        ["HMGET", .string(keys.meta), .string(costField), .string(minimumField), .string(prizeField)]
     }
 
     /// nil when the campaign is not an exchange campaign.
     public init?(reply: RESPValue) {
-        guard let items = reply.array, items.count == 2, let cost = items[0].string.flatMap(Int64.init) else { return nil }
-        self.init(pointsCost: cost, minPointsBalance: items[1].string.flatMap(Int64.init) ?? 0)
+        guard let items = reply.array, items.count >= 2, let cost = items[0].string.flatMap(Int64.init) else { return nil }
+        self.init(
+            pointsCost: cost, minPointsBalance: items[1].string.flatMap(Int64.init) ?? 0,
+            prizeOfDraw: items.count > 2 ? items[2].string.flatMap(Int64.init) : nil)
     }
 
     public func writeCommand(_ keys: CampaignKeys) -> [RedisArgument] {
-        ["HSET", .string(keys.meta), .string(Self.costField), .int(pointsCost), .string(Self.minimumField), .int(minPointsBalance)]
+        var command: [RedisArgument] = [
+            "HSET", .string(keys.meta), .string(Self.costField), .int(pointsCost), .string(Self.minimumField), .int(minPointsBalance),
+        ]
+        if let prizeOfDraw { command += [.string(Self.prizeField), .int(prizeOfDraw)] }
+        return command
     }
 }
 
@@ -79,6 +107,7 @@ public enum ReserveOutcome: Sendable, Equatable {
         case "exists":
             guard items.count == 3, let state = items[1].string else { return nil }
             self = .exists(state: state, detail: items[2].string ?? "")
+        case "rebuilding": self = .refused(code: "points_unavailable", balance: 0)
         case "below_min_balance", "insufficient_points":
             guard items.count == 2, let balance = items[1].string.flatMap(Int64.init) else { return nil }
             self = .refused(code: head, balance: balance)
@@ -103,11 +132,12 @@ extension Exchange {
         return (
             [
                 .string(keys.account(request.userId)), .string(keys.due), .string(keys.events), .string(keys.reservation(request.member)),
-                .string(keys.pending),
+                .string(keys.pending), .string(keys.ready),
             ],
             [
                 .string(request.userId), .string(request.member), .int(settings.pointsCost), .int(settings.minPointsBalance),
-                .string(String(request.campaignId)), .string(request.requestId), .string(request.tags.joined(separator: ",")),
+                .string(request.drawId == nil ? String(request.campaignId) : ""), .string(request.requestId),
+                .string(request.tags.joined(separator: ",")), .string(request.drawId.map(String.init) ?? ""),
             ]
         )
     }
@@ -118,7 +148,7 @@ extension Exchange {
         return (
             [
                 .string(keys.account(request.userId)), .string(keys.due), .string(keys.events), .string(keys.reservation(request.member)),
-                .string(keys.pending),
+                .string(keys.pending), .string(keys.ready),
             ],
             [.string(request.member), .string(commit ? "commit" : "refund"), .string(detail), .int(finishedTTLMs)]
         )

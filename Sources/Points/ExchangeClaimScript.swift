@@ -30,7 +30,7 @@ public enum ExchangeClaimScript {
 
     static let source = ClaimRules.lua + #"""
 
-        local req, user = KEYS[10], ARGV[2]
+        local req, user = KEYS[#KEYS], ARGV[2]
         local prior = redis.call('GET', req)
         if prior then
           local sep = string.find(prior, '\n', 1, true)

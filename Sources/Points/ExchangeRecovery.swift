@@ -18,9 +18,16 @@ public enum ExchangeRecovery {
         let pending = try redis.pipeline(PointsKeys.all.map { ["ZRANGEBYSCORE", .string($0.pending), "-inf", .int(cutoff), "LIMIT", "0", "200"] })
         for (keys, reply) in zip(PointsKeys.all, pending) {
             for member in (try reply.get().array ?? []).compactMap(\.string) {
-                let fields = try redis.command(["HMGET", .string(keys.reservation(member)), "user", "campaign", "request", "tags"]).array ?? []
+                let fields = try redis.command(["HMGET", .string(keys.reservation(member)), "user", "campaign", "request", "tags", "draw"]).array ?? []
                 let values = fields.map(\.string)
-                guard values.count == 4, let user = values[0], let campaign = values[1].flatMap(Int64.init), let rid = values[2] else {
+                if values.count == 5, let user = values[0], let rid = values[2], let drawId = values[4].flatMap(Int64.init) {
+                    // A paid draw attempt (`DrawRunner`).
+                    let finished = try DrawRecovery.finish(ExchangeRequest(drawId: drawId, userId: user, requestId: rid), redis: redis)
+                    log("draw_attempt_recovered", ["member": member, "detail": finished?.detail ?? "?"])
+                    count += 1
+                    continue
+                }
+                guard values.count == 5, let user = values[0], let campaign = values[1].flatMap(Int64.init), let rid = values[2] else {
                     // Unreadable or gone: finish's own check removes it from the pending set.
                     _ = try redis.command(["ZREM", .string(keys.pending), .string(member)])
                     continue

@@ -15,7 +15,7 @@ public enum ExchangeRunner {
         onFinishFailure: @escaping (RedisError) -> Void = { _ in }, _ completion: @escaping Completion
     ) {
         if let cached = cache.lookup(request.campaignId) {
-            guard let settings = cached else { return completion(.success(.refused("not_exchange"))) }
+            guard let settings = cached, settings.prizeOfDraw == nil else { return completion(.success(.refused("not_exchange"))) }
             return reserve(request, settings: settings, code: code, redis: redis, onFinishFailure: onFinishFailure, completion)
         }
         redis.send(ExchangeSettings.readCommand(request.campaignKeys)) { result in
@@ -24,7 +24,7 @@ public enum ExchangeRunner {
             case .success(let reply):
                 let settings = ExchangeSettings(reply: reply)
                 cache.remember(request.campaignId, settings)
-                guard let settings else { return completion(.success(.refused("not_exchange"))) }
+                guard let settings, settings.prizeOfDraw == nil else { return completion(.success(.refused("not_exchange"))) }
                 reserve(request, settings: settings, code: code, redis: redis, onFinishFailure: onFinishFailure, completion)
             }
         }
@@ -86,28 +86,31 @@ public enum ExchangeRunner {
     }
 }
 
-/// Exchange settings per campaign as this node last read them from Redis (nil: not an exchange
-/// campaign), kept `ttlNanos` (1 s): a changed cost or a new exchange campaign is seen within it.
-public final class ExchangeSettingsCache: Sendable {
-    private let entries = Mutex<[Int64: (settings: ExchangeSettings?, expires: UInt64)]>([:])
+/// Settings per campaign or draw as this node last read them from Redis (nil: none), kept
+/// `ttlNanos` (1 s): a changed cost or a new exchange campaign is seen within it.
+public final class SettingsCache<Value: Sendable>: Sendable {
+    private let entries = Mutex<[Int64: (settings: Value?, expires: UInt64)]>([:])
     private let ttlNanos: UInt64
 
     public init(ttlNanos: UInt64 = 1_000_000_000) { self.ttlNanos = ttlNanos }
 
-    /// `.some(settings)` when fresh (settings nil: not an exchange campaign), nil when unknown.
-    public func lookup(_ campaignId: Int64) -> ExchangeSettings?? {
+    /// `.some(settings)` when fresh (settings nil: none), nil when unknown.
+    public func lookup(_ id: Int64) -> Value?? {
         let now = DispatchTime.now().uptimeNanoseconds
         return entries.withLock { table in
-            guard let entry = table[campaignId], entry.expires > now else { return nil }
+            guard let entry = table[id], entry.expires > now else { return nil }
             return .some(entry.settings)
         }
     }
 
-    public func remember(_ campaignId: Int64, _ settings: ExchangeSettings?) {
+    public func remember(_ id: Int64, _ settings: Value?) {
         let expires = DispatchTime.now().uptimeNanoseconds + ttlNanos
         entries.withLock { table in
             if table.count > 100_000 { table.removeAll() }  // bounded: campaigns are far fewer
-            table[campaignId] = (settings, expires)
+            table[id] = (settings, expires)
         }
     }
 }
+
+/// Exchange settings per campaign (nil: not an exchange campaign).
+public typealias ExchangeSettingsCache = SettingsCache<ExchangeSettings>

@@ -95,7 +95,10 @@ public struct PointsCredit: Sendable, Equatable {
     public var call: (keys: [RedisArgument], args: [RedisArgument]) {
         let keys = PointsKeys(userId: userId)
         return (
-            [.string(keys.account(userId)), .string(keys.due), .string(keys.events), .string(keys.idempotency(userId, idempotencyKey))],
+            [
+                .string(keys.account(userId)), .string(keys.due), .string(keys.events), .string(keys.idempotency(userId, idempotencyKey)),
+                .string(keys.ready),
+            ],
             [
                 .string(userId), .string(digest), .int(points), .string(expiresAtMs.map(String.init) ?? "never"), .string(kind.rawValue),
                 .string(reason), .string(orderId ?? ""), .string(idempotencyKey), .int(Self.idempotencyTTLMs),
@@ -110,6 +113,8 @@ public struct PointsCredit: Sendable, Equatable {
         case insufficientPoints(balance: Int64)
         /// The explicit expiry is already in the past.
         case expired
+        /// Redis lost the bucket's data and its accounts are being rebuilt (`PointsRebuild`).
+        case rebuilding
 
         public init?(reply: RESPValue) {
             guard let items = reply.array, let head = items.first?.string else { return nil }
@@ -128,6 +133,7 @@ public struct PointsCredit: Sendable, Equatable {
                 self = .replayed(seq: seq, balance: balance, atMs: at)
             case "conflict": self = .conflict
             case "expired": self = .expired
+            case "rebuilding": self = .rebuilding
             case "insufficient_points":
                 guard items.count == 2, let balance = items[1].string.flatMap(Int64.init) else { return nil }
                 self = .insufficientPoints(balance: balance)

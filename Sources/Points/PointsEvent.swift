@@ -24,13 +24,15 @@ public struct PointsEvent: Sendable, Equatable {
     /// spend/refund: the exchange's request id (with `campaignId`, the coupon it paid for).
     public var requestId: String?
     public var campaignId: Int64?
+    /// spend/refund of a draw attempt: the draw (with `requestId`, the attempt).
+    public var drawId: Int64?
     /// Entry id in the stream (not stored in PostgreSQL).
     public var streamId: String = ""
 
     public init(
         userId: String, seq: Int64, kind: PointsEventKind, points: Int64, balanceAfter: Int64, atMs: Int64,
         lotExpiryMs: Int64? = nil, reason: String? = nil, orderId: String? = nil, idempotencyKey: String? = nil,
-        requestId: String? = nil, campaignId: Int64? = nil
+        requestId: String? = nil, campaignId: Int64? = nil, drawId: Int64? = nil
     ) {
         self.userId = userId
         self.seq = seq
@@ -44,6 +46,7 @@ public struct PointsEvent: Sendable, Equatable {
         self.idempotencyKey = idempotencyKey
         self.requestId = requestId
         self.campaignId = campaignId
+        self.drawId = drawId
     }
 
     /// Decodes one stream entry's field list; nil when a required field is missing or malformed.
@@ -56,7 +59,7 @@ public struct PointsEvent: Sendable, Equatable {
         self.init(
             userId: user, seq: seq, kind: kind, points: points, balanceAfter: balance, atMs: at,
             lotExpiryMs: text("e").flatMap(Int64.init), reason: text("r"), orderId: text("o"), idempotencyKey: text("i"),
-            requestId: text("x"), campaignId: text("c").flatMap(Int64.init))
+            requestId: text("x"), campaignId: text("c").flatMap(Int64.init), drawId: text("d").flatMap(Int64.init))
         self.streamId = streamId
     }
 

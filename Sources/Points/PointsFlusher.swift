@@ -10,7 +10,8 @@ import CouponCore
 /// buckets' streams into `points_ledger` (the grant flusher's pattern: consumer group `points`,
 /// XACK only after COMMIT, idle entries of dead consumers taken over with XAUTOCLAIM; acked
 /// entries are deleted, the group is the streams' only reader), runs the expiry sweep (users
-/// whose earliest lot is due get their `expire` events) and the exchange recovery sweep.
+/// whose earliest lot is due get their `expire` events), the exchange and draw recovery sweeps,
+/// and the rebuild of accounts Redis lost (`PointsRebuild`).
 public final class PointsFlusher: @unchecked Sendable {  // mutable state is touched only by its thread; its `BackgroundTask` runs it
     public struct Options: Sendable {
         public var batchSize = 1_000
@@ -34,6 +35,7 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
     public let flushed = Atomic<Int>(0)
     public let expiredUsers = Atomic<Int>(0)
     public let recovered = Atomic<Int>(0)
+    public let rebuiltUsers = Atomic<Int>(0)
 
     private var redis: BlockingRedisConnection?
     private var postgres: PostgresConnection?
@@ -104,10 +106,14 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
         handled += try flushDraws(redis, postgres: postgres, autoclaiming: now == lastAutoclaim)
         if now.timeIntervalSince(lastSweep) >= options.sweepSeconds {
             lastSweep = now
+            let rebuilt = try PointsRebuild.run(redis: redis, postgres: postgres)
+            if rebuilt.buckets > 0 { log("points_accounts_rebuilt", ["buckets": String(rebuilt.buckets), "users": String(rebuilt.users)]) }
+            rebuiltUsers.add(rebuilt.users, ordering: .relaxed)
             handled += try sweepExpiry(redis)
             let finished = try ExchangeRecovery.sweep(redis: redis, olderThanMs: options.recoveryGraceMilliseconds, log: log)
-            recovered.add(finished, ordering: .relaxed)
-            handled += finished
+            let prizes = try DrawRecovery.sweepPrizes(redis: redis, olderThanMs: options.recoveryGraceMilliseconds, log: log)
+            recovered.add(finished + prizes, ordering: .relaxed)
+            handled += finished + prizes
         }
         return handled
     }
@@ -197,7 +203,8 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
         for (keys, reply) in zip(PointsKeys.all, due) {
             for user in (try reply.get().array ?? []).compactMap(\.string) {
                 _ = try redis.evalScript(
-                    PointsScripts.expire, keys: [.string(keys.account(user)), .string(keys.due), .string(keys.events)], args: [.string(user)])
+                    PointsScripts.expire, keys: [.string(keys.account(user)), .string(keys.due), .string(keys.events), .string(keys.ready)],
+                    args: [.string(user)])
                 count += 1
             }
         }

@@ -38,6 +38,12 @@ public struct PointsKeys: Sendable, Equatable {
     public func idempotency(_ userId: String, _ key: String) -> String { "pt:\(tag):k:\(userId)|\(key)" }
     /// Hash: one exchange's reservation of points (state, cost, lots taken, campaign, request).
     public func reservation(_ exchangeId: String) -> String { "pt:\(tag):x:\(exchangeId)" }
+    /// String: marks that the exchange coupon of `campaign|request` was refunded on revoke.
+    public func revokeRefund(campaignId: Int64, requestId: String) -> String { "pt:\(tag):rr:\(campaignId)|\(requestId)" }
+    /// String: set once the bucket's accounts are known complete (at first start, or rebuilt
+    /// from `points_ledger` after Redis lost data; `PointsRebuild`). Every points script
+    /// declares it as its last key and refuses (`rebuilding`) while it is missing.
+    public var ready: String { "pt:\(tag):ready" }
     /// Sorted set: exchange id → reservation time, while its reservation is unresolved.
     public var pending: String { "pt:\(tag):pending" }
 }

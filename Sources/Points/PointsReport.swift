@@ -28,6 +28,23 @@ public struct PointsReport: Sendable, Equatable {
 
     static func utcDay(_ ms: Int64) -> String { String(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(ms) / 1000)).prefix(10)) }
 
+    /// Every account key (`pt:{p:B}:a:<user>`), from every master.
+    public static func accountKeys(_ redis: BlockingRedisConnection) throws -> [String] {
+        let masters = redis.masters
+        let connections = masters.count > 1 ? try masters.map { try BlockingRedisConnection(endpoint: $0) } : [redis]
+        defer { if masters.count > 1 { connections.forEach { $0.close() } } }
+        var keys: [String] = []
+        for connection in connections {
+            var cursor = "0"
+            repeat {
+                let reply = try connection.command(["SCAN", .string(cursor), "MATCH", "pt:{p:*}:a:*", "COUNT", "1000"])
+                cursor = reply.array?.first?.string ?? "0"
+                keys += (reply.array?.dropFirst().first?.array ?? []).compactMap(\.string)
+            } while cursor != "0"
+        }
+        return keys
+    }
+
     /// Builds the report for ledger days in [fromMs, toMs).
     public static func build(fromMs: Int64, toMs: Int64, redis: BlockingRedisConnection, postgres: PostgresConnection) throws -> PointsReport {
         var report = PointsReport()
@@ -56,29 +73,25 @@ public struct PointsReport: Sendable, Equatable {
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         var accounts: [String: (balance: Int64, seq: Int64)] = [:]
         var schedule: [String: Int64] = [:]
-        // One SCAN over every bucket (`{` and `}` are literal in a SCAN pattern).
-        var cursor = "0"
-        repeat {
-            let reply = try redis.command(["SCAN", .string(cursor), "MATCH", "pt:{p:*}:a:*", "COUNT", "1000"])
-            cursor = reply.array?.first?.string ?? "0"
-            for key in (reply.array?.dropFirst().first?.array ?? []).compactMap(\.string) {
-                guard let marker = key.range(of: "}:a:") else { continue }
-                let user = String(key[marker.upperBound...])
-                let hash = try redis.command(["HGETALL", .string(key)])
-                let items = hash.array ?? []
-                var balance: Int64 = 0, seq: Int64 = 0, index = 0
-                while index + 1 < items.count {
-                    if items[index].string == "bal" { balance = items[index + 1].string.flatMap(Int64.init) ?? 0 }
-                    if items[index].string == "seq" { seq = items[index + 1].string.flatMap(Int64.init) ?? 0 }
-                    index += 2
-                }
-                accounts[user] = (balance, seq)
-                for lot in PointsAccount(userId: user, hash: hash, nowMs: nowMs).lots {
-                    schedule[lot.expiresAtMs.map(utcDay) ?? "never", default: 0] += lot.points
-                    report.outstanding += lot.points
-                }
+        // One SCAN over every bucket (`{` and `}` are literal in a SCAN pattern), on every master
+        // of a cluster (SCAN names no key, so it is answered by one node only).
+        for key in try accountKeys(redis) {
+            guard let marker = key.range(of: "}:a:") else { continue }
+            let user = String(key[marker.upperBound...])
+            let hash = try redis.command(["HGETALL", .string(key)])
+            let items = hash.array ?? []
+            var balance: Int64 = 0, seq: Int64 = 0, index = 0
+            while index + 1 < items.count {
+                if items[index].string == "bal" { balance = items[index + 1].string.flatMap(Int64.init) ?? 0 }
+                if items[index].string == "seq" { seq = items[index + 1].string.flatMap(Int64.init) ?? 0 }
+                index += 2
             }
-        } while cursor != "0"
+            accounts[user] = (balance, seq)
+            for lot in PointsAccount(userId: user, hash: hash, nowMs: nowMs).lots {
+                schedule[lot.expiresAtMs.map(utcDay) ?? "never", default: 0] += lot.points
+                report.outstanding += lot.points
+            }
+        }
         report.expirySchedule = schedule.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         report.usersChecked = accounts.count
 

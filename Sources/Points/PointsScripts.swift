@@ -15,9 +15,17 @@ public enum PointsScripts {
     public static let finish = RedisScript(prelude + finishSource)
     /// The expiry sweep's step for one user.
     public static let expire = RedisScript(prelude + expireSource)
+    /// Rebuilds one account from its ledger replay (`PointsRebuild`).
+    public static let restore = RedisScript(prelude + restoreSource)
+    /// Gives back the points an exchange coupon cost when the coupon is revoked unused, once
+    /// per coupon (`PointsRefund`).
+    public static let revokeRefund = RedisScript(prelude + revokeRefundSource)
 
     static let prelude = #"""
         local function S(x) return string.format('%.0f', x) end
+        -- The bucket's marker (always the last key) is gone: Redis lost this bucket's data, and no
+        -- balance may change until `PointsRebuild` has rebuilt its accounts from PostgreSQL.
+        local function lost() return redis.call('EXISTS', KEYS[#KEYS]) == 0 end
         local function now_ms()
           local t = redis.call('TIME')
           return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -79,6 +87,7 @@ public enum PointsScripts {
 
     static let creditSource = #"""
         local acct, due, events, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+        if lost() then return {'rebuilding'} end
         local user, hash, pts, expiry, kind = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
         local prior = redis.call('GET', idem)
         if prior then
@@ -112,6 +121,7 @@ public enum PointsScripts {
 
     static let reserveSource = #"""
         local acct, due, events, resv, pending = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+        if lost() then return {'rebuilding'} end
         local user, member, cost, minimum = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
         local state = redis.call('HMGET', resv, 'state', 'detail')
         if state[1] then return {'exists', state[1], state[2] or ''} end
@@ -126,9 +136,9 @@ public enum PointsScripts {
         end
         local taken = take(acct, cost)
         redis.call('HINCRBY', acct, 'bal', -cost)
-        local seq, after = event(acct, events, user, 'spend', -cost, now, {'x', ARGV[6], 'c', ARGV[5]})
+        local seq, after = event(acct, events, user, 'spend', -cost, now, {'x', ARGV[6], 'c', ARGV[5], 'd', ARGV[8]})
         redis.call('HSET', resv, 'state', 'reserved', 'user', user, 'campaign', ARGV[5], 'request', ARGV[6],
-          'tags', ARGV[7], 'cost', S(cost), 'lots', taken, 'at', S(now), 'seq', S(seq))
+          'tags', ARGV[7], 'cost', S(cost), 'lots', taken, 'at', S(now), 'seq', S(seq), 'draw', ARGV[8])
         redis.call('ZADD', pending, S(now), member)
         reindex(acct, due, user)
         return {'reserved', S(after)}
@@ -136,8 +146,9 @@ public enum PointsScripts {
 
     static let finishSource = #"""
         local acct, due, events, resv, pending = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+        if lost() then return {'rebuilding'} end
         local member, outcome, detail = ARGV[1], ARGV[2], ARGV[3]
-        local r = redis.call('HMGET', resv, 'state', 'user', 'campaign', 'request', 'cost', 'lots', 'detail')
+        local r = redis.call('HMGET', resv, 'state', 'user', 'campaign', 'request', 'cost', 'lots', 'detail', 'draw')
         if not r[1] then
           redis.call('ZREM', pending, member)
           return {'missing'}
@@ -152,7 +163,7 @@ public enum PointsScripts {
             redis.call('HINCRBY', acct, 'l:' .. e, tonumber(n))
           end
           redis.call('HINCRBY', acct, 'bal', tonumber(r[5]))
-          event(acct, events, r[2], 'refund', tonumber(r[5]), now, {'x', r[4], 'c', r[3], 'r', detail})
+          event(acct, events, r[2], 'refund', tonumber(r[5]), now, {'x', r[4], 'c', r[3], 'r', detail, 'd', r[8] or ''})
           -- A lot whose expiry passed while it was reserved expires now, with its own event.
           expire_due(acct, events, r[2], now)
           redis.call('HSET', resv, 'state', 'refunded', 'detail', detail)
@@ -165,8 +176,53 @@ public enum PointsScripts {
 
     static let expireSource = #"""
         local acct, due, events = KEYS[1], KEYS[2], KEYS[3]
+        if lost() then return {'rebuilding'} end
         local n = expire_due(acct, events, ARGV[1], now_ms())
         reindex(acct, due, ARGV[1])
         return n
+        """#
+
+    /// KEYS account, due, events, the refund's marker, the exchange's reservation.
+    /// ARGV user, points, campaign, request, code. The points go back to the lots they were taken
+    /// from while the reservation is remembered, else into a lot that never expires; a lot whose
+    /// expiry has passed expires at once, with its own event. The marker has no TTL: a coupon is
+    /// refunded at most once, however often its revoke is repeated.
+    static let revokeRefundSource = #"""
+        local acct, due, events, marker, resv = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+        if lost() then return {'rebuilding'} end
+        local user, pts = ARGV[1], tonumber(ARGV[2])
+        local prior = redis.call('GET', marker)
+        if prior then return {'replayed', prior} end
+        local now = now_ms()
+        local r = redis.call('HMGET', resv, 'state', 'lots')
+        if r[1] == 'refunded' then return {'refunded_already'} end
+        if r[1] and r[2] and r[2] ~= '' then
+          for item in string.gmatch(r[2], '[^,]+') do
+            local e, n = string.match(item, '^(.*):(%d+)$')
+            redis.call('HINCRBY', acct, 'l:' .. e, tonumber(n))
+          end
+        else
+          redis.call('HINCRBY', acct, 'l:never', pts)
+        end
+        redis.call('HINCRBY', acct, 'bal', pts)
+        local seq, bal = event(acct, events, user, 'refund', pts, now, {'x', ARGV[4], 'c', ARGV[3], 'r', 'revoked ' .. ARGV[5]})
+        expire_due(acct, events, user, now)
+        reindex(acct, due, user)
+        local reply = S(seq) .. '|' .. S(bal) .. '|' .. S(now)
+        redis.call('SET', marker, reply)
+        return {'ok', reply}
+        """#
+
+    /// KEYS account, due. ARGV user, last event number, balance, then (expiry ms | never, points)
+    /// per lot. Leaves an account that already has this event number or a later one (written
+    /// after the loss or by another node's rebuild): idempotent.
+    static let restoreSource = #"""
+        local acct, due, user = KEYS[1], KEYS[2], ARGV[1]
+        if tonumber(redis.call('HGET', acct, 'seq') or '0') >= tonumber(ARGV[2]) then return 0 end
+        redis.call('DEL', acct)
+        redis.call('HSET', acct, 'bal', ARGV[3], 'seq', ARGV[2])
+        for i = 4, #ARGV, 2 do redis.call('HSET', acct, 'l:' .. ARGV[i], ARGV[i + 1]) end
+        reindex(acct, due, user)
+        return 1
         """#
 }

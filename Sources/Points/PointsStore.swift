@@ -9,18 +9,27 @@ public enum PointsStore {
     public static func saveExchange(campaignId: Int64, settings: ExchangeSettings, on connection: PostgresConnection) throws -> Bool {
         let rows = try connection.execute(
             """
-            INSERT INTO campaign_points (campaign_id, points_cost, min_points_balance)
-            SELECT id, $2, $3 FROM campaigns WHERE id = $1
+            INSERT INTO campaign_points (campaign_id, points_cost, min_points_balance, prize_of_draw)
+            SELECT id, $2, $3, $4 FROM campaigns WHERE id = $1
             ON CONFLICT (campaign_id) DO UPDATE SET points_cost = EXCLUDED.points_cost,
                 min_points_balance = EXCLUDED.min_points_balance, updated_at = now()
-            """, [campaignId, settings.pointsCost, settings.minPointsBalance])
+            """, [campaignId, settings.pointsCost, settings.minPointsBalance, settings.prizeOfDraw])
         return rows.rowsAffected == 1
     }
 
     public static func exchanges(on connection: PostgresConnection) throws -> [(Int64, ExchangeSettings)] {
-        try connection.execute("SELECT campaign_id, points_cost, min_points_balance FROM campaign_points ORDER BY campaign_id").map {
-            (try $0.int64(0), ExchangeSettings(pointsCost: try $0.int64(1), minPointsBalance: try $0.int64(2)))
+        try connection.execute("SELECT campaign_id, points_cost, min_points_balance, prize_of_draw FROM campaign_points ORDER BY campaign_id").map {
+            (try $0.int64(0), ExchangeSettings(pointsCost: try $0.int64(1), minPointsBalance: try $0.int64(2), prizeOfDraw: try $0.optionalInt64(3)))
         }
+    }
+
+    /// Writes one campaign's exchange settings (if it has any) into its meta hash.
+    public static func publishExchange(campaignId: Int64, from postgres: PostgresConnection, to redis: BlockingRedisConnection) throws {
+        guard let row = try postgres.execute(
+            "SELECT points_cost, min_points_balance, prize_of_draw FROM campaign_points WHERE campaign_id = $1", [campaignId]).first
+        else { return }
+        let settings = ExchangeSettings(pointsCost: try row.int64(0), minPointsBalance: try row.int64(1), prizeOfDraw: try row.optionalInt64(2))
+        _ = try redis.command(settings.writeCommand(CampaignKeys(campaignId: campaignId)))
     }
 
     /// Writes every exchange campaign's settings into its meta hash. Runs before campaigns are
@@ -36,7 +45,7 @@ public enum PointsStore {
         try connection.execute(
             """
             SELECT seq, kind, points, balance_after, (extract(epoch FROM at) * 1000)::bigint,
-                   (extract(epoch FROM lot_expires_at) * 1000)::bigint, reason, order_id, idempotency_key, campaign_id, request_id
+                   (extract(epoch FROM lot_expires_at) * 1000)::bigint, reason, order_id, idempotency_key, campaign_id, request_id, draw_id
             FROM points_ledger WHERE user_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3
             """, [userId, beforeSeq ?? Int64.max, Int64(limit)]
         ).map { row in
@@ -44,7 +53,7 @@ public enum PointsStore {
                 userId: userId, seq: try row.int64(0), kind: PointsEventKind(rawValue: try row.string(1)) ?? .adjust,
                 points: try row.int64(2), balanceAfter: try row.int64(3), atMs: try row.int64(4), lotExpiryMs: try row.optionalInt64(5),
                 reason: try row.optionalString(6), orderId: try row.optionalString(7), idempotencyKey: try row.optionalString(8),
-                requestId: try row.optionalString(10), campaignId: try row.optionalInt64(9))
+                requestId: try row.optionalString(10), campaignId: try row.optionalInt64(9), drawId: try row.optionalInt64(11))
         }
     }
 }

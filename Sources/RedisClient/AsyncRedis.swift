@@ -6,6 +6,9 @@
 public protocol AsyncRedis: AnyObject, Sendable {
     /// Sends one command. A server error reply completes with `.failure(.server(...))`.
     func send(_ args: [RedisArgument], _ completion: @escaping (Result<RESPValue, RedisError>) -> Void)
+    /// Sends a command whose reply nobody reads (hints written after a reply): no completion
+    /// is kept and the reply is not decoded.
+    func sendDiscardingReply(_ args: [RedisArgument])
 
     /// `EVALSHA`, loading the script on `NOSCRIPT` and retrying once.
     func evalScript(
@@ -23,3 +26,7 @@ public protocol AsyncRedis: AnyObject, Sendable {
 }
 
 extension RedisConnection: AsyncRedis {}
+
+extension AsyncRedis {
+    public func sendDiscardingReply(_ args: [RedisArgument]) { send(args) { _ in } }
+}

@@ -20,16 +20,37 @@ public enum RedisArgument: Sendable, Hashable, ExpressibleByStringLiteral, Expre
         }
     }
 
+    /// Bytes `append(to:)` writes.
+    var byteCount: Int {
+        switch self {
+        case .string(let text): return text.utf8.count
+        case .bytes(let bytes): return bytes.count
+        case .int(let value):
+            var count = value < 0 ? 2 : 1
+            var magnitude = value.magnitude
+            while magnitude >= 10 {
+                magnitude /= 10
+                count += 1
+            }
+            return count
+        }
+    }
+
     static func appendDecimal(_ value: Int64, to buffer: inout [UInt8]) {
         if value == 0 { buffer.append(UInt8(ascii: "0")); return }
         var magnitude = value.magnitude
         if value < 0 { buffer.append(UInt8(ascii: "-")) }
-        let start = buffer.count
+        var start = buffer.count
         while magnitude > 0 {
             buffer.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
             magnitude /= 10
         }
-        buffer[start...].reverse()
+        var end = buffer.count - 1  // reversed in place (a slice's `reverse()` may copy the buffer)
+        while start < end {
+            buffer.swapAt(start, end)
+            start += 1
+            end -= 1
+        }
     }
 }
 
@@ -64,5 +85,36 @@ func withArgv<R>(
             start = end
         }
         return body(Int32(args.count), argv, UnsafePointer(lengths))
+    }
+}
+
+/// One connection's command buffer (confined to its loop), kept between commands, so laying
+/// out a command allocates nothing once it has grown to the usual size.
+final class CommandBuffer {
+    private var bytes: [UInt8] = []
+
+    init() { bytes.reserveCapacity(1024) }
+
+    /// Lends `body` the command in RESP (`*N`, then `$len` and the bytes of each argument), as
+    /// `redisAsyncFormattedCommand` takes it: hiredis then formats nothing itself.
+    func withRESP<R>(_ args: [RedisArgument], _ body: (UnsafePointer<CChar>, Int) -> R) -> R {
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(UInt8(ascii: "*"))
+        RedisArgument.appendDecimal(Int64(args.count), to: &bytes)
+        bytes.append(0x0D)
+        bytes.append(0x0A)
+        for arg in args {
+            bytes.append(UInt8(ascii: "$"))
+            RedisArgument.appendDecimal(Int64(arg.byteCount), to: &bytes)
+            bytes.append(0x0D)
+            bytes.append(0x0A)
+            arg.append(to: &bytes)
+            bytes.append(0x0D)
+            bytes.append(0x0A)
+        }
+        defer { if bytes.capacity > 1 << 20 { bytes = [] } }  // a huge command does not pin its buffer
+        return bytes.withUnsafeBufferPointer { buffer in
+            body(UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), buffer.count)
+        }
     }
 }

@@ -27,6 +27,8 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
     private lazy var socketHandler = SocketHandler(self)
     private var inFlight = InFlightCommands()
     private var order = PipelineOrder<Completed>()
+    /// Where commands are laid out for hiredis (reused: the loop owns this connection).
+    private let commandBuffer = CommandBuffer()
     private var backoff: ReconnectBackoff
     private var timeoutTimer: TimerID?
     private var connectTimer: TimerID?
@@ -84,6 +86,12 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
         enqueue(args, PendingCommand(completion, sequence: order.issue().sequence))
     }
 
+    /// Sends one command and drops its reply undecoded (one shared `PendingCommand`: nothing allocated per command).
+    public func sendDiscardingReply(_ args: [RedisArgument]) {
+        loop.preconditionInEventLoop()
+        enqueue(args, PendingCommand.discard)
+    }
+
     /// `EVALSHA`, with `SCRIPT LOAD` pipelined before the script's first call in this session (no
     /// round trip); after a `NOSCRIPT` (someone ran `SCRIPT FLUSH`) loads it and re-sends once,
     /// and completions still run in the order the commands were sent (`PipelineOrder`).
@@ -136,10 +144,10 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
             return finish(command, .failure(.notConnected))
         }
         let now = MonotonicClock.now()
-        command.sentAt = now
+        if command !== PendingCommand.discard { command.sentAt = now }  // the shared discard is never written
         let privdata = Unmanaged.passRetained(command).toOpaque()
-        let status = withArgv(args) { argc, argv, lengths in
-            redisAsyncCommandArgv(context, RedisConnection.replyCallback, privdata, argc, argv, lengths)
+        let status = commandBuffer.withRESP(args) { formatted, length in
+            redisAsyncFormattedCommand(context, RedisConnection.replyCallback, privdata, formatted, length)
         }
         guard status == REDIS_OK else {
             // hiredis refused it (context disconnecting) and will never call back: release here.
@@ -153,7 +161,7 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
     /// Runs a command's completion in send order: re-sends a script call that met `NOSCRIPT`
     /// and holds later replies until it answers.
     private func finish(_ command: PendingCommand, _ result: Result<RESPValue, RedisError>) {
-        guard let sequence = command.sequence else { return command.completion(result) }
+        guard let sequence = command.sequence else { command.completion?(result); return }
         var result = result
         var retry: String?
         if let call = command.script, case .failure(.server(let error)) = result, error.prefix == .noscript {
@@ -165,14 +173,14 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
         }
         switch order.replied(sequence, Completed(command: command, result: result), noscript: retry) {
         case .deliverNow:
-            command.completion(result)
+            command.completion?(result)
         case .held:
             return
         case .resend:
             command.script?.retried = true
             sendScript(command, loadFirst: true)
         case .release(let completed):
-            for done in completed { done.command.completion(done.result) }
+            for done in completed { done.command.completion?(done.result) }
         }
     }
 
@@ -281,7 +289,7 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
         interest = []
         context = nil
         inFlight.removeAll()
-        for done in order.reset() { done.command.completion(done.result) }  // a new session loads its scripts again
+        for done in order.reset() { done.command.completion?(done.result) }  // a new session loads its scripts again
         cancelTimers()
         let wasUp = announcedUp
         announcedUp = false
@@ -389,8 +397,10 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
 
 /// A command's completion, boxed so it can travel through hiredis as `privdata`.
 final class PendingCommand {
-    let completion: (Result<RESPValue, RedisError>) -> Void
-    /// Its place in `PipelineOrder`; nil for the connection's own commands (`SCRIPT LOAD`, `ASKING`).
+    /// nil: the reply is dropped undecoded (`sendDiscardingReply`).
+    let completion: ((Result<RESPValue, RedisError>) -> Void)?
+    /// Its place in `PipelineOrder`; nil for the connection's own commands (`SCRIPT LOAD`, `ASKING`)
+    /// and for discarded replies (nothing waits for them).
     let sequence: UInt64?
     var sentAt: UInt64 = 0
     /// Set for `EVALSHA`: what a re-send after `NOSCRIPT` needs.
@@ -398,7 +408,11 @@ final class PendingCommand {
     /// Why the `SCRIPT LOAD` pipelined before this call failed.
     var loadError: RedisError?
 
-    init(_ completion: @escaping (Result<RESPValue, RedisError>) -> Void, sequence: UInt64?) {
+    /// The one instance every discarded reply shares (retained per command like any other; never
+    /// mutated: `enqueue` skips its `sentAt`, and it has no sequence, script or completion).
+    nonisolated(unsafe) static let discard = PendingCommand(nil, sequence: nil)
+
+    init(_ completion: ((Result<RESPValue, RedisError>) -> Void)?, sequence: UInt64?) {
         self.completion = completion
         self.sequence = sequence
     }

@@ -7,21 +7,21 @@ public enum CampaignStore {
     static let columns = """
         id, template_id, name, stock_total, per_user_limit,
         (extract(epoch FROM claim_start) * 1000)::bigint, (extract(epoch FROM claim_end) * 1000)::bigint,
-        validity::text, array_to_string(required_tags, ','), state
+        validity::text, array_to_string(required_tags, ','), state, COALESCE(period_caps::text, '')
         """
 
     public static func insert(_ campaign: Campaign, on connection: PostgresConnection) throws -> Campaign {
         let rows = try connection.execute(
             """
-            INSERT INTO campaigns (template_id, name, stock_total, per_user_limit, claim_start, claim_end, validity, required_tags, state)
+            INSERT INTO campaigns (template_id, name, stock_total, per_user_limit, claim_start, claim_end, validity, required_tags, state, period_caps)
             VALUES ($1, $2, $3, $4, timestamptz 'epoch' + $5 * interval '1 millisecond',
-                    timestamptz 'epoch' + $6 * interval '1 millisecond', $7::jsonb, string_to_array($8, ','), $9)
+                    timestamptz 'epoch' + $6 * interval '1 millisecond', $7::jsonb, string_to_array($8, ','), $9, NULLIF($10, '')::jsonb)
             RETURNING \(columns)
             """,
             [
                 campaign.templateId, campaign.name, campaign.stockTotal, campaign.perUserLimit, campaign.claimStartMs,
                 campaign.claimEndMs, validityJSON(campaign.validity), campaign.eligibility.requiredTags.joined(separator: ","),
-                campaign.state.rawValue,
+                campaign.state.rawValue, campaign.periodCaps.map(capsJSON) ?? "",
             ])
         guard let row = rows.first else { throw PostgresError(.queryFailed, "INSERT returned no row") }
         return try decode(row)
@@ -63,7 +63,27 @@ public enum CampaignStore {
             perUserLimit: try row.int(4), claimStartMs: try row.int64(5), claimEndMs: try row.int64(6),
             validity: try parseValidity(try row.string(7)),
             eligibility: Eligibility(requiredTags: tags.isEmpty ? [] : tags.split(separator: ",").map(String.init)),
-            state: Campaign.State(rawValue: try row.string(9)) ?? .ended)
+            state: Campaign.State(rawValue: try row.string(9)) ?? .ended, periodCaps: try parseCaps(try row.string(10)))
+    }
+
+    static func capsJSON(_ caps: PeriodCaps) -> String {
+        var object = JSONObject()
+        object["time_zone"] = .string(caps.timeZone)
+        if let limit = caps.userDailyLimit { object["user_daily_limit"] = .int(Int64(limit)) }
+        if let limit = caps.userWeeklyLimit { object["user_weekly_limit"] = .int(Int64(limit)) }
+        if let stock = caps.dailyStock { object["daily_stock"] = .int(stock) }
+        object["daily_release_minute"] = .int(Int64(caps.dailyReleaseMinute))
+        return JSONValue.object(object).jsonText
+    }
+
+    static func parseCaps(_ text: String) throws -> PeriodCaps? {
+        guard !text.isEmpty else { return nil }
+        let value = try JSONParser.parse(text)
+        guard let zone = value["time_zone"]?.stringValue else { throw PostgresError(.decodingFailed, "bad period_caps \(text)") }
+        return PeriodCaps(
+            timeZone: zone, userDailyLimit: value["user_daily_limit"]?.int64Value.map { Int($0) },
+            userWeeklyLimit: value["user_weekly_limit"]?.int64Value.map { Int($0) }, dailyStock: value["daily_stock"]?.int64Value,
+            dailyReleaseMinute: Int(value["daily_release_minute"]?.int64Value ?? 0))
     }
 
     static func validityJSON(_ rule: ValidityRule) -> String {

@@ -108,6 +108,23 @@ import TestSupport
         #expect(count == 1)
     }
 
+    /// `audience: {segment_id}` as a field of campaign creation: targeted from the first claim.
+    @Test func audienceAsACampaignField() throws {
+        let node = try TestNode.start()
+        defer { node.stop() }
+        let bulk = BulkJobClient(port: node.port, adminKey: node.keys[.admin]!)
+        let id = try #require(JSONParser.parse(try bulk.send("POST", "/v1/segments?name=vip", body: Array("v1\nv2\n".utf8)).body)["id"]?.int64Value)
+        let campaign = try node.createCampaign(stock: 10, perUserLimit: 1, extra: #","audience":{"segment_id":\#(id)}"#)
+        #expect(ClaimOutcomeCode.of(try node.claim(campaignId: campaign, userId: "x1", requestId: "a1")) == "not_eligible")
+        #expect(try node.claim(campaignId: campaign, userId: "v1", requestId: "a2").status == 201)
+        #expect(try node.postgres().execute("SELECT segment_id FROM campaign_audiences WHERE campaign_id = $1", [campaign]).first?.int64(0) == id)
+        let before = try node.postgres().execute("SELECT count(*) FROM campaigns").first!.int(0)
+        for bad in [#","audience":{"segment_id":99999}"#, #","audience":{"segment_id":0}"#, #","audience":7"#, #","audience":{"segment_id":1,"x":2}"#] {
+            #expect(throws: (any Error).self, "\(bad)") { try node.createCampaign(stock: 10, perUserLimit: 1, extra: bad) }
+        }
+        #expect(try node.postgres().execute("SELECT count(*) FROM campaigns").first!.int(0) == before)
+    }
+
     @Test func redeemedAtLeastAndClaimedNotRedeemedRules() throws {
         let node = try TestNode.start()
         defer { node.stop() }

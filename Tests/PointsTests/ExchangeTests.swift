@@ -83,9 +83,23 @@ import Testing
         #expect(report["outstanding"]?.int64Value == 1220)
         #expect(report["conservation"]?["ok"] == .bool(true))
         #expect(report["conservation"]?["users_checked"]?.int64Value == 4)
+        // The same figures in the reconciliation report (JSON and CSV), with its points check.
+        let day = String(RFC3339.format(epochMs: Int64(Date().timeIntervalSince1970 * 1000)).prefix(10))
+        let reconciliation = "/v1/reports/reconciliation?from=\(day)&to=\(day)"
+        let (_, full) = try node.json("GET", reconciliation, as: .finance)
+        let points = full["period"]?["points"]?.arrayValue?.first
+        #expect(["earned", "spent", "refunded", "expired", "adjusted", "opening_liability", "closing_liability"].map { points?[$0]?.int64Value }
+            == [1420, 500, 300, 0, 0, 0, 1220])
+        #expect(full["checks"]?["points_conservation"]?["passed"] == .bool(true))
+        #expect(full["checks"]?["passed"] == .bool(true))
+        let csv = try node.request("GET", reconciliation + "&format=csv", as: .finance).bodyString
+        #expect(csv.hasSuffix("points,points,\(day),,,,,,,,0,1220,1420,500,300,0,0\r\n"))
         _ = try world.redis.command(["HINCRBY", .string(PointsKeys(userId: "u4").account("u4")), "bal", "7"])
         let (_, tampered) = try node.json("GET", "/v1/points/report", as: .finance)
         #expect(tampered["conservation"]?["offenders"]?.arrayValue?.compactMap(\.stringValue) == ["u4: redis 507, ledger + unflushed 500, events 3 of 3"])
+        let (_, failed) = try node.json("GET", reconciliation, as: .finance)
+        #expect(failed["checks"]?["passed"] == .bool(false))
+        #expect(failed["checks"]?["points_conservation"]?["offenders"]?.arrayValue?.first?["code"]?.stringValue == "u4")
         #expect(try node.json("GET", "/v1/points/report?from=2026-13-01", as: .finance).0 == 400)
         #expect(try node.json("GET", "/v1/points/report", as: .issue).0 == 403)
     }
@@ -138,5 +152,6 @@ import Testing
             "SELECT coalesce(-sum(points), 0)::bigint FROM points_ledger WHERE campaign_id = $1 AND kind IN ('spend', 'refund')", [campaign]
         ).first!.int64(0)
         #expect(spent == cost * Int64(min(Int(stock), eligible)))
+        print("exchange flash sale: \(attempts) attempts from \(users) users (\(eligible) with ≥ \(cost) points) on \(connections) connections → answers \(counts.sorted { $0.key < $1.key }), \(try node.storedCoupons(campaign).count) coupons in PostgreSQL, Σ spent − refunded \(spent)")
     }
 }

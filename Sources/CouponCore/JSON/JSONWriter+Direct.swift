@@ -31,6 +31,13 @@ extension JSONObjectWriter {
     public mutating func member(_ key: StaticString, _ value: Int) { literalKey(key); writer.writeInt(value) }
     public mutating func member(_ key: StaticString, _ value: Bool) { literalKey(key); writer.writeBool(value) }
     public mutating func nullMember(_ key: StaticString) { literalKey(key); writer.writeNull() }
+    /// An RFC 3339 UTC timestamp string (`RFC3339.format`), written without a `String`.
+    public mutating func timestampMember(_ key: StaticString, epochMs: Int64) {
+        literalKey(key)
+        writer.bytes.append(ASCII.quote)
+        RFC3339.append(epochMs: epochMs, to: &writer.bytes)
+        writer.bytes.append(ASCII.quote)
+    }
 
     public mutating func objectMember(_ key: StaticString, _ body: (inout JSONObjectWriter) -> Void) {
         literalKey(key)

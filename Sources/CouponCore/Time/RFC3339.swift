@@ -77,18 +77,34 @@ public enum RFC3339 {
     /// `YYYY-MM-DDTHH:MM:SS[.sss]Z` for `epochMs` (years outside 0000...9999 are written
     /// with as many digits as they need, and a leading `-` before year 0).
     public static func format(epochMs: Int64) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        append(epochMs: epochMs, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `format(epochMs:)` appended to `out` (no `String`: JSON and other encoders on hot paths).
+    public static func append(epochMs: Int64, to out: inout [UInt8]) {
         // Floor division so instants before 1970 land on the right day.
         let (dayQuotient, dayRemainder) = epochMs.quotientAndRemainder(dividingBy: millisecondsPerDay)
         let days = dayRemainder < 0 ? dayQuotient - 1 : dayQuotient
         let msOfDay = dayRemainder < 0 ? dayRemainder + millisecondsPerDay : dayRemainder
         let (year, month, day) = civilFromDays(days)
-        var out: [UInt8] = []
-        out.reserveCapacity(24)
         func append(_ value: Int64, width: Int) {
-            let text = String(value.magnitude)
             if value < 0 { out.append(0x2D) }
-            for _ in text.utf8.count..<max(text.utf8.count, width) { out.append(0x30) }
-            out.append(contentsOf: text.utf8)
+            var magnitude = value.magnitude
+            var digits = 1
+            var scale: UInt64 = 1
+            while magnitude / scale >= 10 {
+                scale *= 10
+                digits += 1
+            }
+            for _ in digits..<max(digits, width) { out.append(0x30) }
+            while scale > 0 {
+                out.append(0x30 + UInt8(magnitude / scale))
+                magnitude %= scale
+                scale /= 10
+            }
         }
         append(year, width: 4)
         out.append(0x2D)
@@ -106,7 +122,6 @@ public enum RFC3339 {
             append(msOfDay % 1000, width: 3)
         }
         out.append(0x5A)
-        return String(decoding: out, as: UTF8.self)
     }
 
     static func isLeapYear(_ year: Int64) -> Bool {

@@ -46,10 +46,16 @@ public enum APIKey {
     /// The key of an `Authorization: Bearer <key>` header.
     static func bearer(_ request: HTTPRequest) -> String? {
         guard let header = request.headers["authorization"] else { return nil }
-        let prefix = "Bearer "
-        guard header.count > prefix.count, header.hasPrefix(prefix) else { return nil }
-        let key = header.dropFirst(prefix.count).trimmingCharacters(in: .whitespaces)
-        return key.isEmpty || key.count > 200 ? nil : key
+        // Bytes, not Characters or Foundation trimming: one `String` for the key (a header value
+        // holds no whitespace but spaces and tabs).
+        let prefix = "Bearer ".utf8
+        var key = header.utf8[...]
+        guard key.count > prefix.count, key.starts(with: prefix) else { return nil }
+        key = key.dropFirst(prefix.count)
+        while let first = key.first, first == 0x20 || first == 0x09 { key = key.dropFirst() }
+        while let last = key.last, last == 0x20 || last == 0x09 { key = key.dropLast() }
+        guard !key.isEmpty, key.count <= 200 || String(Substring(key)).count <= 200 else { return nil }
+        return String(Substring(key))
     }
 }
 

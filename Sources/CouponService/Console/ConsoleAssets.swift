@@ -1,3 +1,4 @@
+import CouponCore
 import Foundation
 import HTTPServer
 

@@ -1,5 +1,7 @@
+import BulkIssuance
 import CouponCore
 import HTTPServer
+import Points
 import Issuance
 import RedisClient
 import Store
@@ -53,10 +55,20 @@ struct CampaignHandlers {
     }
 
     func createCampaign(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
-        let body: JSONValue
+        var body: JSONValue
         switch RequestBody.object(request) {
         case .success(let value): body = value
         case .failure(let failure): return responder.respond(failure.response)
+        }
+        // `audience: {"segment_id": N}` (issue 12): the campaign is targeted from its first claim.
+        var audience: Int64?
+        if case .object(var object) = body, let value = object["audience"] {
+            guard case .object(let fields) = value, fields.count == 1, let id = fields["segment_id"]?.int64Value, id > 0 else {
+                return responder.respond(APIError.invalid("audience must be {\"segment_id\": N} with N a positive segment id"))
+            }
+            audience = id
+            object["audience"] = nil
+            body = .object(object)
         }
         let key: IdempotencyKey?
         switch IdempotencyKey.of(request, route: "POST /v1/campaigns") {
@@ -70,15 +82,27 @@ struct CampaignHandlers {
                 template = try Self.decodeTemplate(record)
             }
             var campaign: Campaign
+            let exchange: ExchangeSettings?  // issue 11: `points_cost`, `min_points_balance`
             do throws(ValidationError) {
-                campaign = try Campaign(json: body) { _ in template?.validity }
+                let fields: JSONValue
+                do throws(ExchangeSettingsError) { (fields, exchange) = try ExchangeSettings.split(campaignBody: body) } catch {
+                    return APIError.invalid(error.description)
+                }
+                campaign = try Campaign(json: fields) { _ in template?.validity }
             } catch {
                 return APIError.invalid([error])
             }
             guard template != nil else { return APIError.invalid("template_id: no template with id \(campaign.templateId)") }
+            if let audience, try SegmentStore.find(id: audience, on: postgres) == nil {
+                return APIError.invalid("audience.segment_id: no segment with id \(audience)")
+            }
             let valid = campaign
             switch try IdempotencyKey.create(key, on: postgres, { connection in
                 let created = try CampaignStore.insert(valid, on: connection)
+                if let exchange { _ = try PointsStore.saveExchange(campaignId: created.id, settings: exchange, on: connection) }
+                if let audience {
+                    try connection.execute("INSERT INTO campaign_audiences (campaign_id, segment_id) VALUES ($1, $2)", [created.id, audience])
+                }
                 return (created, created.id)
             }) {
             case .created(let created):
@@ -90,6 +114,13 @@ struct CampaignHandlers {
                 guard let found = try CampaignStore.find(id: id, on: postgres) else { return APIError.notFound("campaign") }
                 campaign = found
             case .conflict: return IdempotencyKey.conflict
+            }
+            // An exchange campaign's marker reaches Redis before the campaign does: no plain claim slips in.
+            try PointsStore.publishExchange(campaignId: campaign.id, from: postgres, to: context.redis())
+            // The audience set and `aud` = 1 reach Redis before the campaign's meta: no claim is
+            // ever decided without the audience check.
+            if let segment = try SegmentStore.audience(campaignId: campaign.id, on: postgres) {
+                try SegmentStore.publishAudience(campaignId: campaign.id, segmentId: segment, postgres: postgres, redis: context.redis())
             }
             return try api.publishAndDescribe(campaign, context: context, status: 201)
         }

@@ -1,5 +1,6 @@
 import CouponCore
 import HTTPServer
+import Points
 import Redemption
 
 /// `POST /v1/coupons/{code}/redeem|lock|confirm|release|restore` (roles `checkout`, `store`). The body
@@ -41,15 +42,26 @@ struct CheckoutHandlers {
     }
 
     /// `POST /v1/coupons/{code}/revoke` (role `admin`): withdraws an unused coupon for good.
+    /// With `refund_points: true`, an exchange coupon's points come back (issue 11, `PointsRefund`).
     func revoke(_ request: HTTPRequest, _ parameters: RouteParameters, _ principal: KeyPrincipal, _ responder: Responder) {
-        run(request, parameters, principal, responder, allowed: ["user_id", "reason"]) { body throws(HTTPResponseError) in
-            .revoke(reason: try CheckoutRequest.reason(body))
+        run(request, parameters, principal, responder, allowed: ["user_id", "reason", "refund_points"]) { body throws(HTTPResponseError) in
+            if let value = body["refund_points"], value.boolValue == nil {
+                throw HTTPResponseError(APIError.invalid("refund_points must be true or false"))
+            }
+            return .revoke(reason: try CheckoutRequest.reason(body))
+        } after: { body, receipt, userId, context in
+            guard body["refund_points"]?.boolValue == true else { return [] }
+            switch try PointsRefund.revoked(code: receipt.code, userId: userId, postgres: context.postgres(), redis: context.redis()) {
+            case .refunded(let points, _), .replayed(let points): return [("points_refunded", points)]
+            case .notExchange: return [("points_refunded", 0)]
+            }
         }
     }
 
     private func run(
         _ request: HTTPRequest, _ parameters: RouteParameters, _ principal: KeyPrincipal, _ responder: Responder, allowed: Set<String>,
-        _ decode: (JSONValue) throws(HTTPResponseError) -> CheckoutCommand
+        _ decode: (JSONValue) throws(HTTPResponseError) -> CheckoutCommand,
+        after: @escaping @Sendable (JSONValue, CheckoutReceipt, String, WorkerPool.Context) throws -> [(String, Int64)] = { _, _, _, _ in [] }
     ) {
         // Code guessing (OWASP OAT-002): every attempt takes a code-miss token from the key and
         // the client address; it is given back when the code exists for this user, so only
@@ -63,9 +75,9 @@ struct CheckoutHandlers {
         let place = principal.storeId.map { CheckoutPlace(storeId: $0, businessLine: principal.businessLine, actor: principal.label) }
         // A malformed code cannot exist: answer exactly as for an unknown one.
         guard let code = parameters["code"], Identifier.isValid(code) else { return responder.respond(Self.refusal(.notFound)) }
-        let userId: String, command: CheckoutCommand
+        let userId: String, command: CheckoutCommand, body: JSONValue
         do throws(HTTPResponseError) {
-            let body = try CheckoutRequest.body(request, allowed: allowed)
+            body = try CheckoutRequest.body(request, allowed: allowed)
             if let place { try Self.requireInside(place, body) }
             userId = try CheckoutRequest.identifier(body, "user_id")
             command = try decode(body).at(place)
@@ -86,7 +98,13 @@ struct CheckoutHandlers {
             }
             if result != .failure(.notFound) { limits.codeFound(key: key, address: address) }
             switch result {
-            case .success(let receipt): return .json(body: Self.body(receipt))
+            case .success(let receipt):
+                let extra = try after(body, receipt, userId, context)
+                guard !extra.isEmpty else { return .json(body: Self.body(receipt)) }
+                return .json(body: JSONWriter.object {
+                    Self.write(receipt, into: &$0)
+                    for (name, value) in extra { $0.field(name, value) }
+                })
             case .failure(let refusal): return Self.refusal(refusal)
             }
         }

@@ -17,23 +17,10 @@ struct ClaimHandler {
         guard let campaignId = parameters.resourceID("id"), campaignId > 0 else {
             return responder.respond(APIError.notFound("campaign"))
         }
-        let body: JSONValue
-        switch RequestBody.object(request) {
-        case .success(let value): body = value
+        let userId: String, requestId: String, tags: [String], channel: String
+        switch Self.decodeBody(request, channels: api.configuration.claimChannels) {
+        case .success(let decoded): (userId, requestId, tags, channel) = decoded
         case .failure(let failure): return responder.respond(failure.response)
-        }
-        let userId: String, requestId: String
-        switch (RequestBody.identifier(body, "user_id"), RequestBody.identifier(body, "request_id")) {
-        case (.success(let user), .success(let request)): (userId, requestId) = (user, request)
-        case (.failure(let failure), _), (_, .failure(let failure)): return responder.respond(failure.response)
-        }
-        var tags: [String] = []
-        if let value = body["tags"] {
-            guard let items = value.arrayValue, items.count <= 20,
-                let strings = Optional(items.compactMap(\.stringValue)), strings.count == items.count,
-                strings.allSatisfy(Identifier.isValid)
-            else { return responder.respond(APIError.invalid("tags must be an array of at most 20 identifiers")) }
-            tags = strings
         }
         // Risk control before Redis is asked: over its rate, a user is refused here even if the
         // script would refuse too (limit_reached, sold_out): the refusal costs Redis nothing.
@@ -46,7 +33,7 @@ struct ClaimHandler {
             return responder.respond(APIError.rateLimited(attempt))
         }
         guard let loop = EventLoop.current else { return responder.respond(APIError.internalError) }
-        let request = ClaimRequest(campaignId: campaignId, userId: userId, requestId: requestId, tags: tags)
+        let request = ClaimRequest(campaignId: campaignId, userId: userId, requestId: requestId, tags: tags, channel: channel)
         let engine = api.engine(on: loop)
         engine.claim(request) { [api, series] result in
             switch result {
@@ -69,10 +56,62 @@ struct ClaimHandler {
         }
     }
 
+    private static let fastPathKeys: [StaticString] = ["user_id", "request_id", "channel"]
+
+    /// `user_id`, `request_id`, `tags` and `channel` ("" when none) of a claim body. The usual
+    /// body, one flat object of the first two strings (and a channel), is decoded straight from the bytes
+    /// (`JSONStringFields`: no value tree, no key `String`s); anything else (tags, a channel,
+    /// other members, errors) by `JSONParser` and the general rules, which give every error
+    /// message, so both paths answer a body alike. `channels`: the configured closed set.
+    static func decodeBody(
+        _ request: HTTPRequest, channels: Set<String>
+    ) -> Result<(String, String, [String], String), HTTPResponseError> {
+        if !request.body.isEmpty {
+            let fast: [String?]? = request.body.withUnsafeBufferPointer { bytes in
+                try? JSONStringFields.decode(bytes, keys: fastPathKeys)
+            }
+            if let fast, let userId = fast[0], let requestId = fast[1], Identifier.isValid(userId), Identifier.isValid(requestId),
+                fast[2].map(channels.contains) ?? true
+            {
+                return .success((userId, requestId, [], fast[2] ?? ""))
+            }
+        }
+        let body: JSONValue
+        switch RequestBody.object(request) {
+        case .success(let value): body = value
+        case .failure(let failure): return .failure(failure)
+        }
+        let userId: String, requestId: String
+        switch (RequestBody.identifier(body, "user_id"), RequestBody.identifier(body, "request_id")) {
+        case (.success(let user), .success(let request)): (userId, requestId) = (user, request)
+        case (.failure(let failure), _), (_, .failure(let failure)): return .failure(failure)
+        }
+        var tags: [String] = []
+        if let value = body["tags"] {
+            guard let items = value.arrayValue, items.count <= 20,
+                let strings = Optional(items.compactMap(\.stringValue)), strings.count == items.count,
+                strings.allSatisfy(Identifier.isValid)
+            else { return .failure(HTTPResponseError(APIError.invalid("tags must be an array of at most 20 identifiers"))) }
+            tags = strings
+        }
+        var channel = ""
+        if let value = body["channel"], value != .null {
+            guard let name = value.stringValue, channels.contains(name) else {
+                return .failure(HTTPResponseError(APIError.invalid("channel must be one of: \(channels.sorted().joined(separator: ", "))")))
+            }
+            channel = name
+        }
+        return .success((userId, requestId, tags, channel))
+    }
+
     static func response(_ decision: ClaimDecision) -> HTTPResponse {
         switch decision {
         case .granted(let grant), .replayed(let grant):
-            return .json(status: 201, body: JSONWriter.object { grantFields(grant, into: &$0) })
+            // Straight into one buffer of the usual size: literal keys, timestamps as digits.
+            var body: [UInt8] = []
+            body.reserveCapacity(256)
+            JSONWriter.append(to: &body) { writer in writer.writeObject { grantFields(grant, into: &$0) } }
+            return .json(status: 201, body: body)
         case .refused(let refusal):
             return .error(status: 409, code: refusal.rawValue, message: refusalMessage(refusal))
         case .unknownCampaign:
@@ -83,16 +122,18 @@ struct ClaimHandler {
         }
     }
 
+    /// A grant's members, with literal keys and timestamps written as digits (no `String`s).
     static func grantFields(_ grant: Grant, into object: inout JSONObjectWriter) {
-        object.field("code", grant.code)
-        object.field("campaign_id", grant.campaignId)
-        object.field("user_id", grant.userId)
-        object.field("request_id", grant.requestId)
-        object.field("state", "issued")
-        object.field("issued_at", RFC3339.format(epochMs: grant.issuedAtMs))
-        object.field("valid_from", RFC3339.format(epochMs: grant.validFromMs))
-        object.field("valid_until", RFC3339.format(epochMs: grant.validUntilMs))
+        object.member("code", grant.code)
+        object.member("campaign_id", grant.campaignId)
+        object.member("user_id", grant.userId)
+        object.member("request_id", grant.requestId)
+        object.member("state", "issued")
+        object.timestampMember("issued_at", epochMs: grant.issuedAtMs)
+        object.timestampMember("valid_from", epochMs: grant.validFromMs)
+        object.timestampMember("valid_until", epochMs: grant.validUntilMs)
     }
+
 
     static func refusalMessage(_ refusal: ClaimRefusal) -> String {
         switch refusal {
@@ -104,6 +145,9 @@ struct ClaimHandler {
         case .notEligible: "this user does not meet the campaign's eligibility rules"
         case .validityEnded: "the campaign's coupons are no longer valid: one granted now would be born expired"
         case .pointsRequired: "this campaign exchanges its coupons for points: use POST /v1/campaigns/{id}/exchanges"
+        case .dailyLimitReached: "this user has claimed as many coupons today as the campaign allows per day"
+        case .weeklyLimitReached: "this user has claimed as many coupons this week as the campaign allows per week"
+        case .dailySoldOut: "today's coupons are all taken; the next ones are released at the campaign's daily release time"
         }
     }
 }

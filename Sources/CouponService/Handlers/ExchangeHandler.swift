@@ -75,6 +75,7 @@ struct ExchangeHandler {
             case "insufficient_points": return .error(status: 409, code: code, message: "the user's balance is less than the campaign's points cost")
             case "below_min_balance":
                 return .error(status: 409, code: code, message: "the user's balance is below the campaign's minimum points balance")
+            case "points_unavailable": return PointsHandlers.pointsUnavailable
             case "not_exchange": return .error(status: 409, code: code, message: "this campaign does not exchange points; claim it instead")
             default:
                 let message = ClaimRefusal(rawValue: code).map(ClaimHandler.refusalMessage) ?? "refused"

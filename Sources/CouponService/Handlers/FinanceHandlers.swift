@@ -21,6 +21,9 @@ struct FinanceHandlers {
         let query = request.query
         let format = query["format"] ?? "json"
         guard format == "json" || format == "csv" else { return responder.respond(APIError.invalid("format must be json or csv")) }
+        // `section=channels` (CSV): the period's figures by campaign and channel instead of by day (issue 12).
+        let section = query["section"] ?? "days"
+        guard section == "days" || section == "channels" else { return responder.respond(APIError.invalid("section must be days or channels")) }
         let includeChecks: Bool
         switch query["checks"] ?? "true" {
         case "true": includeChecks = true
@@ -42,7 +45,8 @@ struct FinanceHandlers {
                 }
             }
             if format == "csv" {
-                var response = HTTPResponse.text(report.csv(), contentType: "text/csv; charset=utf-8; header=present")
+                var response = HTTPResponse.text(
+                    section == "channels" ? report.channelCSV() : report.csv(), contentType: "text/csv; charset=utf-8; header=present")
                 response.headers.add(
                     name: "Content-Disposition",
                     value: "attachment; filename=\"reconciliation-\(report.period.from)-\(report.period.to).csv\"")

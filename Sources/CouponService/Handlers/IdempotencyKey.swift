@@ -1,3 +1,4 @@
+import CouponCore
 import HTTPServer
 import PostgresClient
 import Store

@@ -34,11 +34,16 @@ struct PointsHandlers {
             case .replayed(let seq, let balance, let at): return Self.creditResponse(credit, seq: seq, balance: balance, atMs: at, status: 200)
             case .conflict: return IdempotencyKey.conflict
             case .expired: return APIError.invalid("expires_at is in the past")
+            case .rebuilding: return Self.pointsUnavailable
             case .insufficientPoints(let balance):
                 return .error(status: 409, code: "insufficient_points", message: "the balance is \(balance) points, less than the debit")
             }
         }
     }
+
+    /// 503 while Redis' copy of the accounts is rebuilt from `points_ledger` after a loss.
+    static let pointsUnavailable = HTTPResponse.error(
+        status: 503, code: "points_unavailable", message: "points accounts are being rebuilt from PostgreSQL; retry shortly", retryAfterSeconds: 1)
 
     static func decodeCredit(
         _ kind: PointsCredit.Kind, _ request: HTTPRequest, _ parameters: RouteParameters, policy: PointsExpiryPolicy
@@ -166,6 +171,19 @@ struct PointsHandlers {
         if let key = event.idempotencyKey { object.field("idempotency_key", key) }
         if let campaign = event.campaignId { object.field("campaign_id", campaign) }
         if let request = event.requestId { object.field("request_id", request) }
+        if let draw = event.drawId { object.field("draw_id", draw) }
+    }
+
+    /// `POST /v1/points/rebuild` (admin): rebuilds from `points_ledger` the buckets whose
+    /// accounts Redis lost (`PointsRebuild`); nothing when Redis lost nothing. Idempotent.
+    func rebuild(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        api.blocking(responder) { context in
+            let summary = try PointsRebuild.run(redis: context.redis(), postgres: context.postgres())
+            return .json(body: JSONWriter.object {
+                $0.field("buckets_rebuilt", summary.buckets)
+                $0.field("users_rebuilt", summary.users)
+            })
+        }
     }
 
     /// `PUT /v1/campaigns/{id}/points` {points_cost, min_points_balance}: makes the campaign an
@@ -174,15 +192,11 @@ struct PointsHandlers {
         guard let campaignId = parameters.resourceID("id"), campaignId > 0 else { return responder.respond(APIError.notFound("campaign")) }
         let settings: ExchangeSettings
         do throws(HTTPResponseError) {
-            let body = try CheckoutRequest.body(request, allowed: ["points_cost", "min_points_balance"])
-            guard let cost = body["points_cost"]?.int64Value, (0...Self.maxPoints).contains(cost) else {
-                throw HTTPResponseError(APIError.invalid("points_cost must be an integer from 0 to \(Self.maxPoints)"))
-            }
-            let minimum = body["min_points_balance"]?.int64Value ?? 0
-            guard (0...Self.maxPoints).contains(minimum), body["min_points_balance"].map({ $0.isNull || $0.int64Value != nil }) ?? true else {
-                throw HTTPResponseError(APIError.invalid("min_points_balance must be an integer from 0 to \(Self.maxPoints)"))
-            }
-            settings = ExchangeSettings(pointsCost: cost, minPointsBalance: minimum)
+            let body = try CheckoutRequest.body(request, allowed: ExchangeSettings.fieldNames)
+            do throws(ExchangeSettingsError) {
+                guard let decoded = try ExchangeSettings.decode(body) else { throw ExchangeSettingsError("points_cost is required") }
+                settings = decoded
+            } catch { throw HTTPResponseError(APIError.invalid(error.description)) }
         } catch {
             return responder.respond(error.response)
         }

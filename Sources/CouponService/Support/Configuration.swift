@@ -83,6 +83,13 @@ public struct Configuration: Sendable {
     public var bulkMaxLinesPerSecond = 0
     public var bulkBodyLimitBytes = 64 * 1024 * 1024
     public var bulkMaxLines = 5_000_000
+    /// The closed set of channels a claim may name (issue 12; README "Channels"); bulk jobs record `bulk`.
+    public var claimChannels: Set<String> = ["app", "h5", "sms", "wechat", "email", "store", "bulk"]
+    /// Webhook delivery (issue 12; README "Webhooks"): run a deliverer on this node, its per-POST timeout.
+    public var webhooks = true
+    public var webhookTimeoutMs = 2_000
+    public var webhookMaxBackoffMs = 60_000
+    public var webhookExpiringScanSeconds = 60.0
 
     public init() {}
 
@@ -140,6 +147,11 @@ public struct Configuration: Sendable {
         ("bulk-max-lines-per-second", "bulk-job lines decided per second per node, 0 = unlimited (0)"),
         ("bulk-body-limit-bytes", "largest bulk-grants upload body (67108864)"),
         ("bulk-max-lines", "most user ids in one bulk job (5000000)"),
+        ("claim-channels", "channels a claim may name, comma-separated (app,h5,sms,wechat,email,store,bulk)"),
+        ("webhooks", "deliver webhook events from this node: true/false (true)"),
+        ("webhook-timeout-ms", "timeout of one webhook POST (2000)"),
+        ("webhook-max-backoff-ms", "longest wait between retries of a failing webhook delivery (60000)"),
+        ("webhook-expiring-scan-seconds", "how often coupon.expiring subscriptions are matched against coupons (60)"),
     ]
 
     /// Parses `arguments` (without the program and subcommand) over `environment`.
@@ -298,6 +310,20 @@ public struct Configuration: Sendable {
         case "bulk-max-lines-per-second": bulkMaxLinesPerSecond = try int(0...10_000_000)
         case "bulk-body-limit-bytes": bulkBodyLimitBytes = try int(1024...(1 << 31))
         case "bulk-max-lines": bulkMaxLines = try int(1...100_000_000)
+        case "webhooks":
+            guard let flag = ["true": true, "1": true, "false": false, "0": false][value.lowercased()] else {
+                throw Error(description: "webhooks must be true or false")
+            }
+            webhooks = flag
+        case "webhook-timeout-ms": webhookTimeoutMs = try int(100...60_000)
+        case "webhook-max-backoff-ms": webhookMaxBackoffMs = try int(100...86_400_000)
+        case "webhook-expiring-scan-seconds": webhookExpiringScanSeconds = try double()
+        case "claim-channels":
+            let names = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !names.isEmpty, names.count <= 64,
+                names.allSatisfy({ name in !name.isEmpty && name.count <= 32 && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" } })
+            else { throw Error(description: "claim-channels must be up to 64 names of a-z 0-9 _ - (at most 32 characters), comma-separated") }
+            claimChannels = Set(names)
         default: throw Error(description: "unknown setting \(name)")
         }
     }

@@ -18,6 +18,7 @@ public struct HTTPParserError: Error, Sendable, Equatable, CustomStringConvertib
         case missingHost = "missing_host"  // 400
         case duplicateHost = "duplicate_host"  // 400
         case bodyTooLarge = "body_too_large"  // 413
+        case expectationFailed = "expectation_failed"  // 417: an `Expect` other than 100-continue
     }
 
     public let code: Code
@@ -31,6 +32,7 @@ public struct HTTPParserError: Error, Sendable, Equatable, CustomStringConvertib
         case .headerFieldsTooLarge, .tooManyHeaderFields: 431
         case .unsupportedVersion: 505
         case .bodyTooLarge: 413
+        case .expectationFailed: 417
         default: 400
         }
     }
@@ -55,6 +57,7 @@ public struct HTTPParserError: Error, Sendable, Equatable, CustomStringConvertib
         case .missingHost: "missing Host header"
         case .duplicateHost: "duplicate Host header"
         case .bodyTooLarge: "request body too large"
+        case .expectationFailed: "only Expect: 100-continue is supported"
         }
     }
 

@@ -49,6 +49,11 @@ public struct HTTPRequestParser: Sendable {
         buffer.append(contentsOf: bytes)
     }
 
+    /// Arrays (tests, tools, benchmarks) take the contiguous path, not the generic one.
+    public mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
     public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
         compact()
         buffer.append(contentsOf: bytes)
@@ -230,7 +235,7 @@ public struct HTTPRequestParser: Sendable {
             var end = count
             while start < end && (base[start] == 0x20 || base[start] == 0x09) { start += 1 }
             while end > start && (base[end - 1] == 0x20 || base[end - 1] == 0x09) { end -= 1 }
-            for index in start..<end where !HTTPSyntax.isFieldValueByte(base[index]) { return nil }
+            if !HTTPSyntax.allFieldValueBytes(base + start, count: end - start) { return nil }
             let origin = Int32(range.lowerBound)
             return RawHeaderFields.Span(
                 nameStart: origin, nameEnd: origin + Int32(colon), valueStart: origin + Int32(start), valueEnd: origin + Int32(end))
@@ -245,6 +250,7 @@ public struct HTTPRequestParser: Sendable {
         var hostCount = 0
         var connectionClose = false
         var connectionKeepAlive = false
+        var expectsContinue = false
         let failure: HTTPParserError.Code? = buffer.withUnsafeBufferPointer { all -> HTTPParserError.Code? in
             for span in spans {
                 let name = UnsafeBufferPointer(rebasing: all[Int(span.nameStart)..<Int(span.nameEnd)])
@@ -256,6 +262,9 @@ public struct HTTPRequestParser: Sendable {
                     if contentLength != nil { return .duplicateContentLength }
                     guard let parsed = HTTPSyntax.parseContentLength(value) else { return .invalidContentLength }
                     contentLength = parsed
+                case 6 where Self.equalsLowercase(name, "expect"):
+                    guard value.count == 12 && Self.equalsLowercase(value, "100-continue") else { return .expectationFailed }
+                    expectsContinue = true
                 case 4 where Self.equalsLowercase(name, "host"):
                     hostCount += 1
                 case 10 where Self.equalsLowercase(name, "connection"):
@@ -291,7 +300,7 @@ public struct HTTPRequestParser: Sendable {
         let raw = RawHeaderFields(bytes: Array(buffer[headStart..<headEnd]), spans: relative)
         let head = HTTPRequestHead(
             method: method, target: target, version: version, headers: HTTPHeaders(raw: raw),
-            contentLength: length, keepAlive: keepAlive)
+            contentLength: length, keepAlive: keepAlive, expectsContinue: expectsContinue)
         target = ""
         spans.removeAll(keepingCapacity: true)
         state = .awaitingBodyLimit(contentLength: length)

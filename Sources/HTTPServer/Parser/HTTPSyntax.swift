@@ -40,6 +40,31 @@ enum HTTPSyntax {
         byte == 0x09 || (byte >= 0x20 && byte != 0x7F)
     }
 
+    /// Every byte is `isFieldValueByte`, checked eight at a time: a word with no byte below
+    /// 0x20 (obs-text ≥ 0x80 is allowed) and no 0x7F passes whole; any other word (a tab,
+    /// say) is checked byte by byte.
+    @inline(__always)
+    static func allFieldValueBytes(_ start: UnsafePointer<UInt8>, count: Int) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var index = 0
+        while index + 8 <= count {
+            let word = UnsafeRawPointer(start + index).loadUnaligned(as: UInt64.self)
+            let below20 = (word &- ones &* 0x20) & ~word & highs
+            let del = word ^ (ones &* 0x7F)
+            let is7F = (del &- ones) & ~del & highs
+            if below20 | is7F != 0 {
+                for offset in 0..<8 where !isFieldValueByte(start[index + offset]) { return false }
+            }
+            index += 8
+        }
+        while index < count {
+            if !isFieldValueByte(start[index]) { return false }
+            index += 1
+        }
+        return true
+    }
+
     enum VersionParse: Equatable {
         case supported(HTTPVersion)
         case unsupported

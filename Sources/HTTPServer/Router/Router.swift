@@ -82,10 +82,11 @@ public final class Router: @unchecked Sendable {  // mutated only before serving
     /// Finds the route for `path` (no query string; raw, segments are decoded here).
     public func match(_ method: HTTPMethod, path: String) -> Match {
         guard method.isStandard else { return .methodNotImplemented }
-        let segments = Self.segments(path)
+        var body = path[...]
+        if body.first == "/" { body = body.dropFirst() }
         var parameters = RouteParameters()
         var pathMatch: Node?
-        if let route = search(root, segments[...], method, &parameters, &pathMatch) {
+        if let route = search(root, body.isEmpty ? nil : body, method, &parameters, &pathMatch) {
             return .found(route, parameters)
         }
         if let pathMatch {
@@ -96,16 +97,20 @@ public final class Router: @unchecked Sendable {  // mutated only before serving
         return .notFound
     }
 
+    /// `remaining`: the path after the segments matched so far (nil: no segment left; `""`:
+    /// one empty segment, as after a trailing slash), walked without splitting it into an array.
     private func search(
-        _ node: Node, _ segments: ArraySlice<Substring>, _ method: HTTPMethod,
+        _ node: Node, _ remaining: Substring?, _ method: HTTPMethod,
         _ parameters: inout RouteParameters, _ pathMatch: inout Node?
     ) -> Route? {
-        guard let segment = segments.first else {
+        guard let remaining else {
             if let route = node.routes[method] ?? (method == .HEAD ? node.routes[.GET] : nil) { return route }
             if !node.routes.isEmpty && pathMatch == nil { pathMatch = node }
             return nil
         }
-        let rest = segments.dropFirst()
+        let slash = remaining.firstIndex(of: "/")
+        let segment = remaining[..<(slash ?? remaining.endIndex)]
+        let rest: Substring? = slash.map { remaining[remaining.index(after: $0)...] }
         if let child = node.statics[String(segment)],
             let route = search(child, rest, method, &parameters, &pathMatch)
         {

@@ -69,6 +69,13 @@ public struct HTTPServerConfiguration: Sendable {
             bodyRateGrace: bodyRateGracePeriod.nanoseconds)
     }
 
+    /// What each connection's state machine enforces.
+    var connectionConfiguration: HTTPConnectionMachine.Configuration {
+        HTTPConnectionMachine.Configuration(
+            parserLimits: parserLimits, timeouts: timeoutLimits, maxPipelinedRequests: maxPipelinedRequests,
+            maxOutputBytes: maxOutputBytes)
+    }
+
     var parserLimits: HTTPParserLimits {
         HTTPParserLimits(
             maxRequestLineBytes: maxRequestLineBytes, maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)

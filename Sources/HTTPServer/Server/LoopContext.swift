@@ -8,12 +8,14 @@ final class LoopContext {
     let configuration: HTTPServerConfiguration
     let router: Router
     let readBuffer: UnsafeMutableRawBufferPointer
+    let connectionConfiguration: HTTPConnectionMachine.Configuration
     private var connections: [ObjectIdentifier: HTTPConnection] = [:]
 
     init(loop: EventLoop, configuration: HTTPServerConfiguration, router: Router) {
         self.loop = loop
         self.configuration = configuration
         self.router = router
+        connectionConfiguration = configuration.connectionConfiguration
         readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
     }
 

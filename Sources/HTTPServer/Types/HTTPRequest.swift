@@ -22,11 +22,14 @@ public struct HTTPRequestHead: Sendable, Equatable {
     public var contentLength: Int
     /// Whether the connection stays open after this request (version default + `Connection`).
     public var keepAlive: Bool
+    /// `Expect: 100-continue` was sent: the client may wait for `100 Continue` before the body.
+    public var expectsContinue: Bool
 
     public init(
         method: HTTPMethod, target: String, version: HTTPVersion, headers: HTTPHeaders,
-        contentLength: Int, keepAlive: Bool
+        contentLength: Int, keepAlive: Bool, expectsContinue: Bool = false
     ) {
+        self.expectsContinue = expectsContinue
         self.method = method
         self.target = target
         self.version = version

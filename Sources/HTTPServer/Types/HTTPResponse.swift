@@ -13,10 +13,18 @@ public struct HTTPResponse: Sendable, Equatable {
 
     /// `application/json` with the given (already encoded) body.
     public static func json(status: Int = 200, body: [UInt8], headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
+        // The usual case shares one header list (no allocation per response).
+        if headers.isEmpty { return HTTPResponse(status: status, headers: jsonHeaders, body: body) }
         var headers = headers
         headers.replaceOrAdd(name: "Content-Type", value: "application/json")
         return HTTPResponse(status: status, headers: headers, body: body)
     }
+
+    private static let jsonHeaders: HTTPHeaders = {
+        var headers = HTTPHeaders()
+        headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+        return headers
+    }()
 
     /// `text/plain; charset=utf-8`.
     public static func text(status: Int = 200, _ text: String, contentType: String = "text/plain; charset=utf-8") -> HTTPResponse {

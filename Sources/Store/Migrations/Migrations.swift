@@ -12,6 +12,8 @@ public enum CouponSchema {
         Migration(version: 6, name: "points", sql: v6Points),  // issue 11 (points branch)
         Migration(version: 7, name: "bulk grant jobs", sql: v7BulkJobs),  // issue 12
         Migration(version: 8, name: "segments", sql: v8Segments),
+        Migration(version: 9, name: "points draws", sql: v9PointsDraws),  // issue 11 (points2 branch)
+        Migration(version: 10, name: "period caps and channels", sql: v10CapsChannels),  // issue 12
     ]
 
     /// Applies every migration not yet applied; returns the versions it applied.
