@@ -89,7 +89,13 @@ enum FailoverRun {
         let campaign = try node.createCampaign(stock: 1_000_000, perUserLimit: 1)
         let slot = RedisClusterSlot.slot(forKey: CampaignKeys(campaignId: campaign).tag)
         let master = try #require(try cluster.slotMap().owner(ofSlot: slot))
-        let replica = try #require(try replicaOf(master, in: cluster))
+        // The master's view of its replicas can lag the settled cluster by a gossip round: ask until it names one.
+        var found: RedisEndpoint?
+        _ = TestEnvironment.waitUntil(seconds: 10, interval: 0.1) {
+            found = try? replicaOf(master, in: cluster)
+            return found != nil
+        }
+        let replica = try #require(found)
 
         let seconds = 9.0, failoverAt = 3.0
         let acknowledged = Locked<[(user: String, code: String)]>([])
