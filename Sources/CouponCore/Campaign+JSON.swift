@@ -1,10 +1,10 @@
 /// The campaign's wire format (JSON, snake_case) as the admin API receives and returns it:
 /// `{"template_id", "name", "stock", "per_user_limit", "claim_start", "claim_end",
-///   "validity"?, "eligibility": {"required_tags": [...]}?}`. Without `validity` the
-/// template's rule applies.
+///   "validity"?, "eligibility": {"required_tags": [...]}?, "shards"?}`. Without `validity` the
+/// template's rule applies; without `shards`, 1.
 extension Campaign {
     static let fields: Set<String> = [
-        "template_id", "name", "stock", "per_user_limit", "claim_start", "claim_end", "validity", "eligibility",
+        "template_id", "name", "stock", "per_user_limit", "claim_start", "claim_end", "validity", "eligibility", "shards",
     ]
 
     /// Decodes a new campaign (id 0 until stored) and validates it.
@@ -36,9 +36,17 @@ extension Campaign {
             throw fields.error("template_id", "no template with id \(templateId)")
         }
         guard (Int64(Int.min)...Int64(Int.max)).contains(limit) else { throw fields.error("per_user_limit", "is out of range") }
+        var shards: Int64 = 1
+        if fields.value("shards") != nil {
+            shards = try fields.requiredInt64("shards")
+            guard Self.shardRange.contains(Int(clamping: shards)) else {
+                throw fields.error("shards", "must be between \(Self.shardRange.lowerBound) and \(Self.shardRange.upperBound)")
+            }
+        }
         self.init(
             id: 0, templateId: templateId, name: name, stockTotal: stock, perUserLimit: Int(limit), claimStartMs: start,
-            claimEndMs: end, validity: validity, eligibility: Eligibility(requiredTags: tags))
+            claimEndMs: end, validity: validity, eligibility: Eligibility(requiredTags: tags),
+            shards: Int(shards))
         if let first = validationErrors().first { throw first }
     }
 
@@ -62,6 +70,7 @@ extension Campaign {
             object["validity"] = ["type": "relative", "days": .int(Int64(days))]
         }
         object["eligibility"] = ["required_tags": .array(eligibility.requiredTags.map(JSONValue.string))]
+        object["shards"] = .int(Int64(shards))
         return .object(object)
     }
 }

@@ -15,12 +15,16 @@ public struct Campaign: Sendable, Equatable {
     public var validity: ValidityRule
     public var eligibility: Eligibility
     public var state: State
+    /// Stock shards (issue 10): 1 = one keyspace (the default); K > 1 splits the stock over K
+    /// Redis keyspaces on K slots. Fixed at creation.
+    public var shards: Int
 
     public init(
         id: Int64, templateId: Int64, name: String, stockTotal: Int64, perUserLimit: Int,
         claimStartMs: Int64, claimEndMs: Int64, validity: ValidityRule, eligibility: Eligibility = .everyone,
-        state: State = .active
+        state: State = .active, shards: Int = 1
     ) {
+        self.shards = shards
         self.id = id
         self.templateId = templateId
         self.name = name
@@ -36,6 +40,8 @@ public struct Campaign: Sendable, Equatable {
     /// Limits a campaign must respect; checked before anything is stored.
     public static let maxStock: Int64 = 1_000_000_000
     public static let maxPerUserLimit = 1_000
+    /// Shards a campaign may have (`Issuance.CampaignShards.range` follows it).
+    public static let shardRange = 1...16
 
     /// The problems with this campaign's settings, empty when it can be stored.
     public func validationErrors() -> [ValidationError] {
@@ -48,6 +54,9 @@ public struct Campaign: Sendable, Equatable {
         }
         if perUserLimit < 1 || perUserLimit > Self.maxPerUserLimit {
             errors.append(ValidationError(field: "per_user_limit", message: "must be between 1 and \(Self.maxPerUserLimit)"))
+        }
+        if !Self.shardRange.contains(shards) {
+            errors.append(ValidationError(field: "shards", message: "must be between \(Self.shardRange.lowerBound) and \(Self.shardRange.upperBound)"))
         }
         if claimEndMs <= claimStartMs {
             errors.append(ValidationError(field: "claim_end", message: "must be after claim_start"))

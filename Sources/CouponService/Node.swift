@@ -53,7 +53,9 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         }
         let options = RedisConnectionOptions(commandTimeoutMs: configuration.redisCommandTimeoutMs)
         let soldOut = SoldOutMarks()
-        let engineOptions = ClaimEngine.Options(batchMax: configuration.claimBatchMax, soldOutMarkMs: configuration.soldOutMarkMs)
+        let engineOptions = ClaimEngine.Options(
+            batchMax: configuration.claimBatchMax, soldOutMarkMs: configuration.soldOutMarkMs,
+            rebalanceAttempts: configuration.shardRebalanceAttempts, faultExitAfterDebitPercent: configuration.faultExitAfterTransferDebit)
         // On Redis Cluster: the slot map is loaded once here, then each loop's router keeps its own copy fresh.
         var clusterMap: ClusterSlotMap?
         if !configuration.redisCluster.isEmpty {

@@ -78,22 +78,28 @@ public struct CampaignStats: Sendable, Equatable {
     /// Nil when PostgreSQL has no such campaign.
     public static func read(campaignId: Int64, postgres: PostgresConnection, redis: BlockingRedisConnection) throws -> CampaignStats? {
         guard !(try postgres.execute("SELECT 1 FROM campaigns WHERE id = $1", [campaignId]).isEmpty) else { return nil }
-        let keys = CampaignKeys(campaignId: campaignId)
         let snapshot = try RedisSnapshot.read(campaignId: campaignId, on: redis)
         let backlog = try ConservationChecks.backlog(snapshot, on: postgres)
-        let stream = try GrantStreamState.read(redis, stream: keys.grants)
-        let counters = try redis.command(["HMGET", .string(keys.meta)] + outcomes.map { .string(CampaignMeta.outcomeCounter($0)) }).array ?? []
+        // A sharded campaign (issue 10) is one campaign here: streams and counters summed over its shards.
+        var streamBacklog = 0, streamPending = 0
+        var counters = [Int64](repeating: 0, count: outcomes.count)
+        for keys in CampaignShards.keys(campaignId: campaignId, count: snapshot.shards) {
+            if let stream = try GrantStreamState.read(redis, stream: keys.grants) {
+                streamBacklog += stream.unflushed
+                streamPending += stream.pending
+            }
+            let values = try redis.command(["HMGET", .string(keys.meta)] + outcomes.map { .string(CampaignMeta.outcomeCounter($0)) }).array ?? []
+            for index in counters.indices where values.indices.contains(index) { counters[index] += values[index].string.flatMap(Int64.init) ?? 0 }
+        }
         let row = try postgres.execute(ledgerSQL, [campaignId]).first!
         return CampaignStats(
             campaignId: campaignId, currency: try row.string(8), stock: try snapshot.stockTotal ?? row.int64(9),
             remaining: snapshot.remaining, issued: snapshot.issued, flushed: try row.int64(0),
-            notYetFlushed: Int64(backlog.unflushed.count), streamBacklog: Int64(stream?.unflushed ?? 0),
-            streamPending: Int64(stream?.pending ?? 0), redeemed: try row.int64(1), restored: try row.int64(2),
+            notYetFlushed: Int64(backlog.unflushed.count), streamBacklog: Int64(streamBacklog),
+            streamPending: Int64(streamPending), redeemed: try row.int64(1), restored: try row.int64(2),
             expired: try row.int64(3), revoked: try row.int64(10), outstanding: try row.int64(4), outstandingFaceValue: try row.int64(5),
             discount: try row.int64(6), orderRevenue: try row.int64(7),
-            claims: outcomes.enumerated().map { index, outcome in
-                (outcome, counters.indices.contains(index) ? counters[index].string.flatMap(Int64.init) ?? 0 : 0)
-            })
+            claims: outcomes.enumerated().map { index, outcome in (outcome, counters[index]) })
     }
 
     public func json() -> [UInt8] {

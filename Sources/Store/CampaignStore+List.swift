@@ -47,8 +47,8 @@ extension CampaignStore {
             [filter.state?.rawValue, filter.kind, filter.search, filter.before, filter.limit])
         return try rows.map { row in
             Listed(
-                campaign: try decode(row), kind: try row.string(10), currency: try row.string(11), flushed: try row.int64(12),
-                redeemed: try row.int64(13))
+                campaign: try decode(row), kind: try row.string(11), currency: try row.string(12), flushed: try row.int64(13),
+                redeemed: try row.int64(14))
         }
     }
 }

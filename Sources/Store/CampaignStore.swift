@@ -7,21 +7,21 @@ public enum CampaignStore {
     static let columns = """
         id, template_id, name, stock_total, per_user_limit,
         (extract(epoch FROM claim_start) * 1000)::bigint, (extract(epoch FROM claim_end) * 1000)::bigint,
-        validity::text, array_to_string(required_tags, ','), state
+        validity::text, array_to_string(required_tags, ','), state, shards
         """
 
     public static func insert(_ campaign: Campaign, on connection: PostgresConnection) throws -> Campaign {
         let rows = try connection.execute(
             """
-            INSERT INTO campaigns (template_id, name, stock_total, per_user_limit, claim_start, claim_end, validity, required_tags, state)
+            INSERT INTO campaigns (template_id, name, stock_total, per_user_limit, claim_start, claim_end, validity, required_tags, state, shards)
             VALUES ($1, $2, $3, $4, timestamptz 'epoch' + $5 * interval '1 millisecond',
-                    timestamptz 'epoch' + $6 * interval '1 millisecond', $7::jsonb, string_to_array($8, ','), $9)
+                    timestamptz 'epoch' + $6 * interval '1 millisecond', $7::jsonb, string_to_array($8, ','), $9, $10)
             RETURNING \(columns)
             """,
             [
                 campaign.templateId, campaign.name, campaign.stockTotal, campaign.perUserLimit, campaign.claimStartMs,
                 campaign.claimEndMs, validityJSON(campaign.validity), campaign.eligibility.requiredTags.joined(separator: ","),
-                campaign.state.rawValue,
+                campaign.state.rawValue, campaign.shards,
             ])
         guard let row = rows.first else { throw PostgresError(.queryFailed, "INSERT returned no row") }
         return try decode(row)
@@ -63,7 +63,7 @@ public enum CampaignStore {
             perUserLimit: try row.int(4), claimStartMs: try row.int64(5), claimEndMs: try row.int64(6),
             validity: try parseValidity(try row.string(7)),
             eligibility: Eligibility(requiredTags: tags.isEmpty ? [] : tags.split(separator: ",").map(String.init)),
-            state: Campaign.State(rawValue: try row.string(9)) ?? .ended)
+            state: Campaign.State(rawValue: try row.string(9)) ?? .ended, shards: try row.int(10))
     }
 
     static func validityJSON(_ rule: ValidityRule) -> String {

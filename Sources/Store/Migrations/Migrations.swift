@@ -12,6 +12,7 @@ public enum CouponSchema {
         Migration(version: 6, name: "points", sql: v6Points),  // issue 11 (points branch)
         Migration(version: 7, name: "bulk grant jobs", sql: v7BulkJobs),  // issue 12
         Migration(version: 8, name: "segments", sql: v8Segments),
+        Migration(version: 9, name: "campaign shards", sql: v9CampaignShards),  // issue 10 (shards branch)
     ]
 
     /// Applies every migration not yet applied; returns the versions it applied.

@@ -1,0 +1,7 @@
+extension CouponSchema {
+    /// Stock shards of a campaign (issue 10 §1): 1 = unsharded (every existing campaign).
+    /// Renumber freely when merging.
+    static let v9CampaignShards = """
+        ALTER TABLE campaigns ADD COLUMN shards int NOT NULL DEFAULT 1 CHECK (shards BETWEEN 1 AND 16);
+        """
+}
