@@ -9,6 +9,8 @@ struct LoadOptions {
     var campaignId: Int64?
     var createStock: Int64?
     var createLimit: Int = 1
+    /// Stock shards of the created campaign (issue 10); 1 = unsharded.
+    var createShards: Int = 1
     var keysFile: String?
     var users = 10_000
     var distribution = Distribution.uniform
@@ -30,7 +32,7 @@ struct LoadOptions {
     var label = "coupon-load"
 
     static let usage = """
-        usage: coupon-load [--scenario FILE] --target host:port[,host:port...] (--campaign ID | --create-campaign stock=N,limit=M)
+        usage: coupon-load [--scenario FILE] --target host:port[,host:port...] (--campaign ID | --create-campaign stock=N,limit=M[,shards=K])
                            --keys-file FILE [--users N] [--distribution uniform|zipf] [--zipf-exponent S]
                            [--claims-per-user K] [--connections N] [--duration S] [--rate R]
                            [--timeout-ms MS] [--retries N] [--loops N]
@@ -109,7 +111,8 @@ struct LoadOptions {
                 switch pair[0] {
                 case "stock": createStock = number
                 case "limit": createLimit = Int(number)
-                default: throw LoadError("--create-campaign knows stock and limit, not \(pair[0])")
+                case "shards": createShards = Int(number)
+                default: throw LoadError("--create-campaign knows stock, limit and shards, not \(pair[0])")
                 }
             }
             guard createStock != nil else { throw LoadError("--create-campaign needs stock=N") }
