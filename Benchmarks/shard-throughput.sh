@@ -6,16 +6,20 @@
 # SHARD_BENCH_CONNECTIONS (64) connections, limit 1, 10M distinct users:
 #  A. throughput: stock never runs out; order s1 s3 s3 s1 (mean of two each): claims/s and the
 #     Redis CPU per claim on each master (utime+stime of /proc/PID/stat over the run);
-#  B. sell-out: stock SHARD_BENCH_STOCK (30000) sold to the end: claims/s, transfers per 1,000
+#  B. sell-out: stock SHARD_BENCH_STOCK (6000, about half a run's claims here) sold to the end: claims/s, transfers per 1,000
 #     claims (Σ HLEN xin over the shards), units moved, remaining after, and the longest window
-#     in which a claim was refused (sold_out) while a later claim was still granted.
+#     in which a claim was refused (sold_out) while a later claim was still granted (client clock,
+#     so it includes response latency), the node's count of claims refused after the last
+#     rebalance attempt while stock was elsewhere (`coupond_shard_refused_with_stock_total`); once with
+#     uniform users and once with `--shard-skew 3` (two users in three homed on shard 0, ≈ 78% of
+#     the demand on one third of the stock).
 # Bounded: ≈ 6 runs × 6 s + start-up. Needs release binaries (`swift build -c release`).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin_dir=${COUPOND_BIN_DIR:-$root/.build/release}
 seconds=${SHARD_BENCH_SECONDS:-6}
 connections=${SHARD_BENCH_CONNECTIONS:-64}
-sellout_stock=${SHARD_BENCH_STOCK:-30000}
+sellout_stock=${SHARD_BENCH_STOCK:-6000}
 # shellcheck source=../load-tests/stack.sh
 . "$root/load-tests/stack.sh"
 ulimit -n 8192 2>/dev/null || true
@@ -66,6 +70,7 @@ create_campaign() {  # shards stock → id
     -d "{\"template_id\":$template,\"name\":\"hot\",\"stock\":$2,\"per_user_limit\":1,\"shards\":$1,\"claim_start\":\"$start\",\"claim_end\":\"$end\"}" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
 }
+refused_with_stock() { curl -sf "http://127.0.0.1:$node_port/metrics" | awk '/^coupond_shard_refused_with_stock_total/{print $2}'; }
 ticks() { for pid in "${pids[@]}"; do awk '{printf "%d ", $14 + $15}' "/proc/$pid/stat"; done; }
 # where ID: the master port holding each shard's meta; moved ID: "transfers units" over every shard.
 where() {
@@ -90,18 +95,20 @@ moved() {
   echo "$transfers $units $remaining"
 }
 
-# run LABEL SHARDS STOCK: one coupon-load run on a fresh campaign; appends a JSON line to $run_dir/results.jsonl.
+# run LABEL SHARDS STOCK [coupon-load flags]: one coupon-load run on a fresh campaign; appends a JSON line to $run_dir/results.jsonl.
 run() {
   local label=$1 shards=$2 stock=$3 id before after
+  shift 3
   id=$(create_campaign "$shards" "$stock")
   sleep 2
-  before=$(ticks)
+  before=$(ticks); refused_before=$(refused_with_stock)
   "$bin_dir/coupon-load" --target "127.0.0.1:$node_port" --keys-file "$keys_file" --quiet --label "$label" --campaign "$id" \
-    --users 10000000 --connections "$connections" --duration "$seconds" --json "$run_dir/$label.json" >"$run_dir/$label.out" 2>&1 || true
+    --users 10000000 --connections "$connections" --duration "$seconds" --json "$run_dir/$label.json" "$@" >"$run_dir/$label.out" 2>&1 || true
   after=$(ticks)
-  python3 - "$run_dir/$label.json" "$label" "$shards" "$stock" "$before" "$after" "$(moved "$id")" "$(where "$id")" >>"$run_dir/results.jsonl" <<'PY'
+  python3 - "$run_dir/$label.json" "$label" "$shards" "$stock" "$before" "$after" "$(moved "$id")" "$(where "$id")" \
+    "$(( $(refused_with_stock) - refused_before ))" >>"$run_dir/results.jsonl" <<'PY'
 import json, sys
-path, label, shards, stock, before, after, moved, where = sys.argv[1:]
+path, label, shards, stock, before, after, moved, where, refused = sys.argv[1:]
 r = json.load(open(path))
 b, a = [int(x) for x in before.split()], [int(x) for x in after.split()]
 answered = max(1, r["answered"])
@@ -115,6 +122,7 @@ print(json.dumps({
     "transfers_per_1000_claims": round(transfers * 1000 / answered, 3),
     "transfers_per_1000_grants": round(transfers * 1000 / max(1, granted), 3),
     "refused_while_stock_window_ms": r.get("refused_while_stock_window_ms", 0), "where": where.strip(),
+    "refused_with_stock_node": int(refused),
     "p99_ms": r["latency_ms"]["p99"],
 }))
 PY
@@ -123,6 +131,7 @@ PY
 
 for label in a1-s1 a2-s3 a3-s3 a4-s1; do run "$label" "${label#*-s}" 10000000; done
 for label in b1-s1 b2-s3; do run "$label" "${label#*-s}" "$sellout_stock"; done
+run b3-s3-skewed 3 "$sellout_stock" --shard-skew 3
 
 python3 - "$run_dir/results.jsonl" <<'PY'
 import json, sys
@@ -131,16 +140,20 @@ def mean(rs, key): return sum(r[key] for r in rs) / len(rs)
 a1 = [r for r in rows if r["label"].startswith("a") and r["shards"] == 1]
 a3 = [r for r in rows if r["label"].startswith("a") and r["shards"] == 3]
 c1, c3 = mean(a1, "claims_per_second"), mean(a3, "claims_per_second")
-cpu1 = [sum(r["redis_cpu_us_per_claim"][i] for r in a1) / len(a1) for i in range(3)]
-cpu3 = [sum(r["redis_cpu_us_per_claim"][i] for r in a3) / len(a3) for i in range(3)]
-print(f"A. throughput (stock never runs out), mean of two runs each:")
-print(f"   shards: 1  {c1:8.0f} claims/s   Redis CPU µs/claim per master {['%.1f' % x for x in cpu1]} (sum {sum(cpu1):.1f}, busiest {max(cpu1):.1f})")
-print(f"   shards: 3  {c3:8.0f} claims/s   Redis CPU µs/claim per master {['%.1f' % x for x in cpu3]} (sum {sum(cpu3):.1f}, busiest {max(cpu3):.1f})")
-print(f"   ratio shards 3 / shards 1: claims/s {c3 / c1:.2f}x; busiest master's CPU per claim {max(cpu3) / max(cpu1):.2f}x; total Redis CPU per claim {sum(cpu3) / sum(cpu1):.2f}x")
+# Per run: each master's Redis CPU per claim (µs), the busiest master's, and the sum; then means.
+def busiest(rs): return sum(max(r["redis_cpu_us_per_claim"]) for r in rs) / len(rs)
+def total(rs): return sum(sum(r["redis_cpu_us_per_claim"]) for r in rs) / len(rs)
+print("A. throughput (stock never runs out), mean of two runs each:")
+for name, rs, c in (("1", a1, c1), ("3", a3, c3)):
+    per = "; ".join(str(r["redis_cpu_us_per_claim"]) for r in rs)
+    print(f"   shards: {name}  {c:8.0f} claims/s   Redis CPU µs/claim on each master, per run: {per}  busiest {busiest(rs):.1f}, sum {total(rs):.1f}")
+print(f"   ratio shards 3 / shards 1: claims/s {c3 / c1:.2f}x; busiest master's CPU per claim {busiest(a3) / busiest(a1):.2f}x "
+      f"(hot-campaign ceiling at one core per master: {1e6 / busiest(a1):.0f} → {1e6 / busiest(a3):.0f} claims/s); total Redis CPU per claim {total(a3) / total(a1):.2f}x")
 print("B. sell-out:")
 for r in rows:
     if r["label"].startswith("b"):
-        print(f"   shards: {r['shards']}  stock {r['stock']}: {r['claims_per_second']:.0f} claims/s, granted {r['granted']}, remaining after {r['remaining_after']}, "
+        print(f"   {r['label']}: shards: {r['shards']}  stock {r['stock']}: {r['claims_per_second']:.0f} claims/s, granted {r['granted']}, remaining after {r['remaining_after']}, "
               f"transfers {r['transfers']} ({r['transfers_per_1000_claims']} per 1,000 claims, {r['transfers_per_1000_grants']} per 1,000 grants, {r['units_moved']} units moved), "
-              f"longest refused-while-stock window {r['refused_while_stock_window_ms']:.1f} ms, shards at {r['where']}")
+              f"sold_out after the last attempt with stock elsewhere (node count) {r['refused_with_stock_node']}, "
+              f"client-seen window first sold_out → last 201 {r['refused_while_stock_window_ms']:.1f} ms (includes response latency, p99 {r['p99_ms']:.0f} ms), shards at {r['where']}")
 PY

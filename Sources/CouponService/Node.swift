@@ -72,7 +72,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         for loop in group.loops {
             let redis = Self.loopRedis(configuration, clusterMap: clusterMap, loop: loop, options: options, counters: metrics.cluster)
             redisConnections.append((loop, redis.async, redis.connect))
-            engines.append(ClaimEngine(loop: loop, redis: redis.async, soldOut: soldOut, options: engineOptions))
+            engines.append(ClaimEngine(loop: loop, redis: redis.async, soldOut: soldOut, options: engineOptions, shardCounters: metrics.shards))
         }
         api = API(configuration: configuration, logger: logger, metrics: metrics, workers: workers, engines: engines, flusher: flusher)
         Routes.install(on: router, api: api)

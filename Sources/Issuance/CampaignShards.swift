@@ -1,3 +1,4 @@
+import Synchronization
 import RedisClient
 
 /// The stock shards of a hot campaign (issue 10 §1, ARCHITECTURE §12). A campaign created with
@@ -105,4 +106,15 @@ public enum CampaignShards {
         }
         return result
     }
+}
+
+/// A node's sharded-campaign counters, shared by its engines (issue 10): transfers completed,
+/// units they moved, and claims answered `sold_out` after the last rebalance attempt while
+/// the last plan still saw stock elsewhere or in transit.
+public final class ShardCounters: Sendable {
+    public let transfers = Atomic<Int>(0)
+    public let unitsMoved = Atomic<Int>(0)
+    public let refusedWithStockElsewhere = Atomic<Int>(0)
+
+    public init() {}
 }

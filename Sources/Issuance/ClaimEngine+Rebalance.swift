@@ -11,13 +11,13 @@ import RedisClient
 /// - `.soldOut`: no shard has stock and nothing is in transit: answer `sold_out` and mark the
 ///   campaign sold out on this node.
 /// A claim is retried at most `rebalanceAttempts` times; after that it is answered `sold_out`
-/// (counted in `refusedWithStockElsewhere` when the last plan was not `.soldOut`). A retried
+/// (counted in `ShardCounters.refusedWithStockElsewhere`). A retried
 /// claim's `out:sold_out` count is taken back, so the outcome counters count answers.
 extension ClaimEngine {
     func rebalance(_ pending: Pending) {
         let key = BatchKey(campaignId: pending.request.campaignId, shard: pending.shard)
         guard pending.attempt < options.rebalanceAttempts else {
-            refusedWithStockElsewhere += 1
+            shardCounters.refusedWithStockElsewhere.add(1, ordering: .relaxed)
             return pending.completion(.success(.refused(.soldOut)))
         }
         if rebalancing[key] != nil { return rebalancing[key]!.append(pending) }
@@ -33,7 +33,7 @@ extension ClaimEngine {
             case .transfer(let donor, let amount):
                 let transfer = StockTransfer(id: codeGenerator.code().value, donor: donor, receiver: key.shard, wanted: amount)
                 run(transfer, shards: shards) { [self] done in
-                    if done.moved.map({ $0 > 0 }) == true { countTransfer() }
+                    if let moved = done.moved, moved > 0 { countTransfer(units: moved) }
                     retry(key)
                 }
             }

@@ -68,16 +68,15 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
     private var shardLayouts: [Int64: [CampaignKeys]] = [:]
     /// Refused claims waiting for their shard's rebalance (`ClaimEngine+Rebalance`).
     var rebalancing: [BatchKey: [Pending]] = [:]
-    /// Stock transfers this engine completed, and claims answered `sold_out` after the last
-    /// attempt while stock remained elsewhere (metrics for the benchmark).
-    public private(set) var transfersCompleted = 0
-    public internal(set) var refusedWithStockElsewhere = 0
+    /// Transfers completed and refusals after the last attempt (`/metrics`).
+    public let shardCounters: ShardCounters
     /// Sold-out refusals answered by the probe and not yet added to `out:sold_out`.
     private var localRefusals: [Int64: Int64] = [:]
     /// Campaigns granted in this turn and not yet added to `GrantHints.dirtyCampaigns`.
     private var dirty: Set<Int64> = []
 
-    public init(loop: EventLoop, redis: any AsyncRedis, soldOut: SoldOutMarks, options: Options) {
+    public init(loop: EventLoop, redis: any AsyncRedis, soldOut: SoldOutMarks, options: Options, shardCounters: ShardCounters = ShardCounters()) {
+        self.shardCounters = shardCounters
         self.loop = loop
         self.redis = redis
         self.soldOut = soldOut
@@ -245,7 +244,10 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
 
     /// Refusals answered by the probe still count in Redis (`out:sold_out`, finance reads it):
     /// one `HINCRBY` per campaign per loop turn, not one per request.
-    func countTransfer() { transfersCompleted += 1 }
+    func countTransfer(units: Int64) {
+        shardCounters.transfers.add(1, ordering: .relaxed)
+        shardCounters.unitsMoved.add(Int(units), ordering: .relaxed)
+    }
 
     func countLocalRefusal(_ campaignId: Int64) {
         let first = localRefusals.isEmpty
