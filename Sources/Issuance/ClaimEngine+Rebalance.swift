@@ -5,7 +5,8 @@ import RedisClient
 /// shard (issue 10 §1, ARCHITECTURE §12): one rebalance per shard and loop at a time, the
 /// refused claims of that shard waiting for it. It reads every shard's remaining stock and
 /// open transfers, then `ShardRebalance.plan` decides:
-/// - `.transfer`: run a `StockTransfer` (debit donor → credit home shard → complete), then
+/// - `.transfer`: run a `StockTransfer` of half the richest donor's stock, capped at
+///   `ShardRebalance.unitsPerWaitingClaim` (64) per waiting claim (debit donor → credit home shard → complete), then
 ///   retry the waiting claims on the home shard;
 /// - `.wait`: stock is only in transit: retry after `rebalanceWaitMs`;
 /// - `.soldOut`: no shard has stock and nothing is in transit: answer `sold_out` and mark the
@@ -25,7 +26,8 @@ extension ClaimEngine {
         let shards = layouts(key.campaignId)
         readShardStatus(shards) { [self] status in
             guard let status else { return answerSoldOut(key, mark: false) }
-            switch ShardRebalance.plan(receiver: key.shard, remaining: status.remaining, openTransfers: status.open) {
+            let waiting = rebalancing[key]?.count ?? 1
+            switch ShardRebalance.plan(receiver: key.shard, remaining: status.remaining, openTransfers: status.open, waiting: waiting) {
             case .soldOut:
                 answerSoldOut(key, mark: true)
             case .wait:

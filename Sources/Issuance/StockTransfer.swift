@@ -160,19 +160,27 @@ public struct StockTransfer: Sendable, Equatable {
 /// What a shard that ran dry does next, from every shard's remaining stock and open transfers
 /// (read just before; a pure decision, tested without sockets).
 public enum ShardRebalance: Sendable, Equatable {
-    /// Take `amount` (half of the richest donor's remaining, rounded up) from `donor`.
+    /// Take `amount` from `donor`: half of the richest donor's remaining (rounded up), but no
+    /// more than `unitsPerWaitingClaim` per claim waiting on the receiver (at least one
+    /// batch's worth), so a shard with little demand does not pull half of a busy shard's
+    /// stock only to have it pulled back.
     case transfer(donor: Int, amount: Int64)
     /// No shard has stock but some is in transit: retry the claim shortly.
     case wait
     /// Nothing remains anywhere and nothing is in transit: the campaign is sold out.
     case soldOut
 
-    public static func plan(receiver: Int, remaining: [Int64], openTransfers: [Int64]) -> ShardRebalance {
+    public static let unitsPerWaitingClaim: Int64 = 64
+
+    public static func plan(receiver: Int, remaining: [Int64], openTransfers: [Int64], waiting: Int = 1) -> ShardRebalance {
         var donor: Int?
         for (shard, left) in remaining.enumerated() where shard != receiver && left > 0 {
             if donor == nil || left > remaining[donor!] { donor = shard }
         }
-        if let donor { return .transfer(donor: donor, amount: (remaining[donor] + 1) / 2) }
+        if let donor {
+            let cap = unitsPerWaitingClaim * Int64(max(1, waiting))
+            return .transfer(donor: donor, amount: min((remaining[donor] + 1) / 2, cap))
+        }
         if remaining.indices.contains(receiver) && remaining[receiver] > 0 { return .wait }  // stock arrived meanwhile
         return openTransfers.contains { $0 > 0 } ? .wait : .soldOut
     }

@@ -111,6 +111,9 @@ import Testing
 
     @Test func rebalancePlansFromTheRichestDonor() {
         #expect(ShardRebalance.plan(receiver: 0, remaining: [0, 5, 9], openTransfers: [0, 0, 0]) == .transfer(donor: 2, amount: 5))
+        // Half of the richest, capped at 64 units per waiting claim.
+        #expect(ShardRebalance.plan(receiver: 1, remaining: [1_000, 0, 10], openTransfers: [0, 0, 0], waiting: 2) == .transfer(donor: 0, amount: 128))
+        #expect(ShardRebalance.plan(receiver: 1, remaining: [1_000, 0, 10], openTransfers: [0, 0, 0], waiting: 50) == .transfer(donor: 0, amount: 500))
         #expect(ShardRebalance.plan(receiver: 1, remaining: [1, 0, 0], openTransfers: [0, 0, 0]) == .transfer(donor: 0, amount: 1))
         #expect(ShardRebalance.plan(receiver: 0, remaining: [0, 0, 0], openTransfers: [0, 1, 0]) == .wait)
         #expect(ShardRebalance.plan(receiver: 0, remaining: [2, 0, 0], openTransfers: [0, 0, 0]) == .wait)  // arrived meanwhile
