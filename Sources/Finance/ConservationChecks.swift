@@ -142,27 +142,27 @@ public enum ConservationChecks {
     ) throws -> [CheckResult.Offender] {
         var candidates: [String: String] = [:]  // code → stream id
         for keys in CampaignShards.keys(campaignId: campaignId, count: snapshot.shards) {
-        var cursor = "0"
-        repeat {
-            let reply = try redis.command(["SCAN", .string(cursor), "MATCH", .string(keys.requestBuckets), "COUNT", "1000"])
-            let parts = reply.array ?? []
-            cursor = parts.first?.string ?? "0"
-            for bucket in (parts.count > 1 ? parts[1].array ?? [] : []).compactMap(\.string) {
-                var bucketCursor = "0"
-                repeat {  // request id → "user\ncode|at|Δvalid_from|Δvalid_until|stream_id" (code and stream id used here)
-                    let page = try redis.command(["HSCAN", .string(bucket), .string(bucketCursor), "COUNT", "1000"]).array ?? []
-                    bucketCursor = page.first?.string ?? "0"
-                    let flat = page.count > 1 ? page[1].array ?? [] : []
-                    for index in stride(from: 1, to: flat.count, by: 2) {
-                        guard let value = flat[index].string, let newline = value.firstIndex(of: "\n") else { continue }
-                        let record = String(value[value.index(after: newline)...])
-                        if let grant = Grant(record: record, campaignId: campaignId, userId: "", requestId: "") {
-                            candidates[grant.code] = grant.streamId
+            var cursor = "0"
+            repeat {
+                let reply = try redis.command(["SCAN", .string(cursor), "MATCH", .string(keys.requestBuckets), "COUNT", "1000"])
+                let parts = reply.array ?? []
+                cursor = parts.first?.string ?? "0"
+                for bucket in (parts.count > 1 ? parts[1].array ?? [] : []).compactMap(\.string) {
+                    var bucketCursor = "0"
+                    repeat {  // request id → "user\ncode|at|Δvalid_from|Δvalid_until|stream_id" (code and stream id used here)
+                        let page = try redis.command(["HSCAN", .string(bucket), .string(bucketCursor), "COUNT", "1000"]).array ?? []
+                        bucketCursor = page.first?.string ?? "0"
+                        let flat = page.count > 1 ? page[1].array ?? [] : []
+                        for index in stride(from: 1, to: flat.count, by: 2) {
+                            guard let value = flat[index].string, let newline = value.firstIndex(of: "\n") else { continue }
+                            let record = String(value[value.index(after: newline)...])
+                            if let grant = Grant(record: record, campaignId: campaignId, userId: "", requestId: "") {
+                                candidates[grant.code] = grant.streamId
+                            }
                         }
-                    }
-                } while bucketCursor != "0"
-            }
-        } while cursor != "0"
+                    } while bucketCursor != "0"
+                }
+            } while cursor != "0"
         }
         let waiting = Set(backlog.unflushed.map(\.code))
         let limit = snapshot.lastStreamId.map(StreamOrder.parts)
