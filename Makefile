@@ -52,7 +52,7 @@ test: deps tools
 # mid-load. `make test` runs the same shape at 9,000 claims. About a minute.
 # Sharded hot campaigns (issue 10 §1): the same shape on one campaign of `shards: 3` (with and
 # without a shard's slot migrating), and a node dying between a stock transfer's debit and
-# credit 20 times (ShardTransferKillTests, only here). About three more minutes.
+# credit 20 times (ShardTransferKillTests, only here). About two more minutes.
 chaos: deps
 	$(SWIFT) build --build-tests
 	COUPOND_CLUSTER_FULL=1 $(SWIFT) test --skip-build --no-parallel --filter 'ClusterLoadTests|ShardedCampaignTests|ShardTransferKillTests'
