@@ -50,9 +50,12 @@ test: deps tools
 # Redis Cluster at full size (issue 9 §2): 2 nodes, 64 connections, 50,000 claims from 10,000
 # users on three campaigns on three masters, stock 5,000 each, with and without a slot migration
 # mid-load. `make test` runs the same shape at 9,000 claims. About a minute.
+# Sharded hot campaigns (issue 10 §1): the same shape on one campaign of `shards: 3` (with and
+# without a shard's slot migrating), and a node dying between a stock transfer's debit and
+# credit 20 times (ShardTransferKillTests, only here). About two more minutes.
 chaos: deps
 	$(SWIFT) build --build-tests
-	COUPOND_CLUSTER_FULL=1 $(SWIFT) test --skip-build --no-parallel --filter ClusterLoadTests
+	COUPOND_CLUSTER_FULL=1 $(SWIFT) test --skip-build --no-parallel --filter 'ClusterLoadTests|ShardedCampaignTests|ShardTransferKillTests'
 
 bench: release
 	./Benchmarks/run.sh
