@@ -102,7 +102,7 @@ test: console-tools
 # Benchmarks/efficiency/malloccount.c. Not part of `make test`.
 BENCH_APT := wrk nginx-light
 PROFILE_APT := linux-perf wrk
-.PHONY: bench-tools profile-tools profile efficiency malloccount
+.PHONY: bench-tools profile-tools profile efficiency malloccount alloc-sites
 
 bench-tools:
 	@missing=""; for p in $(BENCH_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -127,6 +127,10 @@ malloccount: .build/malloccount.so
 # perf flame graph of the claim path → Benchmarks/efficiency/flamegraph.svg (+ top symbols).
 profile: release profile-tools
 	./Benchmarks/efficiency/profile.sh
+
+# Where the claim path allocates (malloc uprobe, by nearest coupond frame; needs root).
+alloc-sites: release profile-tools
+	./Benchmarks/efficiency/alloc-sites.sh
 
 # CPU per claim vs nginx, allocations per claim, open-loop p99 with the flusher on and off.
 efficiency: release bench-tools malloccount
