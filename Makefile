@@ -72,12 +72,15 @@ test: deps tools
 # Redis Cluster at full size (issue 9 §2): 2 nodes, 64 connections, 50,000 claims from 10,000
 # users on three campaigns on three masters, stock 5,000 each, with and without a slot migration
 # mid-load. `make test` runs the same shape at 9,000 claims. About a minute.
+# Sharded hot campaigns (issue 10 §1): the same shape on one campaign of `shards: 3` (with and
+# without a shard's slot migrating), and a node dying between a stock transfer's debit and
+# credit 20 times (ShardTransferKillTests, only here). About two more minutes.
 # Then failover (issue 10 §2): CLUSTER FAILOVER FORCE mid-load on a fresh 3+3 cluster, acknowledged
 # grants lost with and without --redis-wait-replicas 1 (about 20 s per mode), and the wait's
 # same-run cost (about 25 s).
 chaos: deps
 	$(SWIFT) build --build-tests
-	COUPOND_CLUSTER_FULL=1 $(SWIFT) test --skip-build --no-parallel --filter ClusterLoadTests
+	COUPOND_CLUSTER_FULL=1 $(SWIFT) test --skip-build --no-parallel --filter 'ClusterLoadTests|ShardedCampaignTests|ShardTransferKillTests'
 	COUPOND_FAILOVER=1 $(SWIFT) test --skip-build --no-parallel --filter FailoverTests
 
 bench: release
@@ -125,7 +128,7 @@ test: console-tools
 # Benchmarks/efficiency/malloccount.c. Not part of `make test`.
 BENCH_APT := wrk nginx-light
 PROFILE_APT := linux-perf wrk
-.PHONY: bench-tools profile-tools profile efficiency malloccount
+.PHONY: bench-tools profile-tools profile efficiency malloccount alloc-sites
 
 bench-tools:
 	@missing=""; for p in $(BENCH_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -150,6 +153,10 @@ malloccount: .build/malloccount.so
 # perf flame graph of the claim path → Benchmarks/efficiency/flamegraph.svg (+ top symbols).
 profile: release profile-tools
 	./Benchmarks/efficiency/profile.sh
+
+# Where the claim path allocates (malloc uprobe, by nearest coupond frame; needs root).
+alloc-sites: release profile-tools
+	./Benchmarks/efficiency/alloc-sites.sh
 
 # CPU per claim vs nginx, allocations per claim, open-loop p99 with the flusher on and off.
 efficiency: release bench-tools malloccount

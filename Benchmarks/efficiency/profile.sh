@@ -17,5 +17,5 @@ sleep 0.3
 CLAIM_PREFIX=prof wrk -t 1 -c 64 -d "$((seconds - 1))s" -s "$here/wrk-claim.lua" "$url" | grep -E "requests in|Requests/sec"
 wait "$perf_pid" || { cat "$run_dir/perf.log"; exit 1; }
 perf script -i "$run_dir/perf.data" 2>/dev/null | tee "$run_dir/perf.txt" | python3 "$root/Benchmarks/flamegraph.py" --title "coupond claim path (wrk, 64 conns, 1 loop, flusher off)" --svg "$out" --top 25 --folded "${PROFILE_FOLDED:-$run_dir/folded.txt}" \
-  --inclusive "HTTPRequestParser,HTTPConnection.processInput,ClaimHandler.handle,API.guarded,RedisConnection.socketReadable,RedisConnection.socketWritable,HTTPConnection.flush,redisAsync,epoll_pwait2,JSONParser,malloc,swift_retain,swift_release"
+  --inclusive "HTTPRequestParser,HTTPConnectionMachine,HTTPConnection.run,HTTPConnection.write,ClaimHandler.handle,API.guarded,RedisConnection.socketReadable,RedisConnection.socketWritable,redisAsync,epoll_pwait2,JSONParser,malloc,swift_retain,swift_release"
 echo "flame graph: $out"

@@ -101,6 +101,11 @@ public enum SegmentStore {
     }
 
     /// Sets (or with nil removes) the audience of a campaign, then publishes it to Redis.
+    /// Records a new campaign's audience (in the creating transaction; published with the campaign).
+    public static func saveAudience(campaignId: Int64, segmentId: Int64, on connection: PostgresConnection) throws {
+        _ = try connection.execute("INSERT INTO campaign_audiences (campaign_id, segment_id) VALUES ($1, $2)", [campaignId, segmentId])
+    }
+
     public static func setAudience(campaignId: Int64, segmentId: Int64?, postgres: PostgresConnection, redis: BlockingRedisConnection) throws {
         if let segmentId {
             _ = try postgres.execute(

@@ -1,11 +1,11 @@
 /// The campaign's wire format (JSON, snake_case) as the admin API receives and returns it:
 /// `{"template_id", "name", "stock", "per_user_limit", "claim_start", "claim_end",
-///   "validity"?, "eligibility": {"required_tags": [...]}?}`, plus the period caps
+///   "validity"?, "eligibility": {"required_tags": [...]}?, "shards"?}`, plus the period caps
 /// `"time_zone", "user_daily_limit", "user_weekly_limit", "daily_stock", "daily_release_at"` (issue 12). Without `validity` the
-/// template's rule applies.
+/// template's rule applies; without `shards`, 1.
 extension Campaign {
     static let fields = Set([
-        "template_id", "name", "stock", "per_user_limit", "claim_start", "claim_end", "validity", "eligibility",
+        "template_id", "name", "stock", "per_user_limit", "claim_start", "claim_end", "validity", "eligibility", "shards",
     ]).union(PeriodCaps.fields)
 
     /// Decodes a new campaign (id 0 until stored) and validates it.
@@ -38,9 +38,17 @@ extension Campaign {
         }
         guard (Int64(Int.min)...Int64(Int.max)).contains(limit) else { throw fields.error("per_user_limit", "is out of range") }
         let caps = try PeriodCaps.decode(fields)
+        var shards: Int64 = 1
+        if fields.value("shards") != nil {
+            shards = try fields.requiredInt64("shards")
+            guard Self.shardRange.contains(Int(clamping: shards)) else {
+                throw fields.error("shards", "must be between \(Self.shardRange.lowerBound) and \(Self.shardRange.upperBound)")
+            }
+        }
         self.init(
             id: 0, templateId: templateId, name: name, stockTotal: stock, perUserLimit: Int(limit), claimStartMs: start,
-            claimEndMs: end, validity: validity, eligibility: Eligibility(requiredTags: tags), periodCaps: caps)
+            claimEndMs: end, validity: validity, eligibility: Eligibility(requiredTags: tags), periodCaps: caps,
+            shards: Int(shards))
         if let first = validationErrors().first { throw first }
     }
 
@@ -65,6 +73,7 @@ extension Campaign {
         }
         object["eligibility"] = ["required_tags": .array(eligibility.requiredTags.map(JSONValue.string))]
         periodCaps?.encode(into: &object)
+        object["shards"] = .int(Int64(shards))
         return .object(object)
     }
 }

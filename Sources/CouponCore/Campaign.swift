@@ -17,12 +17,16 @@ public struct Campaign: Sendable, Equatable {
     public var state: State
     /// Per-day and per-week caps in the campaign's time zone (issue 12); nil: none.
     public var periodCaps: PeriodCaps?
+    /// Stock shards (issue 10): 1 = one keyspace (the default); K > 1 splits the stock over K
+    /// Redis keyspaces on K slots. Fixed at creation.
+    public var shards: Int
 
     public init(
         id: Int64, templateId: Int64, name: String, stockTotal: Int64, perUserLimit: Int,
         claimStartMs: Int64, claimEndMs: Int64, validity: ValidityRule, eligibility: Eligibility = .everyone,
-        state: State = .active, periodCaps: PeriodCaps? = nil
+        state: State = .active, periodCaps: PeriodCaps? = nil, shards: Int = 1
     ) {
+        self.shards = shards
         self.id = id
         self.templateId = templateId
         self.name = name
@@ -39,6 +43,8 @@ public struct Campaign: Sendable, Equatable {
     /// Limits a campaign must respect; checked before anything is stored.
     public static let maxStock: Int64 = 1_000_000_000
     public static let maxPerUserLimit = 1_000
+    /// Shards a campaign may have (`Issuance.CampaignShards.range` follows it).
+    public static let shardRange = 1...16
 
     /// The problems with this campaign's settings, empty when it can be stored.
     public func validationErrors() -> [ValidationError] {
@@ -51,6 +57,9 @@ public struct Campaign: Sendable, Equatable {
         }
         if perUserLimit < 1 || perUserLimit > Self.maxPerUserLimit {
             errors.append(ValidationError(field: "per_user_limit", message: "must be between 1 and \(Self.maxPerUserLimit)"))
+        }
+        if !Self.shardRange.contains(shards) {
+            errors.append(ValidationError(field: "shards", message: "must be between \(Self.shardRange.lowerBound) and \(Self.shardRange.upperBound)"))
         }
         if claimEndMs <= claimStartMs {
             errors.append(ValidationError(field: "claim_end", message: "must be after claim_start"))
@@ -102,4 +111,13 @@ public enum ClaimRefusal: String, Sendable, CaseIterable {
     case dailyLimitReached = "daily_limit_reached"
     case weeklyLimitReached = "weekly_limit_reached"
     case dailySoldOut = "daily_sold_out"
+}
+
+extension Campaign {
+    /// Features that read and write shard 0's keys only (issue 10 §1 left them unsharded):
+    /// refused on a campaign with `shards > 1`, so they can never under-count its stock or its
+    /// users. The message names the feature; nil when the campaign may use it.
+    public func refusesOnShards(_ feature: String) -> String? {
+        shards > 1 ? "\(feature) is not available on a campaign with shards > 1 (it has \(shards))" : nil
+    }
 }

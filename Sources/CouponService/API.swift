@@ -204,10 +204,15 @@ final class API: Sendable {
 
     /// The campaign with `remaining` and `issued` as Redis counts them.
     func describe(_ campaign: Campaign, redis: BlockingRedisConnection) throws -> [UInt8] {
-        let keys = CampaignKeys(campaignId: campaign.id)
-        let replies = try redis.pipeline([["GET", .string(keys.stock)], ["HGET", .string(keys.meta), .string(CampaignMeta.issued)]])
-        let remaining = try replies[0].get().string.flatMap(Int64.init)
-        let issued = try replies[1].get().string.flatMap(Int64.init)
+        // A sharded campaign (issue 10) answers the sums over its shards.
+        var remaining: Int64? = 0, issued: Int64? = 0
+        for keys in CampaignShards.keys(campaignId: campaign.id, count: campaign.shards) {
+            let replies = try redis.pipeline([["GET", .string(keys.stock)], ["HGET", .string(keys.meta), .string(CampaignMeta.issued)]])
+            let shardRemaining = try replies[0].get().string.flatMap(Int64.init)
+            let shardIssued = try replies[1].get().string.flatMap(Int64.init)
+            remaining = remaining.flatMap { total in shardRemaining.map { total + $0 } }
+            issued = issued.flatMap { total in shardIssued.map { total + $0 } }
+        }
         guard case .object(var object) = campaign.json else { return [] }
         object["remaining"] = remaining.map(JSONValue.int) ?? .null
         object["issued"] = issued.map(JSONValue.int) ?? .null

@@ -56,7 +56,8 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         let options = RedisConnectionOptions(commandTimeoutMs: configuration.redisCommandTimeoutMs)
         let soldOut = SoldOutMarks()
         let engineOptions = ClaimEngine.Options(
-            batchMax: configuration.claimBatchMax, soldOutMarkMs: configuration.soldOutMarkMs, replicaWait: configuration.replicaWait)
+            batchMax: configuration.claimBatchMax, soldOutMarkMs: configuration.soldOutMarkMs, replicaWait: configuration.replicaWait,
+            rebalanceAttempts: configuration.shardRebalanceAttempts, faultExitAfterDebitPercent: configuration.faultExitAfterTransferDebit)
         // On Redis Cluster: the slot map is loaded once here, then each loop's router keeps its own copy fresh.
         var clusterMap: ClusterSlotMap?
         if !configuration.redisCluster.isEmpty {
@@ -73,7 +74,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         for loop in group.loops {
             let redis = Self.loopRedis(configuration, clusterMap: clusterMap, loop: loop, options: options, counters: metrics.cluster)
             redisConnections.append((loop, redis.async, redis.connect))
-            engines.append(ClaimEngine(loop: loop, redis: redis.async, soldOut: soldOut, options: engineOptions))
+            engines.append(ClaimEngine(loop: loop, redis: redis.async, soldOut: soldOut, options: engineOptions, shardCounters: metrics.shards))
         }
         api = API(configuration: configuration, logger: logger, metrics: metrics, workers: workers, engines: engines, flusher: flusher)
         Routes.install(on: router, api: api)
@@ -222,7 +223,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         campaignSync = task
     }
 
-    /// Graceful drain (SIGTERM, ARCHITECTURE §13): `/readyz` answers 503 at once; after
+    /// Graceful drain (SIGTERM, ARCHITECTURE §14): `/readyz` answers 503 at once; after
     /// `delaySeconds` (time for a balancer polling `/readyz` to stop sending) the listeners close,
     /// every connection answers the requests it already read and closes, for at most
     /// `timeoutSeconds`; then `stop()`: the flusher finishes its batch. True when every request

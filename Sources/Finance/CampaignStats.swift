@@ -56,22 +56,28 @@ public struct CampaignStats: Sendable, Equatable {
     /// Nil when PostgreSQL has no such campaign.
     public static func read(campaignId: Int64, postgres: PostgresConnection, redis: BlockingRedisConnection) throws -> CampaignStats? {
         guard try FinanceStore.campaignExists(campaignId, on: postgres) else { return nil }
-        let keys = CampaignKeys(campaignId: campaignId)
         let snapshot = try RedisSnapshot.read(campaignId: campaignId, on: redis)
         let backlog = try ConservationChecks.backlog(snapshot, on: postgres)
-        let stream = try GrantStreamState.read(redis, stream: keys.grants)
-        let counters = try redis.command(["HMGET", .string(keys.meta)] + outcomes.map { .string(CampaignMeta.outcomeCounter($0)) }).array ?? []
+        // A sharded campaign (issue 10) is one campaign here: streams and counters summed over its shards.
+        var streamBacklog = 0, streamPending = 0
+        var counters = [Int64](repeating: 0, count: outcomes.count)
+        for keys in CampaignShards.keys(campaignId: campaignId, count: snapshot.shards) {
+            if let stream = try GrantStreamState.read(redis, stream: keys.grants) {
+                streamBacklog += stream.unflushed
+                streamPending += stream.pending
+            }
+            let values = try redis.command(["HMGET", .string(keys.meta)] + outcomes.map { .string(CampaignMeta.outcomeCounter($0)) }).array ?? []
+            for index in counters.indices where values.indices.contains(index) { counters[index] += values[index].string.flatMap(Int64.init) ?? 0 }
+        }
         let ledger = try FinanceStore.ledgerTotals(campaignId: campaignId, on: postgres)
         var stats = CampaignStats(
             campaignId: campaignId, currency: ledger.currency, stock: snapshot.stockTotal ?? ledger.stockTotal,
             remaining: snapshot.remaining, issued: snapshot.issued, flushed: ledger.rows,
-            notYetFlushed: Int64(backlog.unflushed.count), streamBacklog: Int64(stream?.unflushed ?? 0),
-            streamPending: Int64(stream?.pending ?? 0), redeemed: ledger.redeemed, restored: ledger.restored,
+            notYetFlushed: Int64(backlog.unflushed.count), streamBacklog: Int64(streamBacklog),
+            streamPending: Int64(streamPending), redeemed: ledger.redeemed, restored: ledger.restored,
             expired: ledger.expired, revoked: ledger.revoked, outstanding: ledger.outstanding,
             outstandingFaceValue: ledger.outstandingFaceValue, discount: ledger.discount, orderRevenue: ledger.orderRevenue,
-            claims: outcomes.enumerated().map { index, outcome in
-                (outcome, counters.indices.contains(index) ? counters[index].string.flatMap(Int64.init) ?? 0 : 0)
-            })
+            claims: outcomes.enumerated().map { index, outcome in (outcome, counters[index]) })
         stats.points = try FinanceStore.exchangePointsStats(campaignId: campaignId, on: postgres)
         stats.byChannel = try ChannelFigures.campaign(campaignId, on: postgres)
         return stats

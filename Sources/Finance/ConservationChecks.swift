@@ -52,17 +52,21 @@ public struct CampaignChecks: Sendable, Equatable {
 public enum ConservationChecks {
     public static let namedLimit = 100
 
+    /// A sharded campaign (issue 10) adds the units in transit between shards:
+    /// `stock_total = Σ remaining + Σ issued + in transit` (figures `in_transit`, `shards`).
     static func stock(_ snapshot: RedisSnapshot, stockTotalPostgres: Int64) -> CheckResult {
         var difference: Int64?
         if let total = snapshot.stockTotal, let remaining = snapshot.remaining, let issued = snapshot.issued {
-            difference = total - remaining - issued
+            difference = total - remaining - issued - snapshot.inTransit
         }
+        var figures: [(name: String, value: Int64?)] = [
+            ("stock_total", snapshot.stockTotal), ("remaining", snapshot.remaining), ("issued", snapshot.issued),
+        ]
+        if snapshot.shards > 1 { figures += [("in_transit", snapshot.inTransit), ("shards", Int64(snapshot.shards))] }
+        figures += [("difference", difference), ("stock_total_postgres", stockTotalPostgres)]
         return CheckResult(
             name: "stock_conservation", passed: difference == 0,
-            figures: [
-                ("stock_total", snapshot.stockTotal), ("remaining", snapshot.remaining), ("issued", snapshot.issued),
-                ("difference", difference), ("stock_total_postgres", stockTotalPostgres),
-            ],
+            figures: figures,
             offenders: [],
             note: snapshot.stockTotal == nil ? "the campaign is not published in Redis" : nil)
     }
@@ -121,29 +125,30 @@ public enum ConservationChecks {
     static func lostCodes(
         campaignId: Int64, _ snapshot: RedisSnapshot, backlog: Backlog, redis: BlockingRedisConnection, postgres: PostgresConnection
     ) throws -> [CheckResult.Offender] {
-        let keys = CampaignKeys(campaignId: campaignId)
         var candidates: [String: String] = [:]  // code → stream id
-        var cursor = "0"
-        repeat {
-            let reply = try redis.command(["SCAN", .string(cursor), "MATCH", .string(keys.requestBuckets), "COUNT", "1000"])
-            let parts = reply.array ?? []
-            cursor = parts.first?.string ?? "0"
-            for bucket in (parts.count > 1 ? parts[1].array ?? [] : []).compactMap(\.string) {
-                var bucketCursor = "0"
-                repeat {  // request id → "user\ncode|at|Δvalid_from|Δvalid_until|stream_id" (code and stream id used here)
-                    let page = try redis.command(["HSCAN", .string(bucket), .string(bucketCursor), "COUNT", "1000"]).array ?? []
-                    bucketCursor = page.first?.string ?? "0"
-                    let flat = page.count > 1 ? page[1].array ?? [] : []
-                    for index in stride(from: 1, to: flat.count, by: 2) {
-                        guard let value = flat[index].string, let newline = value.firstIndex(of: "\n") else { continue }
-                        let record = String(value[value.index(after: newline)...])
-                        if let grant = Grant(record: record, campaignId: campaignId, userId: "", requestId: "") {
-                            candidates[grant.code] = grant.streamId
+        for keys in CampaignShards.keys(campaignId: campaignId, count: snapshot.shards) {
+            var cursor = "0"
+            repeat {
+                let reply = try redis.command(["SCAN", .string(cursor), "MATCH", .string(keys.requestBuckets), "COUNT", "1000"])
+                let parts = reply.array ?? []
+                cursor = parts.first?.string ?? "0"
+                for bucket in (parts.count > 1 ? parts[1].array ?? [] : []).compactMap(\.string) {
+                    var bucketCursor = "0"
+                    repeat {  // request id → "user\ncode|at|Δvalid_from|Δvalid_until|stream_id" (code and stream id used here)
+                        let page = try redis.command(["HSCAN", .string(bucket), .string(bucketCursor), "COUNT", "1000"]).array ?? []
+                        bucketCursor = page.first?.string ?? "0"
+                        let flat = page.count > 1 ? page[1].array ?? [] : []
+                        for index in stride(from: 1, to: flat.count, by: 2) {
+                            guard let value = flat[index].string, let newline = value.firstIndex(of: "\n") else { continue }
+                            let record = String(value[value.index(after: newline)...])
+                            if let grant = Grant(record: record, campaignId: campaignId, userId: "", requestId: "") {
+                                candidates[grant.code] = grant.streamId
+                            }
                         }
-                    }
-                } while bucketCursor != "0"
-            }
-        } while cursor != "0"
+                    } while bucketCursor != "0"
+                }
+            } while cursor != "0"
+        }
         let waiting = Set(backlog.unflushed.map(\.code))
         let limit = snapshot.lastStreamId.map(StreamOrder.parts)
         let named = candidates.filter { code, id in

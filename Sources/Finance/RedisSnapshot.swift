@@ -22,6 +22,11 @@ struct RedisSnapshot: Sendable, Equatable {
     let backlog: [BacklogEntry]
     /// True when the backlog had more entries than `maxEntries` (the list is cut there).
     let backlogTruncated: Bool
+    /// Stock shards (issue 10); for a sharded campaign the figures are sums over its shards,
+    /// each read by one script (K instants: exact at rest), and `inTransit` is the units
+    /// debited by stock transfers and not yet credited (`Σ xout − Σ xin`).
+    var shards = 1
+    var inTransit: Int64 = 0
 
     static let maxEntries = 100_000
 
@@ -63,7 +68,29 @@ struct RedisSnapshot: Sendable, Equatable {
         """#)
 
     static func read(campaignId: Int64, on redis: BlockingRedisConnection) throws -> RedisSnapshot {
-        let keys = CampaignKeys(campaignId: campaignId)
+        let count = try CampaignShards.count(campaignId: campaignId, on: redis)
+        guard count > 1 else { return try read(CampaignKeys(campaignId: campaignId), on: redis) }
+        let shards = CampaignShards.keys(campaignId: campaignId, count: count)
+        let parts = try shards.map { try read($0, on: redis) }
+        let transfers = try redis.pipeline(
+            shards.map { ["HMGET", .string($0.meta), .string(CampaignMeta.transferredIn), .string(CampaignMeta.transferredOut)] })
+        var inTransit: Int64 = 0
+        for reply in transfers {
+            let fields = try reply.get().array ?? []
+            inTransit += (fields.count > 1 ? fields[1].string.flatMap(Int64.init) ?? 0 : 0) - (fields.first?.string.flatMap(Int64.init) ?? 0)
+        }
+        func sum(_ values: [Int64?]) -> Int64? { values.contains(nil) ? nil : values.reduce(0) { $0 + $1! } }
+        var merged = RedisSnapshot(
+            stockTotal: sum(parts.map(\.stockTotal)), issued: sum(parts.map(\.issued)), remaining: sum(parts.map(\.remaining)),
+            lastStreamId: parts.compactMap(\.lastStreamId).max(by: StreamOrder.less),
+            backlog: parts.flatMap(\.backlog).sorted { StreamOrder.less($0.streamId, $1.streamId) },
+            backlogTruncated: parts.contains(where: \.backlogTruncated))
+        merged.shards = count
+        merged.inTransit = inTransit
+        return merged
+    }
+
+    static func read(_ keys: CampaignKeys, on redis: BlockingRedisConnection) throws -> RedisSnapshot {
         let reply = try redis.evalScript(
             script, keys: [.string(keys.meta), .string(keys.stock), .string(keys.grants)],
             args: [.string(CampaignKeys.flusherGroup), .int(Int64(maxEntries))])

@@ -36,6 +36,11 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
         /// flusher's batches wait instead of claims. Raising it needs no privilege; 0 keeps
         /// the process' priority.
         public var niceness: Int32 = 10
+        /// Sharded campaigns (issue 10): half-done stock transfers are completed by this
+        /// flusher's recovery sweep (`StockTransferRecovery`) this often (0: never), once
+        /// debited more than `transferGraceMilliseconds` ago.
+        public var transferRecoverySeconds = 1.0
+        public var transferGraceMilliseconds = StockTransferRecovery.defaultGraceMs
         /// Test hook: called after COMMIT and before XACK; throwing simulates a crash there.
         public var afterCommit: (@Sendable ([GrantEntry]) throws -> Void)?
 
@@ -66,6 +71,10 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
     /// The floor each stream was last trimmed to by the sweep (so an idle stream is trimmed once).
     var trimmedBelow: [String: StreamID] = [:]
     var lastTrim = Date.distantPast
+    var lastTransferRecovery = Date.distantPast
+    /// Shard counts of campaigns seen (immutable per campaign); a sharded campaign has one
+    /// grant stream per shard, all read like any other stream.
+    var shardCounts: [Int64: Int] = [:]
 
     public convenience init(
         consumer: String, redis: RedisEndpoint, postgresConninfo: String, options: Options = Options(),
@@ -137,6 +146,14 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
             active = active.intersection(fed)  // a stream that gave nothing is drained
             if !entries.isEmpty { handled += try flush(entries, redis: redis, postgres: postgres) }
         }
+        if options.transferRecoverySeconds > 0 && now.timeIntervalSince(lastTransferRecovery) >= options.transferRecoverySeconds {
+            lastTransferRecovery = now
+            let completed = try StockTransferRecovery.sweep(on: redis, graceMs: options.transferGraceMilliseconds)
+            if completed > 0 {
+                metrics.transfersRecovered.add(completed, ordering: .relaxed)
+                log("stock_transfers_recovered", ["count": String(completed)])
+            }
+        }
         if now.timeIntervalSince(lastTrim) >= options.trimEverySeconds && !touched.isEmpty {
             try trim(redis, streams: touched.sorted())
             touched.removeAll()
@@ -150,10 +167,21 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
     /// Moves campaign ids from the dirty set into `active` (SPOP: each hint goes to one flusher).
     private func takeHints(_ redis: BlockingRedisConnection) throws {
         let reply = try redis.command(["SPOP", .string(GrantHints.dirtyCampaigns), .int(Int64(options.batchSize))])
-        for id in (reply.array ?? []).compactMap({ $0.string.flatMap(Int64.init) }) {
-            let stream = CampaignKeys(campaignId: id).grants
+        let ids = (reply.array ?? []).compactMap { $0.string.flatMap(Int64.init) }
+        for stream in try streams(of: ids, redis) {
             try ensureGroup(redis, stream: stream)
             active.insert(stream)
+        }
+    }
+
+    /// The grant streams of a campaign: one per shard (`CampaignShards`; one when unsharded).
+    /// Campaigns Redis does not know read as one stream (asked again next time).
+    func streams(of campaignIds: [Int64], _ redis: BlockingRedisConnection) throws -> [String] {
+        let unknown = campaignIds.filter { shardCounts[$0] == nil }
+        if !unknown.isEmpty { shardCounts.merge(try CampaignShards.counts(campaignIds: unknown, on: redis)) { $1 } }
+        return campaignIds.flatMap { id in
+            let count = shardCounts[id] ?? 1
+            return count == 1 ? [CampaignKeys(campaignId: id).grants] : CampaignShards.keys(campaignId: id, count: count).map(\.grants)
         }
     }
 

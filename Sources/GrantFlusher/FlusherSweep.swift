@@ -76,7 +76,7 @@ extension Flusher {
         if sweep.atStart {
             let members = try redis.command(["SMEMBERS", .string(CampaignKeys.registry)])
             let ids = (members.array ?? []).compactMap { $0.string.flatMap(Int64.init) }
-            sweep.begin(ids.map { CampaignKeys(campaignId: $0).grants })
+            sweep.begin(try streams(of: ids, redis))
             try redis.command(StaleConsumers.script.loadCommand)
         }
         let streams = Array(sweep.nextSlice(now: now, sliceSeconds: slice, sweepSeconds: sweepPeriod))

@@ -1,12 +1,23 @@
 /// The Redis key layout of one campaign (ARCHITECTURE §3). Every key shares the hash tag
-/// `{c:<id>}`, so the claim script touches a single Redis Cluster slot.
+/// `{c:<id>}`, so the claim script touches a single Redis Cluster slot. A sharded campaign
+/// (issue 10) has one such layout per shard, under the shard's tag (`CampaignShards.tag`).
 public struct CampaignKeys: Sendable, Equatable {
     public let campaignId: Int64
     public let tag: String
+    /// The stock shard these keys belong to (0 for an unsharded campaign).
+    public let shard: Int
 
     public init(campaignId: Int64) {
         self.campaignId = campaignId
         self.tag = "{c:\(campaignId)}"
+        self.shard = 0
+    }
+
+    /// The keys of `shard` of a campaign with `count` shards.
+    public init(campaignId: Int64, shard: Int, count: Int) {
+        self.campaignId = campaignId
+        self.tag = CampaignShards.tag(campaignId: campaignId, shard: shard, count: count)
+        self.shard = shard
     }
 
     /// Hash: what the claim script needs (state, window, limit, validity rule, counters).
@@ -34,15 +45,22 @@ public struct CampaignKeys: Sendable, Equatable {
     public func requestBucket(_ number: Int64) -> String { "cp:\(tag):rq:\(number)" }
     /// The pattern matching every request bucket of the campaign (`SCAN MATCH`).
     public var requestBuckets: String { "cp:\(tag):rq:*" }
+    /// Hash: transfer id → `amount|receiver shard|debited at ms` for every transfer this shard
+    /// debited and has not completed (`StockTransfer`; its length is the open transfers).
+    public var transfersOut: String { "cp:\(tag):xout" }
+    /// Hash: transfer id → amount for every transfer credited to this shard (applied once by id).
+    public var transfersIn: String { "cp:\(tag):xin" }
 
     /// Set of campaign ids published to this Redis (not hash-tagged: it spans campaigns).
     public static let registry = "cp:campaigns"
     /// The flushers' consumer group on every grant stream.
     public static let flusherGroup = "flushers"
 
-    /// The campaign id of a grant stream key, or nil.
+    /// The campaign id of a grant stream key (any shard's: `cp:{c:ID}:grants`,
+    /// `cp:{c:ID.s<s>.<n>}:grants`), or nil.
     public static func campaignId(ofGrantStream key: String) -> Int64? {
         guard key.hasPrefix("cp:{c:"), key.hasSuffix("}:grants") else { return nil }
-        return Int64(key.dropFirst(6).dropLast(8))
+        let inner = key.dropFirst(6).dropLast(8)
+        return Int64(inner.prefix { $0 != "." })
     }
 }

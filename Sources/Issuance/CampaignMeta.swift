@@ -32,6 +32,16 @@ public enum CampaignMeta {
     public static let stockTotal = "stock_total"
     public static let issued = "issued"
 
+    /// Sharded campaigns (issue 10): the shard count (on every shard; absent = 1, unsharded),
+    /// this shard's index, and the units credited to / debited from this shard by stock
+    /// transfers. On a shard `stock_total` is the shard's allocation, so per shard
+    /// `stock_total + xin - xout = remaining + issued`; over the campaign
+    /// `Σ stock_total = Σ remaining + Σ issued + in transit`, in transit = `Σ xout - Σ xin`.
+    public static let shards = "shards"
+    public static let shard = "shard"
+    public static let transferredIn = "xin"
+    public static let transferredOut = "xout"
+
     /// Per-outcome claim counter (`out:granted`, `out:sold_out`, ...).
     public static func outcomeCounter(_ outcome: String) -> String { "out:" + outcome }
 }

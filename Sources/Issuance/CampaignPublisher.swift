@@ -7,16 +7,39 @@ import RedisClient
 public enum CampaignPublisher {
     public static let script = RedisScript(source)
 
-    /// The script's keys and arguments for `campaign`; `alreadyIssued` is how many coupons
-    /// PostgreSQL and the stream know of, used only when Redis has never seen the campaign.
+    /// The script's keys and arguments for `campaign` (unsharded, or shard 0 of a sharded one);
+    /// `alreadyIssued` is how many coupons PostgreSQL and the stream know of, used only when
+    /// Redis has never seen the campaign.
     public static func command(for campaign: Campaign, alreadyIssued: Int64) -> (keys: [RedisArgument], args: [RedisArgument]) {
-        let keys = CampaignKeys(campaignId: campaign.id)
-        var args: [RedisArgument] = [.int(campaign.stockTotal), .int(alreadyIssued)]
-        for (field, value) in metaFields(campaign) {
-            args.append(.string(field))
-            args.append(.string(value))
+        commands(for: campaign, alreadyIssued: alreadyIssued).last!
+    }
+
+    /// One publish call per shard, shard 0 last: a node that finds shard 0's meta (`state`)
+    /// may rely on every shard existing. Each shard gets the campaign's settings plus its own
+    /// allocation (`CampaignShards.allocation`) as its `stock_total`; `shards: 1` is exactly
+    /// the unsharded layout (no `shards`/`shard` fields).
+    public static func commands(for campaign: Campaign, alreadyIssued: Int64) -> [(keys: [RedisArgument], args: [RedisArgument])] {
+        let count = max(1, campaign.shards)
+        let split = CampaignShards.allocation(total: campaign.stockTotal, issued: alreadyIssued, count: count)
+        let settings = metaFields(campaign)
+        return (Array(1..<count) + [0]).map { shard in
+            let keys = CampaignKeys(campaignId: campaign.id, shard: shard, count: count)
+            var args: [RedisArgument] = [.int(split[shard].total), .int(split[shard].issued)]
+            var fields = settings
+            if count > 1 { fields += [(CampaignMeta.shards, String(count)), (CampaignMeta.shard, String(shard))] }
+            for (field, value) in fields {
+                args.append(.string(field))
+                args.append(.string(value))
+            }
+            return ([.string(keys.meta), .string(keys.stock), .string(keys.grants)], args)
         }
-        return ([.string(keys.meta), .string(keys.stock), .string(keys.grants)], args)
+    }
+
+    /// `SADD` of the campaign into the registry (and, when sharded, into `CampaignShards.registry`).
+    static func registerCommands(_ campaign: Campaign) -> [[RedisArgument]] {
+        var commands: [[RedisArgument]] = [["SADD", .string(CampaignKeys.registry), .string(String(campaign.id))]]
+        if campaign.shards > 1 { commands.append(["SADD", .string(CampaignShards.registry), .string(String(campaign.id))]) }
+        return commands
     }
 
     static func metaFields(_ campaign: Campaign) -> [(String, String)] {
@@ -51,9 +74,10 @@ public enum CampaignPublisher {
         if let schedule = PeriodSchedule.command(for: campaign) {  // before the meta that makes claims read it
             _ = try redis.evalScript(PeriodSchedule.script, keys: schedule.keys, args: schedule.args)
         }
-        let (keys, args) = command(for: campaign, alreadyIssued: alreadyIssued)
-        _ = try redis.evalScript(script, keys: keys, args: args)
-        _ = try redis.command(["SADD", .string(CampaignKeys.registry), .string(String(campaign.id))])
+        for (keys, args) in commands(for: campaign, alreadyIssued: alreadyIssued) {
+            _ = try redis.evalScript(script, keys: keys, args: args)
+        }
+        for command in registerCommands(campaign) { _ = try redis.command(command) }
     }
 
     /// Publishes many campaigns in pipelines of `chunk` (the node's periodic sync): one round
@@ -72,9 +96,10 @@ public enum CampaignPublisher {
                 if let schedule = PeriodSchedule.command(for: campaign) {
                     commands.append(PeriodSchedule.script.evalshaCommand(keys: schedule.keys, args: schedule.args))
                 }
-                let (keys, args) = command(for: campaign, alreadyIssued: issued)
-                commands.append(script.evalshaCommand(keys: keys, args: args))
-                commands.append(["SADD", .string(CampaignKeys.registry), .string(String(campaign.id))])
+                for (keys, args) in self.commands(for: campaign, alreadyIssued: issued) {
+                    commands.append(script.evalshaCommand(keys: keys, args: args))
+                }
+                commands += registerCommands(campaign)
             }
             for result in try redis.pipeline(commands) { _ = try result.get() }
         }

@@ -1,7 +1,7 @@
-/// Claims a loop collected in its current turn, per campaign, in arrival order: the pure
+/// Claims a loop collected in its current turn, per campaign (and stock shard), in arrival order: the pure
 /// state of the engine's batching. The first claim of a turn asks for a flush at the end of
 /// the turn; a campaign whose batch reaches `max` is sent at once.
-struct ClaimBatches<Item> {
+struct ClaimBatches<Key: Hashable, Item> {
     enum Action {
         /// First claim of the turn: drain at the end of the turn.
         case flushAtEndOfTurn
@@ -12,8 +12,8 @@ struct ClaimBatches<Item> {
     }
 
     let max: Int
-    private var pending: [Int64: [Item]] = [:]
-    private var order: [Int64] = []
+    private var pending: [Key: [Item]] = [:]
+    private var order: [Key] = []
     private var flushScheduled = false
 
     init(max: Int) {
@@ -23,12 +23,12 @@ struct ClaimBatches<Item> {
 
     var isEmpty: Bool { pending.isEmpty }
 
-    mutating func add(_ item: Item, campaignId: Int64) -> Action {
-        if pending[campaignId] == nil { order.append(campaignId) }
-        pending[campaignId, default: []].append(item)
-        if pending[campaignId]!.count >= max {
-            let full = pending.removeValue(forKey: campaignId)!
-            order.removeAll { $0 == campaignId }
+    mutating func add(_ item: Item, key: Key) -> Action {
+        if pending[key] == nil { order.append(key) }
+        pending[key, default: []].append(item)
+        if pending[key]!.count >= max {
+            let full = pending.removeValue(forKey: key)!
+            order.removeAll { $0 == key }
             return .send(full)
         }
         guard !flushScheduled else { return .wait }
@@ -38,8 +38,8 @@ struct ClaimBatches<Item> {
 
     /// Everything collected, one batch per campaign in order of first arrival; the next
     /// claim starts a new turn.
-    mutating func drain() -> [(campaignId: Int64, items: [Item])] {
-        let batches = order.compactMap { id in pending[id].map { (campaignId: id, items: $0) } }
+    mutating func drain() -> [(key: Key, items: [Item])] {
+        let batches = order.compactMap { key in pending[key].map { (key: key, items: $0) } }
         pending = [:]
         order = []
         flushScheduled = false

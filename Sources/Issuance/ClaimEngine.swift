@@ -17,10 +17,26 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
         /// `WAIT` after every claim script call (`--redis-wait-replicas`); nil = answer without it.
         public var replicaWait: ReplicaWait?
 
-        public init(batchMax: Int = 64, soldOutMarkMs: Int = 250, replicaWait: ReplicaWait? = nil) {
+        /// Sharded campaigns (issue 10): how often one claim may be retried on its home shard
+        /// after a rebalance before `sold_out` is answered, and the pause before a retry when
+        /// no shard has stock but some is in transit.
+        public var rebalanceAttempts: Int
+        public var rebalanceWaitMs: Int
+        /// Fault injection for tests (`--fault-exit-after-transfer-debit`), off (0) by default:
+        /// the percentage of stock-transfer debits after which the process exits at once
+        /// (`_exit`), i.e. dies between a transfer's debit and its credit.
+        public var faultExitAfterDebitPercent: Int
+
+        public init(
+            batchMax: Int = 64, soldOutMarkMs: Int = 250, replicaWait: ReplicaWait? = nil, rebalanceAttempts: Int = 16,
+            rebalanceWaitMs: Int = 1, faultExitAfterDebitPercent: Int = 0
+        ) {
             self.batchMax = batchMax
             self.soldOutMarkMs = soldOutMarkMs
             self.replicaWait = replicaWait
+            self.rebalanceAttempts = rebalanceAttempts
+            self.rebalanceWaitMs = rebalanceWaitMs
+            self.faultExitAfterDebitPercent = faultExitAfterDebitPercent
         }
     }
 
@@ -29,20 +45,41 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
     struct Pending {
         let request: ClaimRequest
         let completion: Completion
+        /// The user's home shard (0 for an unsharded campaign).
+        var shard = 0
+        /// Home-shard retries after a rebalance so far.
+        var attempt = 0
+    }
+
+    /// One batch: claims of one campaign's shard.
+    struct BatchKey: Hashable {
+        let campaignId: Int64
+        let shard: Int
     }
 
     public let loop: EventLoop
     public let redis: any AsyncRedis
-    private let soldOut: SoldOutMarks
-    private let options: Options
+    let soldOut: SoldOutMarks
+    let options: Options
     private let codes = CouponCodeGenerator()
-    private var batches: ClaimBatches<Pending>
+    private var batches: ClaimBatches<BatchKey, Pending>
+    /// Shard counts of campaigns Redis has published (immutable per campaign, so cached for good).
+    var shardCounts: [Int64: Int] = [:]
+    /// Claims waiting for their campaign's shard count to be read.
+    private var resolving: [Int64: [Pending]] = [:]
+    /// Key layouts of sharded campaigns' shards.
+    private var shardLayouts: [Int64: [CampaignKeys]] = [:]
+    /// Refused claims waiting for their shard's rebalance (`ClaimEngine+Rebalance`).
+    var rebalancing: [BatchKey: [Pending]] = [:]
+    /// Transfers completed and refusals after the last attempt (`/metrics`).
+    public let shardCounters: ShardCounters
     /// Sold-out refusals answered by the probe and not yet added to `out:sold_out`.
     private var localRefusals: [Int64: Int64] = [:]
     /// Campaigns granted in this turn and not yet added to `GrantHints.dirtyCampaigns`.
     private var dirty: Set<Int64> = []
 
-    public init(loop: EventLoop, redis: any AsyncRedis, soldOut: SoldOutMarks, options: Options) {
+    public init(loop: EventLoop, redis: any AsyncRedis, soldOut: SoldOutMarks, options: Options, shardCounters: ShardCounters = ShardCounters()) {
+        self.shardCounters = shardCounters
         self.loop = loop
         self.redis = redis
         self.soldOut = soldOut
@@ -54,33 +91,84 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
     public func claim(_ request: ClaimRequest, _ completion: @escaping Completion) {
         loop.preconditionInEventLoop()
         let pending = Pending(request: request, completion: completion)
+        guard let count = shardCounts[request.campaignId] else { return resolveShards(pending) }
+        route(pending, shardCount: count)
+    }
+
+    /// Reads the campaign's shard count from its shard 0 meta (once per campaign and loop). A
+    /// campaign Redis does not know is answered `unknown_campaign` here, as the script would,
+    /// without guessing a layout.
+    private func resolveShards(_ pending: Pending) {
+        let campaignId = pending.request.campaignId
+        if resolving[campaignId] != nil { return resolving[campaignId]!.append(pending) }
+        resolving[campaignId] = [pending]
+        let meta = CampaignKeys(campaignId: campaignId).meta
+        redis.send(["HMGET", .string(meta), .string(CampaignMeta.state), .string(CampaignMeta.shards)]) { [self] result in
+            let waiting = resolving.removeValue(forKey: campaignId) ?? []
+            switch result {
+            case .failure(let error):
+                for item in waiting { item.completion(.failure(.redis(error))) }
+            case .success(let reply):
+                let fields = reply.array ?? []
+                guard fields.count == 2, fields[0].string != nil else {
+                    for item in waiting { item.completion(.success(.unknownCampaign)) }
+                    return
+                }
+                let count = min(max(fields[1].string.flatMap(Int.init) ?? 1, 1), CampaignShards.maxCount)
+                shardCounts[campaignId] = count
+                for item in waiting { route(item, shardCount: count) }
+            }
+        }
+    }
+
+    /// The keys of one shard of a campaign.
+    func layout(_ campaignId: Int64, shard: Int) -> CampaignKeys {
+        layouts(campaignId)[shard]
+    }
+
+    func layouts(_ campaignId: Int64) -> [CampaignKeys] {
+        let count = shardCounts[campaignId] ?? 1
+        guard count > 1 else { return [CampaignKeys(campaignId: campaignId)] }
+        if let known = shardLayouts[campaignId] { return known }
+        let made = CampaignShards.keys(campaignId: campaignId, count: count)
+        shardLayouts[campaignId] = made
+        return made
+    }
+
+    private func route(_ pending: Pending, shardCount: Int) {
+        var pending = pending
+        let request = pending.request
+        pending.shard = CampaignShards.homeShard(userId: request.userId, count: shardCount)
         guard soldOut.isMarked(request.campaignId) else { return enqueue(pending) }
         // Marked sold out: idempotency beats the mark. The read-only probe answers only a plain
         // sold out (no grant preparation, no write, no fsync wait); anything else goes to the script.
+        // A sharded campaign is marked only once no shard had stock and none was in transit;
+        // the probe then checks the user's home shard.
         redis.evalScript(
-            SoldOutProbe.script, keys: SoldOutProbe.keys(CampaignKeys(campaignId: request.campaignId)),
+            SoldOutProbe.script, keys: SoldOutProbe.keys(layout(request.campaignId, shard: pending.shard)),
             args: SoldOutProbe.arguments(userId: request.userId, requestId: request.requestId)
         ) { [self] result in
             guard case .success(let reply) = result, SoldOutProbe.isSoldOut(reply) else { return enqueue(pending) }
             countLocalRefusal(request.campaignId)
-            completion(.success(.refused(.soldOut)))
+            pending.completion(.success(.refused(.soldOut)))
         }
     }
 
-    private func enqueue(_ pending: Pending) {
-        guard batches.max > 1 else { return send([pending], campaignId: pending.request.campaignId) }
-        switch batches.add(pending, campaignId: pending.request.campaignId) {
+    func enqueue(_ pending: Pending) {
+        let key = BatchKey(campaignId: pending.request.campaignId, shard: pending.shard)
+        guard batches.max > 1 else { return send([pending], key: key) }
+        switch batches.add(pending, key: key) {
         case .flushAtEndOfTurn:
             loop.execute { [self] in
-                for batch in batches.drain() { send(batch.items, campaignId: batch.campaignId) }
+                for batch in batches.drain() { send(batch.items, key: batch.key) }
             }
         case .wait: break
-        case .send(let items): send(items, campaignId: pending.request.campaignId)
+        case .send(let items): send(items, key: key)
         }
     }
 
-    private func send(_ items: [Pending], campaignId: Int64) {
-        let keys = ClaimScript.keys(CampaignKeys(campaignId: campaignId))
+    private func send(_ items: [Pending], key: BatchKey) {
+        let keys = ClaimScript.keys(layout(key.campaignId, shard: key.shard))
         // One script per mode: a NOSCRIPT retry (after SCRIPT FLUSH or a restart) re-sends the
         // call after commands already pipelined behind it, which keeps claims in order only if
         // those failed with NOSCRIPT too, i.e. used the same script. So with batching on, a
@@ -146,7 +234,10 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
         return .success(decision)
     }
 
-    private func settle(_ pending: Pending, _ result: Result<ClaimDecision, ClaimEngineError>, _ unconfirmed: Grant? = nil) {
+    func settle(_ pending: Pending, _ result: Result<ClaimDecision, ClaimEngineError>, _ unconfirmed: Grant? = nil) {
+        if case .success(.refused(.soldOut)) = result, (shardCounts[pending.request.campaignId] ?? 1) > 1 {
+            return rebalance(pending)  // the home shard ran dry: move stock, retry there, or answer sold_out
+        }
         if case .success(let decision) = result {
             switch decision {
             case .refused(.soldOut):
@@ -187,7 +278,12 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
 
     /// Refusals answered by the probe still count in Redis (`out:sold_out`, finance reads it):
     /// one `HINCRBY` per campaign per loop turn, not one per request.
-    private func countLocalRefusal(_ campaignId: Int64) {
+    func countTransfer(units: Int64) {
+        shardCounters.transfers.add(1, ordering: .relaxed)
+        shardCounters.unitsMoved.add(Int(units), ordering: .relaxed)
+    }
+
+    func countLocalRefusal(_ campaignId: Int64) {
         let first = localRefusals.isEmpty
         localRefusals[campaignId, default: 0] += 1
         guard first else { return }
@@ -196,7 +292,7 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
             localRefusals = [:]
             for (campaign, count) in counts.sorted(by: { $0.key < $1.key }) {
                 redis.send(
-                    ["HINCRBY", .string(CampaignKeys(campaignId: campaign).meta), .string(CampaignMeta.outcomeCounter("sold_out")), .int(count)]
+                    ["HINCRBY", .string(layout(campaign, shard: 0).meta), .string(CampaignMeta.outcomeCounter("sold_out")), .int(count)]
                 ) { _ in }
             }
         }

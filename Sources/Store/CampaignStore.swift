@@ -7,21 +7,21 @@ public enum CampaignStore {
     static let columns = """
         id, template_id, name, stock_total, per_user_limit,
         (extract(epoch FROM claim_start) * 1000)::bigint, (extract(epoch FROM claim_end) * 1000)::bigint,
-        validity::text, array_to_string(required_tags, ','), state, COALESCE(period_caps::text, '')
+        validity::text, array_to_string(required_tags, ','), state, COALESCE(period_caps::text, ''), shards
         """
 
     public static func insert(_ campaign: Campaign, on connection: PostgresConnection) throws -> Campaign {
         let rows = try connection.execute(
             """
-            INSERT INTO campaigns (template_id, name, stock_total, per_user_limit, claim_start, claim_end, validity, required_tags, state, period_caps)
+            INSERT INTO campaigns (template_id, name, stock_total, per_user_limit, claim_start, claim_end, validity, required_tags, state, period_caps, shards)
             VALUES ($1, $2, $3, $4, timestamptz 'epoch' + $5 * interval '1 millisecond',
-                    timestamptz 'epoch' + $6 * interval '1 millisecond', $7::jsonb, string_to_array($8, ','), $9, NULLIF($10, '')::jsonb)
+                    timestamptz 'epoch' + $6 * interval '1 millisecond', $7::jsonb, string_to_array($8, ','), $9, NULLIF($10, '')::jsonb, $11)
             RETURNING \(columns)
             """,
             [
                 campaign.templateId, campaign.name, campaign.stockTotal, campaign.perUserLimit, campaign.claimStartMs,
                 campaign.claimEndMs, validityJSON(campaign.validity), campaign.eligibility.requiredTags.joined(separator: ","),
-                campaign.state.rawValue, campaign.periodCaps.map(capsJSON) ?? "",
+                campaign.state.rawValue, campaign.periodCaps.map(capsJSON) ?? "", campaign.shards,
             ])
         guard let row = rows.first else { throw PostgresError(.queryFailed, "INSERT returned no row") }
         return try decode(row)
@@ -63,7 +63,7 @@ public enum CampaignStore {
             perUserLimit: try row.int(4), claimStartMs: try row.int64(5), claimEndMs: try row.int64(6),
             validity: try parseValidity(try row.string(7)),
             eligibility: Eligibility(requiredTags: tags.isEmpty ? [] : tags.split(separator: ",").map(String.init)),
-            state: Campaign.State(rawValue: try row.string(9)) ?? .ended, periodCaps: try parseCaps(try row.string(10)))
+            state: Campaign.State(rawValue: try row.string(9)) ?? .ended, periodCaps: try parseCaps(try row.string(10)), shards: try row.int(11))
     }
 
     static func capsJSON(_ caps: PeriodCaps) -> String {

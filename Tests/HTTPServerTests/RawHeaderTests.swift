@@ -44,4 +44,14 @@ import Testing
         #expect(headers["Host"] == "c")
         #expect(Array(headers).map(\.name) == ["Authorization", "Content-Type", "Content-Length", "X-Extra", "host"])
     }
+
+    @Test func valueBytesWithoutAString() {
+        guard var headers = heads(64).first?.headers else { return #expect(Bool(false)) }
+        func bytes(_ name: String) -> [UInt8]? { headers.withFirstValueBytes(for: name) { $0.map(Array.init) } }
+        #expect(bytes("AUTHORIZATION") == Array("Bearer k1".utf8))  // spans of the head
+        #expect(bytes("x-missing") == nil)
+        headers.add(name: "X-Added", value: "v")  // materialized fields
+        #expect(bytes("authorization") == Array("Bearer k1".utf8))
+        #expect(bytes("x-added") == Array("v".utf8))
+    }
 }

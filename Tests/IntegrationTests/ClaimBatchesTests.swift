@@ -5,24 +5,24 @@ import Testing
 /// The engine's batching state (`ClaimBatches`), without sockets.
 @Suite struct ClaimBatchesTests {
     @Test func firstClaimOfATurnAsksForAFlushAndTheRestWait() {
-        var batches = ClaimBatches<String>(max: 4)
-        #expect(batches.add("a1", campaignId: 1).isFlush)
-        #expect(batches.add("b1", campaignId: 2).isWait)
-        #expect(batches.add("a2", campaignId: 1).isWait)
+        var batches = ClaimBatches<Int64, String>(max: 4)
+        #expect(batches.add("a1", key: 1).isFlush)
+        #expect(batches.add("b1", key: 2).isWait)
+        #expect(batches.add("a2", key: 1).isWait)
         let drained = batches.drain()
-        #expect(drained.map(\.campaignId) == [1, 2])
+        #expect(drained.map(\.key) == [1, 2])
         #expect(drained.map(\.items) == [["a1", "a2"], ["b1"]])
         #expect(batches.isEmpty)
         // The next claim starts a new turn.
-        #expect(batches.add("a3", campaignId: 1).isFlush)
+        #expect(batches.add("a3", key: 1).isFlush)
     }
 
     @Test func aFullBatchIsSentAtOnceAndLaterClaimsStartANewOne() {
-        var batches = ClaimBatches<Int>(max: 3)
-        #expect(batches.add(1, campaignId: 7).isFlush)
-        #expect(batches.add(2, campaignId: 7).isWait)
-        #expect(batches.add(3, campaignId: 7).sent == [1, 2, 3])
-        #expect(batches.add(4, campaignId: 7).isWait)  // the flush asked for by claim 1 is still to come
+        var batches = ClaimBatches<Int64, Int>(max: 3)
+        #expect(batches.add(1, key: 7).isFlush)
+        #expect(batches.add(2, key: 7).isWait)
+        #expect(batches.add(3, key: 7).sent == [1, 2, 3])
+        #expect(batches.add(4, key: 7).isWait)  // the flush asked for by claim 1 is still to come
         #expect(batches.drain().map(\.items) == [[4]])
         #expect(batches.drain().isEmpty)
     }

@@ -28,6 +28,9 @@ claim() {
   curl -s -o "$dir/claim.json" -w '%{http_code}' -X POST "$url/v1/campaigns/$COUPOND_DEMO_CAMPAIGN/claims" \
     -H "Authorization: Bearer $COUPOND_ISSUE_KEY" -H 'Content-Type: application/json' -d '{"user_id":"alice","request_id":"check-1"}'
 }
+shards=$(curl -sf "$url/v1/campaigns/$COUPOND_DEMO_CAMPAIGN" -H "Authorization: Bearer $COUPOND_ADMIN_KEY" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin).get("shards"))')
+[ "$shards" = 3 ] || fail "demo campaign has shards=$shards, expected 3"
 [ "$(claim)" = 201 ] || fail "claim through HAProxy: $(cat "$dir/claim.json")"
 first=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["code"])' "$dir/claim.json")
 [ "$(claim)" = 201 ] || fail "retried claim through HAProxy: $(cat "$dir/claim.json")"
@@ -45,6 +48,6 @@ done
 [ ! -e "$dir" ] || fail "$dir not removed"
 grep -q '^stopped$' "$log" || fail "no 'stopped' line"
 python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' "$port" || fail "port $port still bound"
-printf 'FIGURE: make cluster up in %.1f s; claim through HAProxy 201 (retry same coupon); stopped all 7 processes in %.1f s\n' \
+printf 'FIGURE: make cluster up in %.1f s; claim on the shards:3 demo campaign through HAProxy 201 (retry same coupon); stopped all 7 processes in %.1f s\n' \
   "$(echo "$up - $started" | bc)" "$(echo "$stopped - $up" | bc)"
 rm -f "$log"

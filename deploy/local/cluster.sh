@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make cluster` (issue 10 §3): a local distributed coupond — a 3-master Redis Cluster (AOF,
 # appendfsync always), PostgreSQL 15, two coupond nodes and Debian's HAProxy in front of them
-# on one port, with a demo campaign. Everything lives in a temporary directory and listens on
+# on one port, with a demo campaign of `shards: 3`. Everything lives in a temporary directory and listens on
 # free loopback ports (the HAProxy port is COUPOND_CLUSTER_PORT, 8090 by default, or a free one).
 # Ctrl-C (or SIGTERM) stops everything it started, by pid, newest first; the directory is
 # removed unless COUPOND_CLUSTER_KEEP=1. The pids are also written to $dir/pids.
@@ -131,11 +131,20 @@ wait_for 10 HAProxy curl -sf "http://127.0.0.1:$front_port/readyz"
 
 url="http://127.0.0.1:$front_port"
 echo "$url" >"$dir/url"
+
+# The demo campaign: stock 10,000 split over 3 stock shards on the cluster's masters (issue 10 §1).
+json_id() { python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
+template=$(curl -sf -X POST "$url/v1/templates" -H "Authorization: Bearer $COUPOND_ADMIN_KEY" -H 'Content-Type: application/json' \
+  -d '{"name":"Spend 200 save 30","currency":"CNY","kind":"amount_off","threshold":20000,"amount":3000,"validity":{"type":"relative","days":7}}' | json_id)
+now=$(date +%s)
+COUPOND_DEMO_CAMPAIGN=$(curl -sf -X POST "$url/v1/campaigns" -H "Authorization: Bearer $COUPOND_ADMIN_KEY" -H 'Content-Type: application/json' \
+  -d "{\"template_id\":$template,\"name\":\"Demo flash sale (3 shards)\",\"stock\":10000,\"per_user_limit\":2,\"shards\":3,\"claim_start\":\"$(date -u -d @$((now - 60)) +%FT%TZ)\",\"claim_end\":\"$(date -u -d @$((now + 30 * 86400)) +%FT%TZ)\"}" | json_id)
+echo "COUPOND_DEMO_CAMPAIGN=$COUPOND_DEMO_CAMPAIGN" >>"$dir/demo.env"
 cat <<MSG
 
 coupond cluster is up at $url  (HAProxy → node-a :${node_ports[0]}, node-b :${node_ports[1]})
 Redis Cluster ${seeds[*]} · PostgreSQL :$pg_port · logs and keys in $dir
-Demo campaign $COUPOND_DEMO_CAMPAIGN (stock 10000, limit 2; no stock shards); keys in $dir/demo.env. Try:
+Demo campaign $COUPOND_DEMO_CAMPAIGN (stock 10000 over 3 shards, limit 2); keys in $dir/demo.env. Try:
 
   Console: $url/console/  (sign in with COUPOND_ADMIN_KEY from $dir/demo.env)
 

@@ -33,6 +33,10 @@ struct LoopStats {
     /// Claims with no definitive answer (timed out after every retry, 5xx, cut off by the hard cap).
     var unknown = 0
     var sent = 0
+    /// When the first `sold_out` and the last 201 arrived (monotonic ns): a sold_out before the
+    /// last grant was answered while stock remained somewhere (sharded campaigns, issue 10).
+    var firstSoldOutNs: UInt64?
+    var lastGrantNs: UInt64?
 
     init(users: Int) { claimsPerUser = [Int32](repeating: 0, count: users) }
 
@@ -208,7 +212,11 @@ final class LoadDriver: @unchecked Sendable {  // confined to `loop` after start
             stats.unknown += 1
         }
         stats.outcomes[outcome, default: 0] += 1
-        if let grant { stats.grants.append(grant) }
+        if let grant {
+            stats.grants.append(grant)
+            stats.lastGrantNs = max(stats.lastGrantNs ?? 0, now)
+        }
+        if outcome == "409 sold_out", stats.firstSoldOutNs == nil { stats.firstSoldOutNs = now }
         counter.completed.add(1, ordering: .relaxed)
     }
 

@@ -9,6 +9,11 @@ struct LoadOptions {
     var campaignId: Int64?
     var createStock: Int64?
     var createLimit: Int = 1
+    /// Stock shards of the created campaign (issue 10); 1 = unsharded.
+    var createShards: Int = 1
+    /// `--shard-skew K`: two users in three are ids homed on shard 0 of a K-shard campaign
+    /// (issue 10: demand the stock split does not match, so shards must transfer); 0 = off.
+    var shardSkew: Int = 0
     var keysFile: String?
     var users = 10_000
     var distribution = Distribution.uniform
@@ -30,8 +35,8 @@ struct LoadOptions {
     var label = "coupon-load"
 
     static let usage = """
-        usage: coupon-load [--scenario FILE] --target host:port[,host:port...] (--campaign ID | --create-campaign stock=N,limit=M)
-                           --keys-file FILE [--users N] [--distribution uniform|zipf] [--zipf-exponent S]
+        usage: coupon-load [--scenario FILE] --target host:port[,host:port...] (--campaign ID | --create-campaign stock=N,limit=M[,shards=K])
+                           --keys-file FILE [--users N] [--distribution uniform|zipf] [--zipf-exponent S] [--shard-skew K]
                            [--claims-per-user K] [--connections N] [--duration S] [--rate R]
                            [--timeout-ms MS] [--retries N] [--loops N]
                            [--redis host:port] [--postgres CONNINFO] [--flush-wait S]
@@ -109,7 +114,8 @@ struct LoadOptions {
                 switch pair[0] {
                 case "stock": createStock = number
                 case "limit": createLimit = Int(number)
-                default: throw LoadError("--create-campaign knows stock and limit, not \(pair[0])")
+                case "shards": createShards = Int(number)
+                default: throw LoadError("--create-campaign knows stock, limit and shards, not \(pair[0])")
                 }
             }
             guard createStock != nil else { throw LoadError("--create-campaign needs stock=N") }
@@ -119,6 +125,7 @@ struct LoadOptions {
             guard let parsed = Distribution(rawValue: value) else { throw LoadError("--distribution is uniform or zipf") }
             distribution = parsed
         case "zipf-exponent": zipfExponent = try double()
+        case "shard-skew": shardSkew = try int()
         case "claims-per-user": claimsPerUser = max(1, try int())
         case "connections": connections = max(1, try int())
         case "duration": durationSeconds = try double()

@@ -63,6 +63,12 @@ struct RunReport {
             "passed": checks.allSatisfy(\.passed),
         ]
         if let rate { object["rate"] = rate }
+        // Longest span in which a sold_out was answered while a later claim was still granted.
+        if let first = stats.firstSoldOutNs, let last = stats.lastGrantNs {
+            object["refused_while_stock_window_ms"] = last > first ? Double(last - first) / 1e6 : 0
+        } else {
+            object["refused_while_stock_window_ms"] = 0
+        }
         if let lag { object["flush_lag_ms"] = ["p50": lag.p50Ms, "p99": lag.p99Ms, "max": lag.maxMs, "rows": lag.rows] }
         return object
     }

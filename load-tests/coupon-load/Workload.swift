@@ -1,4 +1,5 @@
 import Foundation
+import Issuance
 
 /// Which user makes claim number `i`, and its request id. Uniform: round-robin over the users,
 /// so every user makes exactly `claimsPerUser` claims, spread over the run. Zipf: users drawn
@@ -7,12 +8,14 @@ struct Workload: Sendable {
     let users: Int
     let totalClaims: Int
     let runId: String
+    let shardSkew: Int
     private let cumulative: [Double]?
 
     init(options: LoadOptions, runId: String) {
         users = options.users
         totalClaims = options.users * options.claimsPerUser
         self.runId = runId
+        shardSkew = options.shardSkew
         if options.distribution == .zipf {
             var sums = [Double](repeating: 0, count: options.users)
             var sum = 0.0
@@ -37,7 +40,14 @@ struct Workload: Sendable {
         return low
     }
 
-    func userId(_ user: Int) -> String { "u\(runId)-\(user)" }
+    func userId(_ user: Int) -> String {
+        let plain = "u\(runId)-\(user)"
+        guard shardSkew > 1, user % 3 != 2 else { return plain }
+        // Two users in three: the first `plain.j` homed on shard 0.
+        var suffix = 0
+        while CampaignShards.homeShard(userId: "\(plain).\(suffix)", count: shardSkew) != 0 { suffix += 1 }
+        return "\(plain).\(suffix)"
+    }
     func requestId(ofClaim index: Int) -> String { "r\(runId)-\(index)" }
 
     static func splitmix(_ value: UInt64) -> UInt64 {

@@ -30,7 +30,7 @@ func createCampaign(_ options: LoadOptions, adminKey: String) throws -> Int64 {
     let end = formatter.string(from: Date().addingTimeInterval(86_400))
     return try post(
         "/v1/campaigns",
-        #"{"template_id":\#(template),"name":"load test","stock":\#(options.createStock!),"per_user_limit":\#(options.createLimit),"claim_start":"\#(start)","claim_end":"\#(end)"}"#)
+        #"{"template_id":\#(template),"name":"load test","stock":\#(options.createStock!),"per_user_limit":\#(options.createLimit),"shards":\#(options.createShards),"claim_start":"\#(start)","claim_end":"\#(end)"}"#)
 }
 
 extension ClaimConnection {
@@ -120,6 +120,8 @@ func runLoad() throws -> Int32 {
         stats.timeouts += part.timeouts
         stats.connectionErrors += part.connectionErrors
         stats.unknown += part.unknown
+        stats.firstSoldOutNs = [stats.firstSoldOutNs, part.firstSoldOutNs].compactMap { $0 }.min()
+        stats.lastGrantNs = [stats.lastGrantNs, part.lastGrantNs].compactMap { $0 }.max()
         stats.sent += part.sent
     }
     group.shutdown()

@@ -45,17 +45,19 @@ public enum APIKey {
 
     /// The key of an `Authorization: Bearer <key>` header.
     static func bearer(_ request: HTTPRequest) -> String? {
-        guard let header = request.headers["authorization"] else { return nil }
-        // Bytes, not Characters or Foundation trimming: one `String` for the key (a header value
-        // holds no whitespace but spaces and tabs).
-        let prefix = "Bearer ".utf8
-        var key = header.utf8[...]
-        guard key.count > prefix.count, key.starts(with: prefix) else { return nil }
-        key = key.dropFirst(prefix.count)
-        while let first = key.first, first == 0x20 || first == 0x09 { key = key.dropFirst() }
-        while let last = key.last, last == 0x20 || last == 0x09 { key = key.dropLast() }
-        guard !key.isEmpty, key.count <= 200 || String(Substring(key)).count <= 200 else { return nil }
-        return String(Substring(key))
+        // Bytes of the header as read, not Characters or Foundation trimming: one `String`, the
+        // key's (a header value holds no whitespace but spaces and tabs).
+        request.headers.withFirstValueBytes(for: "authorization") { value -> String? in
+            guard let value else { return nil }
+            let prefix = "Bearer ".utf8
+            guard value.count > prefix.count, value.starts(with: prefix) else { return nil }
+            var key = value[prefix.count...]
+            while let first = key.first, first == 0x20 || first == 0x09 { key = key.dropFirst() }
+            while let last = key.last, last == 0x20 || last == 0x09 { key = key.dropLast() }
+            guard !key.isEmpty else { return nil }
+            let text = String(decoding: key, as: UTF8.self)
+            return key.count <= 200 || text.count <= 200 ? text : nil
+        }
     }
 }
 

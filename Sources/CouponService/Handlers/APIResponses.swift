@@ -14,6 +14,11 @@ enum APIError {
         .error(status: 400, code: "invalid_request", message: errors.map(\.description).joined(separator: "; "))
     }
 
+    /// 409 `sharded_campaign`: the feature does not work on a campaign with `shards > 1` yet.
+    static func sharded(_ message: String) -> HTTPResponse {
+        .error(status: 409, code: "sharded_campaign", message: message)
+    }
+
     static func notFound(_ what: String) -> HTTPResponse {
         .error(status: 404, code: "not_found", message: "\(what) not found")
     }

@@ -22,7 +22,8 @@ struct BulkJobHandlers {
         let maxLines = Int64(api.configuration.bulkMaxLines)
         api.blocking(responder) { context in
             let postgres = try context.postgres()
-            guard try CampaignStore.find(id: campaignId, on: postgres) != nil else { return APIError.notFound("campaign") }
+            guard let campaign = try CampaignStore.find(id: campaignId, on: postgres) else { return APIError.notFound("campaign") }
+            if let refusal = campaign.refusesOnShards("bulk grant jobs") { return APIError.sharded(refusal) }
             let job: BulkJob
             do {
                 switch try IdempotencyKey.create(key, on: postgres, { connection in
@@ -62,7 +63,8 @@ struct BulkJobHandlers {
         }
         api.blocking(responder) { context in
             let postgres = try context.postgres()
-            guard try CampaignStore.find(id: campaignId, on: postgres) != nil else { return APIError.notFound("campaign") }
+            guard let campaign = try CampaignStore.find(id: campaignId, on: postgres) else { return APIError.notFound("campaign") }
+            if let refusal = campaign.refusesOnShards("bulk grant jobs") { return APIError.sharded(refusal) }
             guard try SegmentStore.find(id: segmentId, on: postgres) != nil else { return APIError.invalid("segment_id: no segment with id \(segmentId)") }
             do {
                 return Self.describe(try BulkJobStore.create(campaignId: campaignId, segmentId: segmentId, on: postgres), status: 202)

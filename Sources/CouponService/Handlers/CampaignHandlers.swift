@@ -93,6 +93,9 @@ struct CampaignHandlers {
                 return APIError.invalid([error])
             }
             guard template != nil else { return APIError.invalid("template_id: no template with id \(campaign.templateId)") }
+            for (feature, used) in [("points_cost", exchange != nil), ("audience", audience != nil), ("period caps", campaign.periodCaps != nil)] {
+                if used, let refusal = campaign.refusesOnShards(feature) { return APIError.invalid(refusal) }
+            }
             if let audience, try SegmentStore.find(id: audience, on: postgres) == nil {
                 return APIError.invalid("audience.segment_id: no segment with id \(audience)")
             }
@@ -100,9 +103,7 @@ struct CampaignHandlers {
             switch try IdempotencyKey.create(key, on: postgres, { connection in
                 let created = try CampaignStore.insert(valid, on: connection)
                 if let exchange { _ = try PointsStore.saveExchange(campaignId: created.id, settings: exchange, on: connection) }
-                if let audience {
-                    try connection.execute("INSERT INTO campaign_audiences (campaign_id, segment_id) VALUES ($1, $2)", [created.id, audience])
-                }
+                if let audience { try SegmentStore.saveAudience(campaignId: created.id, segmentId: audience, on: connection) }
                 return (created, created.id)
             }) {
             case .created(let created):

@@ -3,6 +3,7 @@ import Foundation
 import HTTPServer
 import Points
 import RedisClient
+import Store
 
 /// Points accounts (issue 11): earn, adjust, balance, history. Handlers translate HTTP; the
 /// rules live in `Points` (`PointsCredit`, `PointsScripts`, `PointsAccount`).
@@ -201,6 +202,9 @@ struct PointsHandlers {
             return responder.respond(error.response)
         }
         api.blocking(responder) { context in
+            if let refusal = try CampaignStore.find(id: campaignId, on: context.postgres())?.refusesOnShards("points exchange") {
+                return APIError.sharded(refusal)
+            }
             guard try PointsStore.saveExchange(campaignId: campaignId, settings: settings, on: context.postgres()) else {
                 return APIError.notFound("campaign")
             }

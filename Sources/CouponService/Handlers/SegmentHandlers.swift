@@ -88,7 +88,8 @@ struct SegmentHandlers {
         }
         api.blocking(responder) { context in
             let postgres = try context.postgres()
-            guard try CampaignStore.find(id: campaignId, on: postgres) != nil else { return APIError.notFound("campaign") }
+            guard let campaign = try CampaignStore.find(id: campaignId, on: postgres) else { return APIError.notFound("campaign") }
+            if let refusal = campaign.refusesOnShards("an audience") { return APIError.sharded(refusal) }
             if let segmentId, try SegmentStore.find(id: segmentId, on: postgres) == nil {
                 return APIError.invalid("segment_id: no segment with id \(segmentId)")
             }

@@ -1,4 +1,5 @@
 import HTTPServer
+import Issuance
 import GrantFlusher
 import RedisClient
 import Synchronization
@@ -22,6 +23,8 @@ public final class Metrics: Sendable {
     /// Redis Cluster routing (issue 9 §2); rendered only when the node runs on a cluster.
     public let cluster = ClusterCounters()
     public let onCluster = Atomic<Bool>(false)
+    /// Sharded campaigns (issue 10 §1), all engines of the node.
+    public let shards = ShardCounters()
 
     public init() {}
 
@@ -59,6 +62,14 @@ public final class Metrics: Sendable {
         out += "# TYPE coupond_redis_unavailable_total counter\n"
         out += "coupond_redis_unavailable_total \(redisUnavailable.load(ordering: .relaxed))\n"
         out += rateLimited.render()
+        out += "# HELP coupond_shard_transfers_total Stock transfers between a sharded campaign's shards this node completed.\n"
+        out += "# TYPE coupond_shard_transfers_total counter\n"
+        out += "coupond_shard_transfers_total \(shards.transfers.load(ordering: .relaxed))\n"
+        out += "# HELP coupond_shard_transfer_units_total Units of stock those transfers moved.\n# TYPE coupond_shard_transfer_units_total counter\n"
+        out += "coupond_shard_transfer_units_total \(shards.unitsMoved.load(ordering: .relaxed))\n"
+        out += "# HELP coupond_shard_refused_with_stock_total Claims answered sold_out after the last rebalance attempt while stock was elsewhere or in transit.\n"
+        out += "# TYPE coupond_shard_refused_with_stock_total counter\n"
+        out += "coupond_shard_refused_with_stock_total \(shards.refusedWithStockElsewhere.load(ordering: .relaxed))\n"
         if onCluster.load(ordering: .relaxed) {
             out += "# HELP coupond_redis_cluster_redirects_total Redis Cluster replies the node followed or retried, by kind.\n"
             out += "# TYPE coupond_redis_cluster_redirects_total counter\n"

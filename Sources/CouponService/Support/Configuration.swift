@@ -1,6 +1,7 @@
 import Foundation
 import GrantFlusher
 import Points
+import Issuance
 import BulkIssuance
 import RedisClient
 import RiskControl
@@ -34,6 +35,14 @@ public struct Configuration: Sendable {
     public var soldOutMarkMs = 250
     /// Claims of one campaign a loop sends to Redis in one script call at most (1 = one call per claim).
     public var claimBatchMax = 64
+    // Sharded campaigns (issue 10 §1): see README "Sharded hot campaigns".
+    /// Home-shard retries of one claim after rebalances before `sold_out` is answered.
+    public var shardRebalanceAttempts = 16
+    /// A half-done stock transfer is completed by the recovery sweep once this old.
+    public var transferRecoveryGraceMs = StockTransferRecovery.defaultGraceMs
+    /// Fault injection (tests only, 0 = off): percentage of transfer debits after which the
+    /// node exits at once, between the debit and the credit.
+    public var faultExitAfterTransferDebit = 0
     // Points (issue 11): see README "Points".
     /// The program's expiry rule for earned points.
     public var pointsExpiry: PointsExpiryPolicy = .never
@@ -116,6 +125,9 @@ public struct Configuration: Sendable {
         ("log-level", "debug, info, warning, error (info)"),
         ("sold-out-mark-ms", "remember a sold-out campaign locally this long (250)"),
         ("claim-batch-max", "claims of one campaign per Redis script call, 1 = one call per claim (64)"),
+        ("shard-rebalance-attempts", "sharded campaigns: home-shard retries of a claim after rebalances before sold_out (16)"),
+        ("transfer-recovery-grace-ms", "sharded campaigns: complete a half-done stock transfer once this old (2000)"),
+        ("fault-exit-after-transfer-debit", "TESTS ONLY: percent of stock-transfer debits after which the node exits (0 = off)"),
         ("campaign-sync-seconds", "re-publish campaigns to Redis this often (30)"),
         ("idle-timeout-seconds", "close idle keep-alive connections after (60)"),
         ("header-timeout-seconds", "408 and close when a request head takes longer (10)"),
@@ -246,6 +258,9 @@ public struct Configuration: Sendable {
             logLevel = level
         case "sold-out-mark-ms": soldOutMarkMs = try int(0...10_000)
         case "claim-batch-max": claimBatchMax = try int(1...1_024)
+        case "shard-rebalance-attempts": shardRebalanceAttempts = try int(1...1_000)
+        case "transfer-recovery-grace-ms": transferRecoveryGraceMs = try int(100...3_600_000)
+        case "fault-exit-after-transfer-debit": faultExitAfterTransferDebit = try int(0...100)
         case "campaign-sync-seconds": campaignSyncSeconds = try double()
         case "idle-timeout-seconds": idleTimeoutSeconds = try double()
         case "header-timeout-seconds": headerTimeoutSeconds = try double()
@@ -352,6 +367,7 @@ extension Configuration {
         options.claimIdleMilliseconds = flusherTakeoverIdleMs
         options.sweepSeconds = flusherSweepSeconds
         options.staleConsumerMilliseconds = Int(flusherStaleConsumerSeconds * 1000)
+        options.transferGraceMilliseconds = transferRecoveryGraceMs
         return options
     }
 }

@@ -73,6 +73,20 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         }
     }
 
+    /// Calls `body` with the bytes of the first value for `name` (nil when absent), without
+    /// building a `String` for a head's spans.
+    public func withFirstValueBytes<R>(for name: String, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
+        if let raw {
+            guard let index = raw.firstIndex(named: name) else { return body(nil) }
+            let span = raw.spans[index]
+            return raw.bytes.withUnsafeBufferPointer { all in
+                body(UnsafeBufferPointer(rebasing: all[Int(span.valueStart)..<Int(span.valueEnd)]))
+            }
+        }
+        guard var value = self[name] else { return body(nil) }
+        return value.withUTF8 { body($0) }
+    }
+
     /// Every value for `name`, in order.
     public func values(for name: String) -> [String] {
         if let raw { return raw.indices(named: name).map { raw.value($0) } }

@@ -14,6 +14,7 @@ public enum CouponSchema {
         Migration(version: 8, name: "segments", sql: v8Segments),
         Migration(version: 9, name: "points draws", sql: v9PointsDraws),  // issue 11 (points2 branch)
         Migration(version: 10, name: "period caps and channels", sql: v10CapsChannels),  // issue 12
+        Migration(version: 11, name: "campaign shards", sql: v11CampaignShards),  // issue 10
     ]
 
     /// Applies every migration not yet applied; returns the versions it applied.
