@@ -285,20 +285,13 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
     // MARK: Connections
 
     private func connectedRedis() throws -> BlockingRedisConnection {
-        if let redis {
-            redis.dropIfClosedByPeer()  // Redis restarted while we slept: reconnect instead of failing once
-            return redis
-        }
-        let connection = try BlockingRedisConnection.open(redisDeployment, timeoutSeconds: 5)
+        let connection = try BlockingRedisConnection.reusing(redis, or: redisDeployment)
         redis = connection
         return connection
     }
 
     private func connectedPostgres() throws -> PostgresConnection {
-        if let postgres, postgres.isAliveWhenIdle() { return postgres }
-        postgres = nil
-        let connection = try PostgresConnection(conninfo: Conninfo.withTimeouts(conninfo))
-        _ = try connection.execute("SET synchronous_commit = on")
+        let connection = try PostgresConnection.durableWriter(reusing: postgres, conninfo: conninfo)
         postgres = connection
         return connection
     }

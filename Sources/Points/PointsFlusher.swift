@@ -215,21 +215,13 @@ public final class PointsFlusher: @unchecked Sendable {  // mutable state is tou
     // MARK: Connections
 
     private func connectedRedis() throws -> BlockingRedisConnection {
-        if let redis {
-            redis.dropIfClosedByPeer()
-            return redis
-        }
-        // On a cluster every command goes to the master of its key's slot (one slot per command here).
-        let connection = try BlockingRedisConnection.open(redisDeployment, timeoutSeconds: 5)
+        let connection = try BlockingRedisConnection.reusing(redis, or: redisDeployment)
         redis = connection
         return connection
     }
 
     private func connectedPostgres() throws -> PostgresConnection {
-        if let postgres, postgres.isAliveWhenIdle() { return postgres }
-        postgres = nil
-        let connection = try PostgresConnection(conninfo: Conninfo.withTimeouts(conninfo))
-        _ = try connection.execute("SET synchronous_commit = on")
+        let connection = try PostgresConnection.durableWriter(reusing: postgres, conninfo: conninfo)
         postgres = connection
         return connection
     }

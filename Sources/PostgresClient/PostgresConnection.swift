@@ -47,6 +47,17 @@ public final class PostgresConnection: @unchecked Sendable {
         return poll(&descriptor, 1, 0) == 0
     }
 
+    /// A background writer's session (the grant and points flushers): `existing` when it is
+    /// still alive between queries, else a new connection with the client timeouts and
+    /// `synchronous_commit = on` (a flushed batch is durable before its entries are acked,
+    /// whatever the server's default).
+    public static func durableWriter(reusing existing: PostgresConnection?, conninfo: String) throws -> PostgresConnection {
+        if let existing, existing.isAliveWhenIdle() { return existing }
+        let connection = try PostgresConnection(conninfo: Conninfo.withTimeouts(conninfo))
+        _ = try connection.execute("SET synchronous_commit = on")
+        return connection
+    }
+
     /// True while inside a transaction block (idle-in-transaction, active, or failed).
     public var isInTransaction: Bool {
         let status = PQtransactionStatus(conn)

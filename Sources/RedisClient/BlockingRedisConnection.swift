@@ -43,6 +43,16 @@ public final class BlockingRedisConnection: @unchecked Sendable {  // the hiredi
         }
     }
 
+    /// A background task's connection: `existing` (dropped first if the server closed it while
+    /// idle, so the next call reconnects instead of failing once), or `deployment` opened anew.
+    public static func reusing(_ existing: BlockingRedisConnection?, or deployment: RedisDeployment) throws(RedisError) -> BlockingRedisConnection {
+        if let existing {
+            existing.dropIfClosedByPeer()
+            return existing
+        }
+        return try open(deployment, timeoutSeconds: 5)
+    }
+
     /// The cluster's masters when opened on a cluster; `[endpoint]` otherwise.
     public var masters: [RedisEndpoint] { cluster?.masters ?? [endpoint] }
 

@@ -45,10 +45,11 @@ extension CampaignStore {
             LIMIT $5
             """,
             [filter.state?.rawValue, filter.kind, filter.search, filter.before, filter.limit])
+        let extra = columnCount  // kind, currency, flushed, redeemed follow the campaign's columns
         return try rows.map { row in
             Listed(
-                campaign: try decode(row), kind: try row.string(11), currency: try row.string(12), flushed: try row.int64(13),
-                redeemed: try row.int64(14))
+                campaign: try decode(row), kind: try row.string(extra), currency: try row.string(extra + 1),
+                flushed: try row.int64(extra + 2), redeemed: try row.int64(extra + 3))
         }
     }
 }

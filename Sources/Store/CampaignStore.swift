@@ -9,6 +9,8 @@ public enum CampaignStore {
         (extract(epoch FROM claim_start) * 1000)::bigint, (extract(epoch FROM claim_end) * 1000)::bigint,
         validity::text, array_to_string(required_tags, ','), state, COALESCE(period_caps::text, ''), shards
         """
+    /// How many values `columns` selects: queries that add their own after it start there.
+    static let columnCount = 12
 
     public static func insert(_ campaign: Campaign, on connection: PostgresConnection) throws -> Campaign {
         let rows = try connection.execute(
