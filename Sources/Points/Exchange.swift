@@ -126,6 +126,37 @@ public enum ExchangeResult: Sendable, Equatable {
     case refused(String)
 }
 
+/// What step 1 (the points reservation) decided, for an exchange and a paid draw alike.
+enum ReserveStep: Equatable {
+    /// Go on to the claim or draw step (a new reservation, or one pending or committed by an
+    /// earlier attempt: the next step answers and finishing is idempotent).
+    case proceed
+    /// Refused (or refunded by an earlier attempt) with this code.
+    case refused(String)
+}
+
+extension Exchange {
+    /// Runs step 1 — the reservation script — for `request` and says what comes next.
+    static func reserve(
+        _ request: ExchangeRequest, settings: ExchangeSettings, redis: any AsyncRedis,
+        _ completion: @escaping (Result<ReserveStep, RedisError>) -> Void
+    ) {
+        let call = reserveCall(request, settings: settings)
+        redis.evalScript(PointsScripts.reserve, keys: call.keys, args: call.args) { result in
+            switch result {
+            case .failure(let error): completion(.failure(error))
+            case .success(let reply):
+                switch ReserveOutcome(reply: reply) {
+                case .refused(let refusal, _): completion(.success(.refused(refusal)))
+                case .exists(state: "refunded", let reason): completion(.success(.refused(reason)))
+                case .reserved, .exists: completion(.success(.proceed))
+                case nil: completion(.failure(.protocolError("unexpected reserve reply \(reply)")))
+                }
+            }
+        }
+    }
+}
+
 extension Exchange {
     public static func reserveCall(_ request: ExchangeRequest, settings: ExchangeSettings) -> (keys: [RedisArgument], args: [RedisArgument]) {
         let keys = request.pointsKeys

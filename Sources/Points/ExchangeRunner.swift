@@ -34,20 +34,14 @@ public enum ExchangeRunner {
         _ request: ExchangeRequest, settings: ExchangeSettings, code: CouponCode, redis: any AsyncRedis,
         onFinishFailure: @escaping (RedisError) -> Void, _ completion: @escaping Completion
     ) {
-        let call = Exchange.reserveCall(request, settings: settings)
-        redis.evalScript(PointsScripts.reserve, keys: call.keys, args: call.args) { result in
-            switch result {
+        Exchange.reserve(request, settings: settings, redis: redis) { step in
+            switch step {
             case .failure(let error): completion(.failure(error))
-            case .success(let reply):
-                switch ReserveOutcome(reply: reply) {
-                case .refused(let refusal, _): completion(.success(.refused(refusal)))
-                case .exists(state: "refunded", let reason): completion(.success(.refused(reason)))
-                case .reserved, .exists:
-                    // New, still pending (a retry racing the first attempt or the sweep), or committed
-                    // (the claim replays the grant): the claim step answers, finishing is idempotent.
-                    claim(request, cost: settings.pointsCost, code: code, redis: redis, onFinishFailure: onFinishFailure, completion)
-                case nil: completion(.failure(.protocolError("unexpected reserve reply \(reply)")))
-                }
+            case .success(.refused(let refusal)): completion(.success(.refused(refusal)))
+            case .success(.proceed):
+                // New, still pending (a retry racing the first attempt or the sweep), or committed
+                // (the claim replays the grant): the claim step answers, finishing is idempotent.
+                claim(request, cost: settings.pointsCost, code: code, redis: redis, onFinishFailure: onFinishFailure, completion)
             }
         }
     }

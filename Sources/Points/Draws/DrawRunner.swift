@@ -39,18 +39,11 @@ public enum DrawRunner {
             guard let cost, cost > 0 else {
                 return draw(attempt, random: random, cost: 0, code: code, redis: redis, onDeferred: onDeferred, completion)
             }
-            let call = Exchange.reserveCall(attempt, settings: ExchangeSettings(pointsCost: cost, minPointsBalance: 0))
-            redis.evalScript(PointsScripts.reserve, keys: call.keys, args: call.args) { result in
-                switch result {
+            Exchange.reserve(attempt, settings: ExchangeSettings(pointsCost: cost, minPointsBalance: 0), redis: redis) { step in
+                switch step {
                 case .failure(let error): completion(.failure(error))
-                case .success(let reply):
-                    switch ReserveOutcome(reply: reply) {
-                    case .refused(let refusal, _): completion(.success(.refused(refusal)))
-                    case .exists(state: "refunded", let reason): completion(.success(.refused(reason)))
-                    case .reserved, .exists:
-                        draw(attempt, random: random, cost: cost, code: code, redis: redis, onDeferred: onDeferred, completion)
-                    case nil: completion(.failure(.protocolError("unexpected reserve reply \(reply)")))
-                    }
+                case .success(.refused(let refusal)): completion(.success(.refused(refusal)))
+                case .success(.proceed): draw(attempt, random: random, cost: cost, code: code, redis: redis, onDeferred: onDeferred, completion)
                 }
             }
         }
