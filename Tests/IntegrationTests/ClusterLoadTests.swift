@@ -36,29 +36,11 @@ import Testing
     @Test func aHotSlotMigratesMidLoad() throws {
         let run = try ClusterRun.start(Shape.current)
         defer { run.stop() }
-        let hotSlot = RedisClusterSlot.slot(forKey: CampaignKeys(campaignId: run.campaigns[0]).tag)
-        let before = try run.cluster.slotMap()
-        let source = before.owner(ofSlot: hotSlot)!
-        let target = before.owner(ofSlot: RedisClusterSlot.slot(forKey: CampaignKeys(campaignId: run.campaigns[1]).tag))!
-        let migration = Locked<(keys: Int, seconds: Double, error: String?)>((0, 0, nil))
-        let result = run.load(whenOneThirdDone: {
-            let started = Date()
-            do {
-                let keys = try run.cluster.migrate(slot: hotSlot, to: target, batch: 100)
-                migration.withLock { $0 = (keys, Date().timeIntervalSince(started), nil) }
-            } catch {
-                migration.withLock { $0.error = "\(error)" }
-            }
-        })
-        let moved = migration.current
-        print("[cluster-migrate] slot \(hotSlot) \(source) → \(target): \(moved.keys) keys in \(String(format: "%.2f", moved.seconds)) s")
-        #expect(moved.error == nil, "\(moved.error ?? "")")
-        #expect(moved.keys > 0)
-        #expect(try run.cluster.slotMap().owner(ofSlot: hotSlot) == target)
-        // The nodes did see the move: ASK or TRYAGAIN during it, MOVED (or a map reload) after.
-        let seen = run.nodes.map { Dictionary(uniqueKeysWithValues: $0.node.metrics.cluster.snapshot.map { ($0.kind, $0.count) }) }
-        print("[cluster-migrate] redirections seen by the nodes: \(seen)")
-        #expect(seen.reduce(0) { $0 + ($1["ask"] ?? 0) + ($1["tryagain"] ?? 0) + ($1["moved"] ?? 0) } > 0)
+        let migration = try MidLoadMigration(
+            run.cluster, slot: RedisClusterSlot.slot(forKey: CampaignKeys(campaignId: run.campaigns[0]).tag),
+            toOwnerOf: RedisClusterSlot.slot(forKey: CampaignKeys(campaignId: run.campaigns[1]).tag), batch: 100)
+        let result = run.load(whenOneThirdDone: { migration.run() })
+        try migration.check(nodes: run.nodes, label: "cluster-migrate")
         try run.verify(result, label: "cluster-migrate")
     }
 }

@@ -37,29 +37,12 @@ import Testing
     @Test func aShardSlotMigratesMidLoad() throws {
         let run = try ShardedRun.start(ClusterLoadTests.Shape.current, homeShare: 0.6)
         defer { run.stop() }
-        let slot = RedisClusterSlot.slot(forKey: run.shards[1].tag)
-        let before = try run.cluster.slotMap()
-        let source = before.owner(ofSlot: slot)!
-        let target = before.owner(ofSlot: RedisClusterSlot.slot(forKey: run.shards[2].tag))!
-        let migration = Locked<(keys: Int, seconds: Double, error: String?)>((0, 0, nil))
+        let migration = try MidLoadMigration(
+            run.cluster, slot: RedisClusterSlot.slot(forKey: run.shards[1].tag),
+            toOwnerOf: RedisClusterSlot.slot(forKey: run.shards[2].tag), batch: 5)
         // Early (a tenth of the stock's worth of claims), so the move overlaps the sale.
-        let result = run.load(after: run.shape.stock / 10, whenOneThirdDone: {
-            let started = Date()
-            do {
-                let keys = try run.cluster.migrate(slot: slot, to: target, batch: 5)
-                migration.withLock { $0 = (keys, Date().timeIntervalSince(started), nil) }
-            } catch {
-                migration.withLock { $0.error = "\(error)" }
-            }
-        })
-        let moved = migration.current
-        print("[shards-migrate] shard 1 slot \(slot) \(source) → \(target): \(moved.keys) keys in \(String(format: "%.2f", moved.seconds)) s")
-        #expect(moved.error == nil, "\(moved.error ?? "")")
-        #expect(moved.keys > 0)
-        #expect(try run.cluster.slotMap().owner(ofSlot: slot) == target)
-        let seen = run.nodes.map { Dictionary(uniqueKeysWithValues: $0.node.metrics.cluster.snapshot.map { ($0.kind, $0.count) }) }
-        print("[shards-migrate] redirections seen by the nodes: \(seen)")
-        #expect(seen.reduce(0) { $0 + ($1["ask"] ?? 0) + ($1["tryagain"] ?? 0) + ($1["moved"] ?? 0) } > 0)
+        let result = run.load(after: run.shape.stock / 10, whenOneThirdDone: { migration.run() })
+        try migration.check(nodes: run.nodes, label: "shards-migrate")
         try run.verify(result, label: "shards-migrate")
     }
 }
