@@ -221,6 +221,12 @@ public struct Configuration: Sendable {
             guard let number = Double(value), number > 0 else { throw Error(description: "\(name) must be a positive number") }
             return number
         }
+        func flag() throws -> Bool {
+            guard let flag = ["true": true, "1": true, "false": false, "0": false][value.lowercased()] else {
+                throw Error(description: "\(name) must be true or false")
+            }
+            return flag
+        }
         switch name {
         case "host": host = value
         case "port": port = try int(0...65535)
@@ -233,11 +239,7 @@ public struct Configuration: Sendable {
                 throw Error(description: "node-id must be letters, digits, - _ . :")
             }
             nodeId = value
-        case "flusher":
-            guard let flag = ["true": true, "1": true, "false": false, "0": false][value.lowercased()] else {
-                throw Error(description: "flusher must be true or false")
-            }
-            flusher = flag
+        case "flusher": flusher = try flag()
         case "redis-command-timeout-ms": redisCommandTimeoutMs = try int(1...60_000)
         case "redis-cluster":
             var seeds: [RedisEndpoint] = []
@@ -304,32 +306,20 @@ public struct Configuration: Sendable {
         case "flusher-takeover-idle-ms": flusherTakeoverIdleMs = try int(100...86_400_000)
         case "flusher-sweep-seconds": flusherSweepSeconds = try double()
         case "flusher-stale-consumer-seconds": flusherStaleConsumerSeconds = try double()
-        case "claim-series":
-            guard let flag = ["true": true, "1": true, "false": false, "0": false][value.lowercased()] else {
-                throw Error(description: "claim-series must be true or false")
-            }
-            claimSeries = flag
+        case "claim-series": claimSeries = try flag()
         case "points-expiry":
             guard let policy = PointsExpiryPolicy(setting: value) else {
                 throw Error(description: "points-expiry must be never, days:N, end-of-month:N or end-of-year:N, got '\(value)'")
             }
             pointsExpiry = policy
         case "points-recovery-grace-ms": pointsRecoveryGraceMs = try int(100...3_600_000)
-        case "bulk-jobs":
-            guard let flag = ["true": true, "1": true, "false": false, "0": false][value.lowercased()] else {
-                throw Error(description: "bulk-jobs must be true or false")
-            }
-            bulkJobs = flag
+        case "bulk-jobs": bulkJobs = try flag()
         case "bulk-batch-size": bulkBatchSize = try int(1...100_000)
         case "bulk-lease-seconds": bulkLeaseSeconds = try double()
         case "bulk-max-lines-per-second": bulkMaxLinesPerSecond = try int(0...10_000_000)
         case "bulk-body-limit-bytes": bulkBodyLimitBytes = try int(1024...(1 << 31))
         case "bulk-max-lines": bulkMaxLines = try int(1...100_000_000)
-        case "webhooks":
-            guard let flag = ["true": true, "1": true, "false": false, "0": false][value.lowercased()] else {
-                throw Error(description: "webhooks must be true or false")
-            }
-            webhooks = flag
+        case "webhooks": webhooks = try flag()
         case "webhook-timeout-ms": webhookTimeoutMs = try int(100...60_000)
         case "webhook-max-backoff-ms": webhookMaxBackoffMs = try int(100...86_400_000)
         case "webhook-expiring-scan-seconds": webhookExpiringScanSeconds = try double()
