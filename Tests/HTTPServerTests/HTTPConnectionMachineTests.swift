@@ -408,6 +408,21 @@ import Testing
         #expect(!peer.closed)
     }
 
+    @Test func aClosingStreamedRequestIsReadToItsEndThenTheLast() {
+        var peer = Peer()
+        peer.send(Self.upload(length: 6, extra: "Connection: close\r\n") + "abc")
+        peer.machine.bodyChunkTaken(0)
+        peer.send("def" + Self.get(2))  // nothing after a closing request is read
+        peer.machine.bodyChunkTaken(0)
+        peer.run(now: 0)
+        #expect(peer.delivered.map(\.bytes) == [Array("abc".utf8), Array("def".utf8)])
+        #expect(peer.ended.map(\.complete) == [true])
+        #expect(peer.dispatched.count == 1)
+        peer.respond(0, 202, body: "up")
+        #expect(peer.take() == "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\nConnection: close\r\n\r\nup")
+        #expect(peer.shutDown)
+    }
+
     @Test func streamingRouteKeepsItsBodyLimitAndContinue() {
         var refused = Peer()
         refused.send(Self.upload(length: 1001))
