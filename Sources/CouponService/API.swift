@@ -9,6 +9,7 @@ import PostgresClient
 import RedisClient
 import Store
 import BulkIssuance
+import Synchronization
 
 /// What every handler shares: settings, logs, metrics, key cache, worker threads and the
 /// per-loop claim engines (each with its loop's Redis). Wired through the initializer, immutable.
@@ -21,6 +22,8 @@ final class API: Sendable {
     let workers: WorkerPool
     let keyLookups = KeyLookups()
     let flusher: Flusher?
+    /// Set on SIGTERM (`Node.drain`): `/readyz` answers 503 `draining` from then on.
+    let draining = Atomic<Bool>(false)
     private let engines: [ObjectIdentifier: ClaimEngine]
 
     init(

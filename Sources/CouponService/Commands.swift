@@ -8,7 +8,7 @@ import Store
 
 /// The command-line commands of `coupond`, kept here so tests can drive them too.
 public enum Commands {
-    /// Runs a node until SIGINT or SIGTERM.
+    /// Runs a node until SIGINT or SIGTERM, then drains it (`Node.drain`) and returns.
     public static func serve(_ configuration: Configuration, logger: Logger) throws {
         signal(SIGPIPE, SIG_IGN)
         let node = try Node(configuration: configuration, logger: logger)
@@ -23,8 +23,8 @@ public enum Commands {
             sources.append(source)
         }
         stop.wait()
-        logger.info("node_stopping", [:])
-        node.stop()
+        logger.info("node_stopping", ["drain_timeout_seconds": String(configuration.drainTimeoutSeconds)])
+        node.drain(timeoutSeconds: configuration.drainTimeoutSeconds, delaySeconds: configuration.drainDelaySeconds)
     }
 
     public static func migrate(_ configuration: Configuration, logger: Logger) throws {

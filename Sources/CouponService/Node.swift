@@ -56,7 +56,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         let options = RedisConnectionOptions(commandTimeoutMs: configuration.redisCommandTimeoutMs)
         let soldOut = SoldOutMarks()
         let engineOptions = ClaimEngine.Options(
-            batchMax: configuration.claimBatchMax, soldOutMarkMs: configuration.soldOutMarkMs,
+            batchMax: configuration.claimBatchMax, soldOutMarkMs: configuration.soldOutMarkMs, replicaWait: configuration.replicaWait,
             rebalanceAttempts: configuration.shardRebalanceAttempts, faultExitAfterDebitPercent: configuration.faultExitAfterTransferDebit)
         // On Redis Cluster: the slot map is loaded once here, then each loop's router keeps its own copy fresh.
         var clusterMap: ClusterSlotMap?
@@ -221,6 +221,24 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
             return 1
         }) { _ in }
         campaignSync = task
+    }
+
+    /// Graceful drain (SIGTERM, ARCHITECTURE §14): `/readyz` answers 503 at once; after
+    /// `delaySeconds` (time for a balancer polling `/readyz` to stop sending) the listeners close,
+    /// every connection answers the requests it already read and closes, for at most
+    /// `timeoutSeconds`; then `stop()`: the flusher finishes its batch. True when every request
+    /// read was answered in time.
+    @discardableResult
+    public func drain(timeoutSeconds: Double, delaySeconds: Double = 0) -> Bool {
+        api.draining.store(true, ordering: .relaxed)
+        if delaySeconds > 0 { Thread.sleep(forTimeInterval: delaySeconds) }
+        let started = MonotonicClock.now()
+        let finished = server?.drain(timeoutSeconds: timeoutSeconds) ?? true
+        logger.info(
+            "node_drained",
+            ["finished": String(finished), "ms": String((MonotonicClock.now() - started) / 1_000_000)])
+        stop()
+        return finished
     }
 
     /// Stops serving, stops the flusher after its batch, and closes connections.

@@ -66,6 +66,14 @@ public enum ClaimDecision: Sendable, Equatable {
     /// The request id was used before by another user.
     case requestConflict
 
+    /// The grant a `granted` or `replayed` decision answers with.
+    public var grant: Grant? {
+        switch self {
+        case .granted(let grant), .replayed(let grant): grant
+        default: nil
+        }
+    }
+
     public var outcome: String {
         switch self {
         case .granted: "granted"

@@ -14,6 +14,8 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
         public var batchMax: Int
         /// How long a `sold_out` answer marks the campaign on this node; 0 = never.
         public var soldOutMarkMs: Int
+        /// `WAIT` after every claim script call (`--redis-wait-replicas`); nil = answer without it.
+        public var replicaWait: ReplicaWait?
 
         /// Sharded campaigns (issue 10): how often one claim may be retried on its home shard
         /// after a rebalance before `sold_out` is answered, and the pause before a retry when
@@ -26,11 +28,12 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
         public var faultExitAfterDebitPercent: Int
 
         public init(
-            batchMax: Int = 64, soldOutMarkMs: Int = 250, rebalanceAttempts: Int = 16, rebalanceWaitMs: Int = 1,
-            faultExitAfterDebitPercent: Int = 0
+            batchMax: Int = 64, soldOutMarkMs: Int = 250, replicaWait: ReplicaWait? = nil, rebalanceAttempts: Int = 16,
+            rebalanceWaitMs: Int = 1, faultExitAfterDebitPercent: Int = 0
         ) {
             self.batchMax = batchMax
             self.soldOutMarkMs = soldOutMarkMs
+            self.replicaWait = replicaWait
             self.rebalanceAttempts = rebalanceAttempts
             self.rebalanceWaitMs = rebalanceWaitMs
             self.faultExitAfterDebitPercent = faultExitAfterDebitPercent
@@ -174,25 +177,52 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
             let request = only.request
             let args = ClaimScript.arguments(
                 userId: request.userId, requestId: request.requestId, code: codes.code(), tags: request.tags, channel: request.channel)
-            return redis.evalScript(ClaimScript.script, keys: keys, args: args) { [self] result in
-                settle(only, result.mapError(ClaimEngineError.redis).flatMap { Self.decision($0, only.request) })
+            return redis.evalScript(ClaimScript.script, keys: keys, args: args, confirmedBy: options.replicaWait) { [self] result in
+                for (outcome, unconfirmed) in Self.outcomes(result, [only.request]) { settle(only, outcome, unconfirmed) }
             }
         }
         let args = ClaimBatchScript.arguments(
             items.map {
                 (userId: $0.request.userId, requestId: $0.request.requestId, code: codes.code(), tags: $0.request.tags, channel: $0.request.channel)
             })
-        redis.evalScript(ClaimBatchScript.script, keys: keys, args: args) { [self] result in
-            switch result {
-            case .failure(let error):
-                for item in items { settle(item, .failure(.redis(error))) }
-            case .success(let reply):
-                guard let replies = reply.array, replies.count == items.count else {
-                    for item in items { settle(item, .failure(.badReply("\(reply)"))) }
-                    return
-                }
-                for (item, reply) in zip(items, replies) { settle(item, Self.decision(reply, item.request)) }
+        redis.evalScript(ClaimBatchScript.script, keys: keys, args: args, confirmedBy: options.replicaWait) { [self] result in
+            let outcomes = Self.outcomes(result, items.map(\.request), batched: true)
+            for (item, (outcome, unconfirmed)) in zip(items, outcomes) { settle(item, outcome, unconfirmed) }
+        }
+    }
+
+    /// Each claim's outcome from the script call's result. A call that ran but that too few
+    /// replicas confirmed (`RedisError.unconfirmed`) still answers its refusals; its grants and
+    /// replays fail with that error (503: the client's retry with the same request id returns
+    /// the grant if it survived). Pure: one entry per request, in order; the second value is an
+    /// unconfirmed grant (it exists on the master, so its hints are still written).
+    public static func outcomes(
+        _ result: Result<RESPValue, RedisError>, _ requests: [ClaimRequest], batched: Bool = false
+    ) -> [(Result<ClaimDecision, ClaimEngineError>, Grant?)] {
+        let reply: RESPValue
+        var shortfall: ReplicaShortfall?
+        switch result {
+        case .failure(.unconfirmed(let short)):
+            reply = short.reply
+            shortfall = short
+        case .failure(let error):
+            return requests.map { _ in (.failure(.redis(error)), nil) }
+        case .success(let value):
+            reply = value
+        }
+        let replies: [RESPValue]
+        if batched {
+            guard let array = reply.array, array.count == requests.count else {
+                return requests.map { _ in (.failure(.badReply("\(reply)")), nil) }
             }
+            replies = array
+        } else {
+            replies = [reply]
+        }
+        return zip(requests, replies).map { request, reply in
+            let outcome = decision(reply, request)
+            guard let shortfall, case .success(let decided) = outcome, let grant = decided.grant else { return (outcome, nil) }
+            return (.failure(.redis(.unconfirmed(shortfall))), grant)
         }
     }
 
@@ -204,7 +234,7 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
         return .success(decision)
     }
 
-    func settle(_ pending: Pending, _ result: Result<ClaimDecision, ClaimEngineError>) {
+    func settle(_ pending: Pending, _ result: Result<ClaimDecision, ClaimEngineError>, _ unconfirmed: Grant? = nil) {
         if case .success(.refused(.soldOut)) = result, (shardCounts[pending.request.campaignId] ?? 1) > 1 {
             return rebalance(pending)  // the home shard ran dry: move stock, retry there, or answer sold_out
         }
@@ -221,6 +251,7 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
         pending.completion(result)
         if case .success(.granted(let grant)) = result { recordHints(grant) }
         if case .success(.replayed(let grant)) = result { recordHints(grant) }
+        if let unconfirmed { recordHints(unconfirmed) }
     }
 
     /// This loop's CSPRNG-backed code source, for other grant paths on the loop (exchanges, draws).

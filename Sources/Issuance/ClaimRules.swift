@@ -45,7 +45,7 @@ public enum ClaimRules {
           local ctx = {
             meta = meta, stock = stock, users = users, grants = grants, audience = audience, m = m, now = now, nowText = fmt(now),
             bucket = bucket, previous = previous, expires = fmt((number + 2) * window),
-            counts = {}, claimed = {}, added = {}, written = {}, records = {}, granted = 0, left = nil,
+            counts = {}, claimed = {}, added = {}, written = {}, records = {}, granted = 0, replays = 0, left = nil,
           }
           if m[9] and m[9] ~= '' then
             ctx.required = {}
@@ -65,6 +65,7 @@ public enum ClaimRules {
           if prior then
             local sep = string.find(prior, '\n', 1, true)
             if string.sub(prior, 1, sep - 1) ~= user then return {'request_conflict'} end
+            ctx.replays = ctx.replays + 1
             return {'replayed', expand_record(string.sub(prior, sep + 1))}
           end
 
@@ -136,6 +137,10 @@ public enum ClaimRules {
             caps_finish(ctx.caps)
           end
           for outcome, n in pairs(ctx.counts) do redis.call('HINCRBY', ctx.meta, 'out:' .. outcome, n) end
+          -- Replays are counted so the call writes: a WAIT after it then covers the master's offset
+          -- now, which includes the original grant (--redis-wait-replicas, issue 10 §2). pcall: a
+          -- full Redis (OOM) refuses the write and the replay is still answered.
+          if ctx.replays > 0 then redis.pcall('HINCRBY', ctx.meta, 'out:replayed', ctx.replays) end
         end
         """#
 }

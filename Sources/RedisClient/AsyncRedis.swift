@@ -15,6 +15,12 @@ public protocol AsyncRedis: AnyObject, Sendable {
         _ script: RedisScript, keys: [RedisArgument], args: [RedisArgument],
         _ completion: @escaping (Result<RESPValue, RedisError>) -> Void)
 
+    /// `evalScript` followed by `WAIT` on the connection that ran it (`RedisConnection.evalScript(…confirmedBy:…)`);
+    /// with `wait` nil the same as `evalScript`.
+    func evalScript(
+        _ script: RedisScript, keys: [RedisArgument], args: [RedisArgument], confirmedBy wait: ReplicaWait?,
+        _ completion: @escaping (Result<RESPValue, RedisError>) -> Void)
+
     /// Closes for good: commands in flight fail with `.connectionLost`, later sends with `.notConnected`.
     func close()
 }

@@ -58,6 +58,7 @@ public struct ClusterDecision: Sendable, Equatable {
 ///   and resend to whichever master it then names, after a backoff.
 /// - Connection lost or timed out after sending: the command may have run. Deliver the error
 ///   (the caller retries with the same request id, which is idempotent) and reload the map.
+/// - Ran but not confirmed by enough replicas (`WAIT`, `ReplicaWait`): deliver and reload the map.
 /// - Anything else, success included: deliver.
 /// Redirects and retries are bounded by `ClusterRetryPolicy`; past the bound the error is delivered.
 /// The redirect bound counts redirects since the last retry: during a migration a claim cycles
@@ -108,6 +109,9 @@ public struct ClusterCommandRouting: Sendable, Equatable {
             return ClusterDecision(.deliver, refreshMap: true)
         case .failure(.protocolError):
             return ClusterDecision(.deliver)
+        case .failure(.unconfirmed):
+            // It ran; its replicas lag or a failover is under way: deliver (503) and reload the map.
+            return ClusterDecision(.deliver, refreshMap: true)
         }
     }
 

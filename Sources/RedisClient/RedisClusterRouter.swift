@@ -58,9 +58,19 @@ public final class RedisClusterRouter: AsyncRedis, @unchecked Sendable {  // eve
         _ script: RedisScript, keys: [RedisArgument], args: [RedisArgument],
         _ completion: @escaping (Result<RESPValue, RedisError>) -> Void
     ) {
+        evalScript(script, keys: keys, args: args, confirmedBy: nil, completion)
+    }
+
+    /// The `WAIT` goes to the master that ran the script: a redirected call is confirmed where it finally ran.
+    public func evalScript(
+        _ script: RedisScript, keys: [RedisArgument], args: [RedisArgument], confirmedBy wait: ReplicaWait?,
+        _ completion: @escaping (Result<RESPValue, RedisError>) -> Void
+    ) {
         let slot = keys.first.map { RedisClusterSlot.slot(forKey: $0) }
         run(ClusterCommandRouting(slot: slot, policy: policy), node: nil, asking: false,
-            operation: { connection, asking, done in connection.evalScript(script, keys: keys, args: args, asking: asking, done) },
+            operation: { connection, asking, done in
+                connection.evalScript(script, keys: keys, args: args, asking: asking, confirmedBy: wait, done)
+            },
             completion)
     }
 

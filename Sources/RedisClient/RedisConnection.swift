@@ -46,6 +46,9 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
     /// Called on the loop with `true` when the connection comes up and `false` when it goes down.
     public var onConnectionStateChange: ((Bool) -> Void)?
 
+    /// `WAIT` group commit for `evalScript(…confirmedBy:)` (RedisConnection+ReplicaWait.swift).
+    var replicaWaits = ReplicaWaitGroups<(wait: ReplicaWait, deliver: (Result<RESPValue, RedisError>) -> Void)>()
+
     /// How many times hiredis was asked to write (each is at most one `write` syscall); for tests.
     private(set) var writeEvents = 0
 
@@ -104,9 +107,20 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
         _ script: RedisScript, keys: [RedisArgument], args: [RedisArgument], asking: Bool,
         _ completion: @escaping (Result<RESPValue, RedisError>) -> Void
     ) {
+        evalScript(script, keys: keys, args: args, asking: asking) { result, _ in completion(result) }
+    }
+
+    /// The same, also telling the completion whether the call was re-sent after `NOSCRIPT`
+    /// (a `WAIT` sent before the re-send does not cover it: `ReplicaConfirmation`).
+    func evalScript(
+        _ script: RedisScript, keys: [RedisArgument], args: [RedisArgument], asking: Bool,
+        _ completion: @escaping (Result<RESPValue, RedisError>, _ resent: Bool) -> Void
+    ) {
         loop.preconditionInEventLoop()
         let issued = order.issue(script: script.sha1)
-        let call = PendingCommand(completion, sequence: issued.sequence)
+        let sent = SentCall()
+        let call = PendingCommand({ result in completion(result, sent.call?.script?.retried ?? false) }, sequence: issued.sequence)
+        sent.call = call
         call.script = ScriptCall(script: script, command: script.evalshaCommand(keys: keys, args: args), asking: asking)
         sendScript(call, loadFirst: issued.loadFirst)
     }
@@ -402,6 +416,11 @@ final class PendingCommand {
         self.completion = completion
         self.sequence = sequence
     }
+}
+
+/// Lets a call's completion read the call (alive while its completion runs).
+final class SentCall {
+    weak var call: PendingCommand?
 }
 
 struct ScriptCall {

@@ -73,12 +73,14 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     case protocolError(String)
     /// The TCP / Unix socket connection could not be established.
     case connectFailed(String)
+    /// The command ran, but fewer replicas than asked confirmed it in time (`ReplicaWait`).
+    case unconfirmed(ReplicaShortfall)
 
     /// True when Redis is (maybe temporarily) unreachable rather than refusing the command:
     /// the API layer answers these with 503 and `Retry-After`.
     public var isUnavailable: Bool {
         switch self {
-        case .notConnected, .connectionLost, .timeout, .connectFailed: return true
+        case .notConnected, .connectionLost, .timeout, .connectFailed, .unconfirmed: return true
         case .server(let error):
             // BUSY: another script holds the server; OOM: maxmemory reached with noeviction. Neither
             // command ran (a script that hits OOM stops at its first write), so a retry is safe.
@@ -91,7 +93,7 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     public var isConnectionLevel: Bool {
         switch self {
         case .notConnected, .connectionLost, .timeout, .connectFailed, .protocolError: return true
-        case .server: return false
+        case .server, .unconfirmed: return false
         }
     }
 
@@ -109,6 +111,8 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case .server(let error): return "redis: \(error.message)"
         case .protocolError(let text): return "redis protocol error: \(text)"
         case .connectFailed(let text): return "redis connect failed: \(text)"
+        case .unconfirmed(let shortfall):
+            return "redis: write confirmed by \(shortfall.acknowledged) of \(shortfall.required) replicas in time"
         }
     }
 }

@@ -154,6 +154,35 @@ import Testing
         #expect(!peer.closed && !peer.shutDown)
     }
 
+    /// Graceful drain (issue 10 §3): requests already read are answered, the newest with
+    /// `Connection: close`, nothing more is read, then the connection shuts down; an idle one
+    /// shuts down at once.
+    @Test func drainAnswersWhatWasReadThenEnds() {
+        var peer = Peer()
+        peer.send(Self.get(1) + Self.get(2))
+        #expect(peer.machine.unansweredCount == 2)
+        peer.machine.drain()
+        peer.send(Self.get(3))  // arrives after the drain: never read
+        #expect(peer.dispatched.map(\.head.target) == ["/items/1", "/items/2"])
+        peer.respond(0, body: "a1")
+        #expect(peer.machine.unansweredCount == 1)
+        peer.respond(1, body: "b2")
+        #expect(peer.machine.unansweredCount == 0)
+        #expect(
+            peer.take() == "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\na1"
+                + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nb2")
+        #expect(peer.shutDown)
+
+        var idle = Peer()
+        idle.send(Self.get(1))
+        idle.respond(0)
+        #expect(idle.take() == Self.ok2)
+        idle.machine.drain()
+        idle.run(now: 0)
+        #expect(idle.shutDown)
+        #expect(idle.machine.unansweredCount == 0)
+    }
+
     @Test func requestSplitAcrossReadsAndBodyDelivered() {
         var peer = Peer()
         peer.send("POST /claims HTTP/1.1\r\nHo")

@@ -60,6 +60,8 @@ public final class NodeProcess: @unchecked Sendable {  // `child` is set once in
 
     public var pid: Int32 { child.pid }
     public var isRunning: Bool { child.isRunning }
+    /// `exit(n)` → n once the process exited by itself; nil while running or when killed by a signal.
+    public var exitStatus: Int32? { child.exitStatus }
 
     /// Resident memory in bytes (VmRSS of /proc/<pid>/status).
     public var residentBytes: Int {

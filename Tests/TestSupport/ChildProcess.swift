@@ -85,6 +85,10 @@ public final class ChildProcess: @unchecked Sendable {  // the Process is only t
 
     public var pid: Int32 { process.processIdentifier }
     public var isRunning: Bool { lock.withLock { process.isRunning } }
+    /// The exit status once it exited by itself (`exit(n)` → n); nil while running or when killed by a signal.
+    public var exitStatus: Int32? {
+        lock.withLock { process.isRunning || process.terminationReason != .exit ? nil : process.terminationStatus }
+    }
 
     /// Sends `signal` and waits for the process to exit.
     public func terminate(signal: Int32 = SIGTERM) {

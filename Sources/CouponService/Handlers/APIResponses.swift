@@ -34,6 +34,15 @@ enum APIError {
         .error(status: 503, code: "unavailable", message: "\(backend) is unavailable, retry shortly", retryAfterSeconds: 1)
     }
 
+    /// 503 `replication_unconfirmed`: the claim ran but too few replicas confirmed it in time
+    /// (`--redis-wait-replicas`); a retry with the same `request_id` returns the grant if it exists.
+    static func unconfirmed(_ shortfall: ReplicaShortfall) -> HTTPResponse {
+        .error(
+            status: 503, code: "replication_unconfirmed",
+            message: "the grant was confirmed by \(shortfall.acknowledged) of \(shortfall.required) Redis replicas in time; retry with the same request_id",
+            retryAfterSeconds: 1)
+    }
+
     /// 429 `rate_limited` with `Retry-After` (risk control).
     static func rateLimited(_ decision: RateDecision) -> HTTPResponse {
         .error(

@@ -44,6 +44,9 @@ struct ClaimHandler {
             case .failure(.badReply(let reply)):
                 api.logger.error("claim_bad_reply", ["reply": reply])
                 responder.respond(APIError.internalError)
+            case .failure(.redis(.unconfirmed(let shortfall))):
+                api.metrics.recordClaim(outcome: "unconfirmed")
+                responder.respond(APIError.unconfirmed(shortfall))
             case .failure(.redis(let error)):
                 api.metrics.recordClaim(outcome: "unavailable")
                 if !error.isUnavailable { api.logger.error("claim_redis_error", ["error": "\(error)"]) }

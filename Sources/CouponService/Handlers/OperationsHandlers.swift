@@ -10,8 +10,13 @@ struct OperationsHandlers {
         responder.respond(.json(body: Array(#"{"status":"ok"}"#.utf8)))
     }
 
-    /// Ready when both Redis and PostgreSQL answer.
+    /// Ready when both Redis and PostgreSQL answer and the node is not draining (SIGTERM).
     func ready(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
+        if api.draining.load(ordering: .relaxed) {
+            var response = HTTPResponse.json(status: 503, body: Array(#"{"status":"draining"}"#.utf8))
+            response.headers.add(name: "Retry-After", value: "1")
+            return responder.respond(response)
+        }
         api.workers.submit({ context -> HTTPResponse in
             let redisOK = (try? context.redis().command(["PING"]).string) == "PONG"
             let postgresOK = (try? context.postgres().ping()) == true

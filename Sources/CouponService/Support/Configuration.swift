@@ -22,6 +22,12 @@ public struct Configuration: Sendable {
     public var redisCluster: [RedisEndpoint] = []
     /// How often each loop reloads the cluster's slot map (redirections also reload it).
     public var redisClusterRefreshSeconds = 5.0
+    /// Replicas that must confirm each claim script call (`WAIT`) before its grants are answered; 0 = off.
+    public var redisWaitReplicas = 0
+    /// How long `WAIT` may take; must stay below `redisCommandTimeoutMs`.
+    public var redisWaitTimeoutMs = 100
+    /// The claim engine's `WAIT`, or nil when off.
+    public var replicaWait: ReplicaWait? { ReplicaWait(replicas: redisWaitReplicas, timeoutMs: redisWaitTimeoutMs) }
     /// Standalone or cluster, as configured.
     public var redisDeployment: RedisDeployment { redisCluster.isEmpty ? .standalone(redis) : .cluster(redisCluster) }
     public var logLevel: Logger.Level = .info
@@ -51,6 +57,10 @@ public struct Configuration: Sendable {
     public var bodyRateGraceSeconds = 5.0
     public var maxOutputBytes = 256 * 1024
     public var maxPipelinedRequests = 64
+    /// On SIGTERM: how long connections may take to answer what they already read.
+    public var drainTimeoutSeconds = 20.0
+    /// On SIGTERM: how long the node keeps serving with `/readyz` at 503 before it stops accepting.
+    public var drainDelaySeconds = 0.0
 
     // Keys and risk control (issue 8): see README "Keys and risk control".
     /// Revocation bound: a key's role is served from memory at most this long after it was read.
@@ -112,6 +122,8 @@ public struct Configuration: Sendable {
         ("redis-command-timeout-ms", "fail Redis commands after this long (1000)"),
         ("redis-cluster", "Redis Cluster seed nodes host:port[,host:port...]; replaces --redis (off)"),
         ("redis-cluster-refresh-seconds", "reload the cluster slot map this often (5)"),
+        ("redis-wait-replicas", "replicas that must confirm a grant (WAIT) before it is answered; unconfirmed → 503, 0 = off (0)"),
+        ("redis-wait-timeout-ms", "how long a claim waits for those replicas, below redis-command-timeout-ms (100)"),
         ("log-level", "debug, info, warning, error (info)"),
         ("sold-out-mark-ms", "remember a sold-out campaign locally this long (250)"),
         ("claim-batch-max", "claims of one campaign per Redis script call, 1 = one call per claim (64)"),
@@ -126,6 +138,8 @@ public struct Configuration: Sendable {
         ("body-rate-grace-seconds", "time a body may take before its rate is checked (5)"),
         ("max-output-bytes", "stop reading a connection with more response bytes unread by its client (262144)"),
         ("max-pipelined-requests", "stop reading a connection with this many requests unanswered (64)"),
+        ("drain-timeout-seconds", "on SIGTERM: /readyz 503, stop accepting, answer in-flight requests for at most this long, then exit (20)"),
+        ("drain-delay-seconds", "on SIGTERM: keep accepting this long with /readyz 503 first, for balancers polling it (0)"),
         ("key-cache-seconds", "a revoked key stops working within this long on every node (3, at most 5)"),
         ("trusted-proxies", "addresses/CIDRs whose X-Forwarded-For is used for the client address (none)"),
         ("claim-user-rate", "claim attempts per user and campaign per second[/burst], node-local; 0 = off (10/60)"),
@@ -185,6 +199,11 @@ public struct Configuration: Sendable {
         }
         var configuration = Configuration()
         for (name, value) in values { try configuration.set(name, value) }
+        if configuration.redisWaitReplicas > 0, configuration.redisWaitTimeoutMs >= configuration.redisCommandTimeoutMs {
+            // WAIT holds the connection's later commands: past the command timeout the node would drop it.
+            throw Error(
+                description: "redis-wait-timeout-ms (\(configuration.redisWaitTimeoutMs)) must be below redis-command-timeout-ms (\(configuration.redisCommandTimeoutMs))")
+        }
         return (configuration, rest)
     }
 
@@ -233,6 +252,8 @@ public struct Configuration: Sendable {
             guard !seeds.isEmpty else { throw Error(description: "redis-cluster must be host:port[,host:port...], got '\(value)'") }
             redisCluster = seeds
         case "redis-cluster-refresh-seconds": redisClusterRefreshSeconds = try double()
+        case "redis-wait-replicas": redisWaitReplicas = try int(0...16)
+        case "redis-wait-timeout-ms": redisWaitTimeoutMs = try int(1...60_000)
         case "log-level":
             guard let level = ["debug": Logger.Level.debug, "info": .info, "warning": .warning, "error": .error][value] else {
                 throw Error(description: "log-level must be debug, info, warning or error")
@@ -251,6 +272,12 @@ public struct Configuration: Sendable {
         case "body-rate-grace-seconds": bodyRateGraceSeconds = try double()
         case "max-output-bytes": maxOutputBytes = try int(4096...1 << 30)
         case "max-pipelined-requests": maxPipelinedRequests = try int(1...4096)
+        case "drain-timeout-seconds": drainTimeoutSeconds = try double()
+        case "drain-delay-seconds":
+            guard let seconds = Double(value), seconds >= 0, seconds <= 300 else {
+                throw Error(description: "drain-delay-seconds must be a number in [0, 300]")
+            }
+            drainDelaySeconds = seconds
         case "key-cache-seconds":
             guard let seconds = Double(value), seconds > 0, seconds <= 5 else {
                 throw Error(description: "key-cache-seconds must be a number in (0, 5]")

@@ -72,6 +72,16 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         }
     }
 
+    /// Requests read whose answers are not yet in the output (a handler is still working).
+    var unansweredCount: Int { isClosed ? 0 : machine.unansweredCount }
+
+    /// Graceful server stop (`HTTPServer.drain`): see `HTTPConnectionMachine.drain`.
+    func drain() {
+        guard !isClosed else { return }
+        machine.drain()
+        if !running { run() }
+    }
+
     /// Server shutdown.
     func close() {
         guard !isClosed else { return }

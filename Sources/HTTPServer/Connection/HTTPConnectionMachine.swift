@@ -262,6 +262,18 @@ struct HTTPConnectionMachine {
     /// Stops now (server shutdown).
     mutating func abort() { state = .closed }
 
+    /// Graceful drain (server stopping): no further requests are read; the ones already read are
+    /// answered, the newest with `Connection: close`, then the connection ends as after any last
+    /// response (shut down, linger, close). With nothing owed it ends once its output is written.
+    /// A request not fully received is not in flight: it gets no answer.
+    mutating func drain() {
+        guard case .open = state else { return }
+        state = .finishing(lastQueued: !queue.closeAfterNewest())
+    }
+
+    /// Requests read whose answers are not yet queued for writing.
+    var unansweredCount: Int { isClosed ? 0 : queue.count }
+
     // MARK: Steps
 
     mutating func next(now: UInt64) -> Step {

@@ -7,7 +7,7 @@ struct ResponseQueue {
         let method: HTTPMethod
         let startNanos: UInt64
         /// Close the connection after this response.
-        let close: Bool
+        var close: Bool
         /// The request was HEAD: send the head only.
         let toHEAD: Bool
         /// Answer `Connection: keep-alive` (HTTP/1.0 client that asked for it).
@@ -48,6 +48,14 @@ struct ResponseQueue {
         head += 1
         firstSequence &+= 1
         return slot
+    }
+
+    /// Makes the newest unanswered request's response the connection's last (graceful drain).
+    /// False when nothing is unanswered.
+    mutating func closeAfterNewest() -> Bool {
+        guard count > 0 else { return false }
+        slots[slots.count - 1].close = true
+        return true
     }
 
     mutating func removeAll() {

@@ -98,6 +98,38 @@ public final class HTTPServer: @unchecked Sendable {  // mutable state behind `s
         }
     }
 
+    /// Graceful drain: stops accepting at once (closes the listeners) and lets every connection
+    /// answer the requests it already read (the last answer says `Connection: close`), waiting
+    /// up to `timeoutSeconds` for the handlers; then up to `lingerSeconds` more for the answers
+    /// to leave and the connections to close by themselves (a peer that never reads is not
+    /// waited for); then closes whatever is left. True when every handler answered in time.
+    @discardableResult
+    public func drain(timeoutSeconds: Double, lingerSeconds: Double = 0.5) -> Bool {
+        let bound = state.withLock { $0.bound }
+        for entry in bound {
+            Self.onLoop(entry.context.loop) {
+                entry.listener.close()
+                entry.context.drainAll()
+            }
+        }
+        let answered = Self.poll(untilSeconds: timeoutSeconds) {
+            bound.allSatisfy { entry in Self.onLoop(entry.context.loop) { entry.context.unansweredCount == 0 } }
+        }
+        _ = Self.poll(untilSeconds: lingerSeconds) { connectionCount == 0 }
+        stop()
+        return answered
+    }
+
+    /// Calls `done` every 5 ms until it is true or `seconds` have passed; its last answer.
+    private static func poll(untilSeconds seconds: Double, _ done: () -> Bool) -> Bool {
+        let deadline = MonotonicClock.now() + UInt64(max(seconds, 0) * 1e9)
+        while true {
+            if done() { return true }
+            if MonotonicClock.now() >= deadline { return false }
+            usleep(5_000)
+        }
+    }
+
     /// Open connections on all loops (diagnostics and tests).
     public var connectionCount: Int {
         let bound = state.withLock { $0.bound }

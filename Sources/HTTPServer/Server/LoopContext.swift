@@ -31,6 +31,13 @@ final class LoopContext {
         connections.removeValue(forKey: ObjectIdentifier(connection))
     }
 
+    /// Requests read on this loop whose handlers have not answered yet.
+    var unansweredCount: Int { connections.values.reduce(0) { $0 + $1.unansweredCount } }
+
+    func drainAll() {
+        for connection in Array(connections.values) { connection.drain() }
+    }
+
     func closeAll() {
         for connection in Array(connections.values) { connection.close() }
     }
