@@ -6,7 +6,7 @@ extension Routes {
     static func installBulk(on router: Router, api: API) {
         let bulk = BulkJobHandlers(api: api)
         router.add(
-            .POST, "/v1/campaigns/{id}/bulk-grants", bodyLimit: api.configuration.bulkBodyLimitBytes,
+            .POST, "/v1/campaigns/{id}/bulk-grants", bodyLimit: api.configuration.bulkBodyLimitBytes, streaming: true,
             handler: api.guarded([.admin], bulk.create))
         router.add(.GET, "/v1/jobs/{id}", handler: api.guarded([.admin], bulk.status))
         router.add(.POST, "/v1/jobs/{id}/cancel", handler: api.guarded([.admin], bulk.cancel))

@@ -55,4 +55,33 @@ public enum IdempotencyStore {
     }
 
     private struct KeyTaken: Error {}
+
+    /// The same for a request whose body is hashed while `body` reads it (a streamed upload):
+    /// the resource is created first; when the key turns out to be known, that creation is
+    /// rolled back and the recorded resource (same body) or `.conflict` is answered.
+    public static func createHashingBody<Value: Sendable>(
+        route: String, key: String, on connection: PostgresConnection,
+        _ body: (PostgresConnection) throws -> (value: Value, resourceId: Int64, bodySHA256: String)
+    ) throws -> IdempotentCreation<Value> {
+        do {
+            return try connection.transaction { connection in
+                let created = try body(connection)
+                let recorded = try connection.execute(
+                    """
+                    INSERT INTO idempotency_keys (route, key, body_sha256, resource_id) VALUES ($1, $2, $3, $4)
+                    ON CONFLICT DO NOTHING RETURNING resource_id
+                    """, [route, key, created.bodySHA256, created.resourceId])
+                if !recorded.isEmpty { return .created(created.value) }
+                guard let record = try find(route: route, key: key, on: connection) else {
+                    throw PostgresError(.queryFailed, "idempotency key \(key) vanished")
+                }
+                throw Replayed(resourceId: record.bodySHA256 == created.bodySHA256 ? record.resourceId : nil)
+            }
+        } catch let replayed as Replayed {
+            return replayed.resourceId.map { .existing(resourceId: $0) } ?? .conflict
+        }
+    }
+
+    /// Rolls back a creation whose key was known: nil resource means another body (conflict).
+    private struct Replayed: Error { let resourceId: Int64? }
 }

@@ -18,6 +18,8 @@ import Testing
         var window: Int?
         var written: [UInt8] = []
         var dispatched: [(pattern: String, head: HTTPRequestHead, body: [UInt8], sequence: UInt64)] = []
+        var delivered: [(sequence: UInt64, bytes: [UInt8])] = []
+        var ended: [(sequence: UInt64, complete: Bool)] = []
         var shutDown = false
         var closed = false
         var resumeScheduled = false
@@ -89,6 +91,12 @@ import Testing
                     }
                 case .dispatch(let route, let head, let body, _, let sequence):
                     dispatched.append((route.pattern, head, body, sequence))
+                case .dispatchStreaming(let route, let head, _, let sequence):
+                    dispatched.append((route.pattern, head, [], sequence))
+                case .deliverBody(let bytes, let sequence):
+                    delivered.append((sequence, bytes))
+                case .endBody(let sequence, let complete):
+                    ended.append((sequence, complete))
                 case .shutdownWrite:
                     shutDown = true
                 case .scheduleResume:
@@ -108,6 +116,7 @@ import Testing
         let router = Router()
         router.add(.POST, "/claims", bodyLimit: 16) { _, _, responder in responder.respond(HTTPResponse(status: 500)) }
         router.add(.GET, "/items/{id}") { _, _, responder in responder.respond(HTTPResponse(status: 500)) }
+        router.add(.POST, "/uploads", bodyLimit: 1000, streaming: true) { _, _, responder in responder.respond(HTTPResponse(status: 500)) }
         return router
     }()
 
@@ -355,5 +364,106 @@ import Testing
         peer.respond(0, 500)
         peer.respond(7, 500)
         #expect(peer.take() == Self.ok2)
+    }
+
+    // MARK: Streaming routes
+
+    static func upload(length: Int, extra: String = "") -> String {
+        "POST /uploads HTTP/1.1\r\nHost: x\r\nContent-Length: \(length)\r\n\(extra)\r\n"
+    }
+
+    @Test func streamingRouteIsDispatchedAtItsHeadAndGetsChunksWithBackpressure() {
+        var peer = Peer()
+        peer.send(Self.upload(length: 10) + "abcd")
+        #expect(peer.dispatched.map(\.pattern) == ["/uploads"])
+        #expect(peer.dispatched.first?.body == [])
+        #expect(peer.delivered.map(\.bytes) == [Array("abcd".utf8)])
+        // The chunk is not taken yet: nothing more is read, read interest is off.
+        #expect(peer.interest == [])
+        #expect(!peer.machine.canRead)
+        let readsBefore = peer.reads
+        peer.input.append(Array("efghij".utf8) + Array(Self.get(1).utf8))
+        peer.readable()
+        #expect(peer.reads == readsBefore && peer.delivered.count == 1)
+        peer.machine.bodyChunkTaken(0)
+        peer.readable()
+        #expect(peer.delivered.map(\.bytes) == [Array("abcd".utf8), Array("efghij".utf8)])
+        #expect(peer.ended.isEmpty)  // the end waits until the last chunk is taken
+        peer.machine.bodyChunkTaken(0)
+        peer.run(now: 0)
+        #expect(peer.ended.map(\.complete) == [true])
+        // The pipelined GET after the body is read only now, and answered after the upload.
+        #expect(peer.dispatched.map(\.pattern) == ["/uploads", "/items/{id}"])
+        peer.respond(1, body: "b2")
+        #expect(peer.text == "")
+        peer.respond(0, 202, body: "up")
+        #expect(peer.take() == "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nup" + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nb2")
+    }
+
+    @Test func streamingBodyCutOffByEOFAbortsTheStream() {
+        var peer = Peer()
+        peer.send(Self.upload(length: 100) + "abc")
+        peer.machine.bodyChunkTaken(0)
+        peer.eof = true
+        peer.readable()
+        #expect(peer.delivered.map(\.bytes) == [Array("abc".utf8)])
+        #expect(peer.ended.map(\.complete) == [false])
+        #expect(peer.closed)
+    }
+
+    @Test func streamingBodyTooSlowAbortsTheStreamAndCloses() {
+        var peer = Peer()
+        peer.send(Self.upload(length: 900) + "abc", now: 0)
+        peer.machine.bodyChunkTaken(0)
+        peer.run(now: 0)
+        #expect(peer.timer != nil)
+        peer.machine.timerFired(now: 400 * Self.ms)
+        peer.run(now: 400 * Self.ms)
+        #expect(peer.ended.map(\.complete) == [false])
+        #expect(peer.closed)
+    }
+
+    @Test func earlyAnswerEndsTheStreamAndTheRestOfTheBodyIsDiscarded() {
+        var peer = Peer()
+        peer.send(Self.upload(length: 10) + "abc")
+        peer.respond(0, 400, body: "no")
+        #expect(peer.ended.map(\.complete) == [false])
+        #expect(peer.take() == "HTTP/1.1 400 Bad Request\r\nContent-Length: 2\r\n\r\nno")
+        // Not taken, yet reading goes on: the rest is dropped and the connection stays usable.
+        peer.send("defghij" + Self.get(7))
+        #expect(peer.delivered.count == 1)
+        #expect(peer.dispatched.map(\.head.target) == ["/uploads", "/items/7"])
+        #expect(peer.ended.count == 1)
+        #expect(!peer.closed)
+    }
+
+    @Test func aClosingStreamedRequestIsReadToItsEndThenTheLast() {
+        var peer = Peer()
+        peer.send(Self.upload(length: 6, extra: "Connection: close\r\n") + "abc")
+        peer.machine.bodyChunkTaken(0)
+        peer.send("def" + Self.get(2))  // nothing after a closing request is read
+        peer.machine.bodyChunkTaken(0)
+        peer.run(now: 0)
+        #expect(peer.delivered.map(\.bytes) == [Array("abc".utf8), Array("def".utf8)])
+        #expect(peer.ended.map(\.complete) == [true])
+        #expect(peer.dispatched.count == 1)
+        peer.respond(0, 202, body: "up")
+        #expect(peer.take() == "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\nConnection: close\r\n\r\nup")
+        #expect(peer.shutDown)
+    }
+
+    @Test func streamingRouteKeepsItsBodyLimitAndContinue() {
+        var refused = Peer()
+        refused.send(Self.upload(length: 1001))
+        #expect(refused.take().hasPrefix("HTTP/1.1 413 "))
+        #expect(refused.dispatched.isEmpty)
+        var peer = Peer()
+        peer.send(Self.upload(length: 3, extra: "Expect: 100-continue\r\n"))
+        #expect(peer.dispatched.count == 1)
+        #expect(peer.take() == "HTTP/1.1 100 Continue\r\n\r\n")
+        peer.send("xyz")
+        peer.machine.bodyChunkTaken(0)
+        peer.run(now: 0)
+        #expect(peer.ended.map(\.complete) == [true])
     }
 }

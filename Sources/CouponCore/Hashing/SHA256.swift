@@ -12,16 +12,49 @@ public enum SHA256 {
     ]
 
     public static func digest<Bytes: Collection>(_ input: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
-        var h: [UInt32] = [
+        var hasher = Hasher()
+        hasher.update(input)
+        return hasher.finalize()
+    }
+
+    /// Incremental SHA-256: `update` with the input in pieces of any size, then `finalize`
+    /// (a streamed upload is hashed as it arrives, never held whole).
+    public struct Hasher: Sendable {
+        private var h: [UInt32] = [
             0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
         ]
-        var message = Array(input)
-        let bitLength = UInt64(message.count) &* 8
-        message.append(0x80)
-        while message.count % 64 != 56 { message.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { message.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        var w = [UInt32](repeating: 0, count: 64)
-        for chunk in stride(from: 0, to: message.count, by: 64) {
+        /// Bytes not yet compressed (fewer than 64).
+        private var pending: [UInt8] = []
+        private var length: UInt64 = 0
+        private var w = [UInt32](repeating: 0, count: 64)
+
+        public init() { pending.reserveCapacity(128) }
+
+        public mutating func update<Bytes: Collection>(_ input: Bytes) where Bytes.Element == UInt8 {
+            length &+= UInt64(input.count)
+            for byte in input {
+                pending.append(byte)
+                if pending.count == 64 {
+                    compress(0)
+                    pending.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+
+        public mutating func finalize() -> [UInt8] {
+            let bitLength = length &* 8
+            pending.append(0x80)
+            while pending.count % 64 != 56 { pending.append(0) }
+            for shift in stride(from: 56, through: 0, by: -8) { pending.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+            for chunk in stride(from: 0, to: pending.count, by: 64) { compress(chunk) }
+            pending.removeAll()
+            return h.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> UInt32(24 - 8 * $0)) } }
+        }
+
+        public mutating func finalizeHex() -> String { SHA256.hex(finalize()) }
+
+        private mutating func compress(_ chunk: Int) {
+            let message = pending
             for i in 0..<16 {
                 let base = chunk + i * 4
                 w[i] = UInt32(message[base]) << 24 | UInt32(message[base + 1]) << 16 | UInt32(message[base + 2]) << 8 | UInt32(message[base + 3])
@@ -44,17 +77,18 @@ public enum SHA256 {
             h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= d
             h[4] &+= e; h[5] &+= f; h[6] &+= g; h[7] &+= hh
         }
-        return h.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> UInt32(24 - 8 * $0)) } }
     }
 
-    public static func hexDigest(_ text: String) -> String { hexDigest(bytes: Array(text.utf8)) }
-
-    public static func hexDigest(bytes: [UInt8]) -> String {
-        digest(bytes).map { byte in
+    static func hex(_ digest: [UInt8]) -> String {
+        digest.map { byte in
             let hex = String(byte, radix: 16)
             return byte < 16 ? "0" + hex : hex
         }.joined()
     }
+
+    public static func hexDigest(_ text: String) -> String { hexDigest(bytes: Array(text.utf8)) }
+
+    public static func hexDigest(bytes: [UInt8]) -> String { hex(digest(bytes)) }
 
     @inline(__always)
     private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }

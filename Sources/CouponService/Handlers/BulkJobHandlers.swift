@@ -1,45 +1,78 @@
 import BulkIssuance
 import CouponCore
 import HTTPServer
+import PostgresClient
 import Store
 
-/// Bulk grant jobs (role `admin`). The upload is parsed and copied to PostgreSQL on a worker
-/// thread (`BulkJobStore.create`, one transaction: a bad line leaves nothing behind); the
-/// job itself runs on whichever node's `BulkJobRunner` takes its lease.
+/// Bulk grant jobs (role `admin`). The upload route streams (`Router.add(streaming: true)`):
+/// a worker thread reads the body chunk by chunk as it arrives, parses its lines
+/// (`BulkLineReader`) and copies them to PostgreSQL (`BulkJobStore.create`, one transaction:
+/// a bad line, too many lines or a client gone mid-upload leave nothing behind). At most
+/// `bulk-max-uploads` uploads stream at once per node; the job itself runs on whichever
+/// node's `BulkJobRunner` takes its lease.
 struct BulkJobHandlers {
     let api: API
+    let uploads: UploadSlots
+
+    init(api: API) {
+        self.api = api
+        uploads = UploadSlots(limit: api.configuration.bulkMaxUploads)
+    }
+
+    static let route = "POST /v1/campaigns/{id}/bulk-grants"
+    /// A `{"segment_id": N}` body is small: larger JSON is refused.
+    static let maxJSONBytes = 64 * 1024
 
     func create(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
         guard let campaignId = parameters.resourceID("id"), campaignId > 0 else {
             return responder.respond(APIError.notFound("campaign"))
         }
-        if Self.isJSON(request.body) { return createFromSegment(campaignId, request, responder) }
-        let key: IdempotencyKey?
-        switch IdempotencyKey.of(request, route: "POST /v1/campaigns/{id}/bulk-grants") {
+        let key: String?
+        switch IdempotencyKey.header(request) {
         case .success(let value): key = value
         case .failure(let failure): return responder.respond(failure.response)
         }
+        guard uploads.acquire() else {
+            return responder.respond(.error(
+                status: 503, code: "too_many_uploads",
+                message: "\(uploads.limit) bulk uploads are already streaming to this node (bulk-max-uploads); retry later",
+                retryAfterSeconds: 1))
+        }
+        let stream = request.bodyStream ?? HTTPBodyStream(complete: request.body)
         let maxLines = Int64(api.configuration.bulkMaxLines)
-        api.blocking(responder) { context in
-            let postgres = try context.postgres()
-            guard let campaign = try CampaignStore.find(id: campaignId, on: postgres) else { return APIError.notFound("campaign") }
-            if let refusal = campaign.refusesOnShards("bulk grant jobs") { return APIError.sharded(refusal) }
-            let job: BulkJob
+        api.blocking(responder) { [uploads] context in
+            defer { uploads.release() }
+            var upload = BulkUpload(stream)
             do {
-                switch try IdempotencyKey.create(key, on: postgres, { connection in
-                    let created = try BulkJobStore.create(campaignId: campaignId, maxLines: maxLines, on: connection) { sink in
+                let (firstChunks, first) = try upload.peekFirstByte()
+                if first == UInt8(ascii: "{") {
+                    return try Self.createFromSegment(campaignId, request, firstChunks, &upload, context)
+                }
+                let postgres = try context.postgres()
+                guard let campaign = try CampaignStore.find(id: campaignId, on: postgres) else { return APIError.notFound("campaign") }
+                if let refusal = campaign.refusesOnShards("bulk grant jobs") { return APIError.sharded(refusal) }
+                let copy = { (connection: PostgresConnection) throws -> BulkJob in
+                    try BulkJobStore.create(campaignId: campaignId, maxLines: maxLines, on: connection) { sink in
                         var reader = BulkLineReader()
-                        try reader.feed(request.body, sink)
+                        for chunk in firstChunks { try reader.feed(chunk, sink) }
+                        while let chunk = try upload.next() { try reader.feed(chunk, sink) }
                         try reader.finish(sink)
                     }
-                    return (created, created.id)
+                }
+                guard let key else { return Self.describe(try copy(postgres), status: 202) }
+                switch try IdempotencyStore.createHashingBody(route: Self.route, key: key, on: postgres, { connection in
+                    let created = try copy(connection)
+                    return (created, created.id, upload.bodySHA256())
                 }) {
-                case .created(let created): job = created
+                case .created(let job): return Self.describe(job, status: 202)
                 case .existing(let id):
                     guard let found = try BulkJobStore.find(id: id, on: postgres) else { return APIError.notFound("job") }
-                    job = found
+                    return Self.describe(found, status: 202)
                 case .conflict: return IdempotencyKey.conflict
                 }
+            } catch is BulkUpload.CutOff {
+                // The client is gone; the transaction rolled back. Nobody reads this answer.
+                return .error(status: 400, code: "upload_cut_off", message: "the connection closed before the body ended")
             } catch let error as BulkLineReader.InvalidLine {
                 return APIError.invalid(error.description)
             } catch BulkJobStore.Failure.emptyUpload {
@@ -47,30 +80,40 @@ struct BulkJobHandlers {
             } catch BulkJobStore.Failure.tooManyLines(let limit) {
                 return .error(status: 413, code: "too_many_lines", message: "a bulk job holds at most \(limit) user ids (bulk-max-lines)")
             }
-            return Self.describe(job, status: 202)
         }
     }
 
-    /// `{"segment_id": N}`: a job over the segment's members.
-    private func createFromSegment(_ campaignId: Int64, _ request: HTTPRequest, _ responder: Responder) {
+    /// `{"segment_id": N}`: a job over the segment's members. On the upload's worker.
+    private static func createFromSegment(
+        _ campaignId: Int64, _ request: HTTPRequest, _ firstChunks: [[UInt8]], _ upload: inout BulkUpload,
+        _ context: WorkerPool.Context
+    ) throws -> HTTPResponse {
+        var bytes = firstChunks.flatMap { $0 }
+        while let chunk = try upload.next() {
+            bytes += chunk
+            if bytes.count > maxJSONBytes {
+                return .error(status: 413, code: "body_too_large", message: "a JSON body here holds at most \(maxJSONBytes) bytes")
+            }
+        }
+        var whole = request
+        whole.body = bytes
+        whole.bodyStream = nil
         let body: JSONValue
-        switch RequestBody.object(request) {
+        switch RequestBody.object(whole) {
         case .success(let value): body = value
-        case .failure(let failure): return responder.respond(failure.response)
+        case .failure(let failure): return failure.response
         }
         guard let segmentId = body["segment_id"]?.int64Value, segmentId > 0 else {
-            return responder.respond(APIError.invalid("segment_id must be a positive integer (or send the user ids, one per line or CSV)"))
+            return APIError.invalid("segment_id must be a positive integer (or send the user ids, one per line or CSV)")
         }
-        api.blocking(responder) { context in
-            let postgres = try context.postgres()
-            guard let campaign = try CampaignStore.find(id: campaignId, on: postgres) else { return APIError.notFound("campaign") }
-            if let refusal = campaign.refusesOnShards("bulk grant jobs") { return APIError.sharded(refusal) }
-            guard try SegmentStore.find(id: segmentId, on: postgres) != nil else { return APIError.invalid("segment_id: no segment with id \(segmentId)") }
-            do {
-                return Self.describe(try BulkJobStore.create(campaignId: campaignId, segmentId: segmentId, on: postgres), status: 202)
-            } catch BulkJobStore.Failure.emptyUpload {
-                return APIError.invalid("segment \(segmentId) has no members")
-            }
+        let postgres = try context.postgres()
+        guard let campaign = try CampaignStore.find(id: campaignId, on: postgres) else { return APIError.notFound("campaign") }
+        if let refusal = campaign.refusesOnShards("bulk grant jobs") { return APIError.sharded(refusal) }
+        guard try SegmentStore.find(id: segmentId, on: postgres) != nil else { return APIError.invalid("segment_id: no segment with id \(segmentId)") }
+        do {
+            return describe(try BulkJobStore.create(campaignId: campaignId, segmentId: segmentId, on: postgres), status: 202)
+        } catch BulkJobStore.Failure.emptyUpload {
+            return APIError.invalid("segment \(segmentId) has no members")
         }
     }
 

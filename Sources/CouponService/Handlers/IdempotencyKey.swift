@@ -19,6 +19,11 @@ struct IdempotencyKey: Sendable, Equatable {
     /// The request's key, nil when it sent none; 400 when the header is repeated, empty,
     /// longer than 255 bytes or not printable ASCII.
     static func of(_ request: HTTPRequest, route: String) -> Result<IdempotencyKey?, HTTPResponseError> {
+        header(request).map { key in key.map { IdempotencyKey(route: route, key: $0, bodySHA256: SHA256.hexDigest(bytes: request.body)) } }
+    }
+
+    /// The key alone (a streamed body is hashed while it is read), validated as for `of`.
+    static func header(_ request: HTTPRequest) -> Result<String?, HTTPResponseError> {
         let values = request.headers.values(for: header)
         guard let value = values.first else { return .success(nil) }
         guard values.count == 1, !value.isEmpty, value.utf8.count <= maxLength,
@@ -26,7 +31,7 @@ struct IdempotencyKey: Sendable, Equatable {
         else {
             return .failure(HTTPResponseError(APIError.invalid("\(header) must be one value of 1 to \(maxLength) printable ASCII characters")))
         }
-        return .success(IdempotencyKey(route: route, key: value, bodySHA256: SHA256.hexDigest(bytes: request.body)))
+        return .success(value)
     }
 
     /// Runs `create` (which returns the new resource and its id) unless this key is known.

@@ -92,6 +92,8 @@ public struct Configuration: Sendable {
     public var bulkMaxLinesPerSecond = 0
     public var bulkBodyLimitBytes = 64 * 1024 * 1024
     public var bulkMaxLines = 5_000_000
+    /// Bulk-grants uploads streamed at once per node (each holds a worker thread); more get 503.
+    public var bulkMaxUploads = 2
     /// The closed set of channels a claim may name (issue 12; README "Channels"); bulk jobs record `bulk`.
     public var claimChannels: Set<String> = ["app", "h5", "sms", "wechat", "email", "store", "bulk"]
     /// Webhook delivery (issue 12; README "Webhooks"): run a deliverer on this node, its per-POST timeout.
@@ -159,6 +161,7 @@ public struct Configuration: Sendable {
         ("bulk-max-lines-per-second", "bulk-job lines decided per second per node, 0 = unlimited (0)"),
         ("bulk-body-limit-bytes", "largest bulk-grants upload body (67108864)"),
         ("bulk-max-lines", "most user ids in one bulk job (5000000)"),
+        ("bulk-max-uploads", "bulk-grants uploads streamed at once on this node, each holding a worker; more get 503 (2)"),
         ("claim-channels", "channels a claim may name, comma-separated (app,h5,sms,wechat,email,store,bulk)"),
         ("webhooks", "deliver webhook events from this node: true/false (true)"),
         ("webhook-timeout-ms", "timeout of one webhook POST (2000)"),
@@ -319,6 +322,7 @@ public struct Configuration: Sendable {
         case "bulk-max-lines-per-second": bulkMaxLinesPerSecond = try int(0...10_000_000)
         case "bulk-body-limit-bytes": bulkBodyLimitBytes = try int(1024...(1 << 31))
         case "bulk-max-lines": bulkMaxLines = try int(1...100_000_000)
+        case "bulk-max-uploads": bulkMaxUploads = try int(1...64)
         case "webhooks": webhooks = try flag()
         case "webhook-timeout-ms": webhookTimeoutMs = try int(100...60_000)
         case "webhook-max-backoff-ms": webhookMaxBackoffMs = try int(100...86_400_000)

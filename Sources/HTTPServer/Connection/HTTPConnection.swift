@@ -20,6 +20,8 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
     /// only stored (the running loop writes it) instead of re-entering.
     private var running = false
     private(set) var isClosed = false
+    /// The body stream of the streaming request being read, if any.
+    private var activeStream: HTTPBodyStream?
 
     /// The TCP peer's address as text (`""` when unknown).
     let peerAddress: String
@@ -103,6 +105,23 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
                 route.handler(
                     HTTPRequest(head: head, body: body, peerAddress: peerAddress), parameters,
                     Responder(connection: self, sequence: sequence))
+            case .dispatchStreaming(let route, let head, let parameters, let sequence):
+                let stream = HTTPBodyStream { [weak self, loop] in
+                    loop.execute { [weak self] in
+                        guard let self, !self.isClosed else { return }
+                        self.machine.bodyChunkTaken(sequence)
+                        self.run()
+                    }
+                }
+                activeStream = stream
+                var request = HTTPRequest(head: head, peerAddress: peerAddress)
+                request.bodyStream = stream
+                route.handler(request, parameters, Responder(connection: self, sequence: sequence))
+            case .deliverBody(let bytes, _):
+                activeStream?.push(bytes)
+            case .endBody(_, let complete):
+                if complete { activeStream?.finish() } else { activeStream?.abort() }
+                activeStream = nil
             case .shutdownWrite:
                 Posix.shutdownWrite(fd)
             case .scheduleResume:
@@ -178,6 +197,8 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
 
     private func finishClosing() {
         isClosed = true
+        activeStream?.abort()
+        activeStream = nil
         if let timer { loop.cancel(timer) }
         timer = nil
         loop.unregister(fd: fd)

@@ -17,6 +17,11 @@ import EventLoop
 ///   and at most `maxOutputBytes` wait for the peer; otherwise read interest is off.
 /// - `Expect: 100-continue`: `100 Continue` is written once the head is accepted (body limit
 ///   checked) and every earlier response is out, unless body bytes already arrived.
+/// - Streaming routes (`Route.streaming`): the handler is dispatched as soon as the head is
+///   accepted; each body chunk read is delivered (`.deliverBody`) and reading stops until the
+///   consumer has taken it (`bodyChunkTaken`), so an upload holds one chunk at a time; `.endBody`
+///   says once whether the body ended or was cut off (close, timeout, or the handler answered
+///   before the end: the rest of the body is then read and discarded).
 /// - Closing: a response marked close (request `Connection: close`, a parser error, a 408) is
 ///   the last; after it is written our side is shut down and input discarded until EOF, at most
 ///   `lingerMaxBytes` or `lingerNanos` (nginx's lingering close: closing with unread input would
@@ -52,6 +57,22 @@ struct HTTPConnectionMachine {
         case body(PendingRequest)
     }
 
+    /// The request of a streaming route whose body is being read.
+    struct Streaming {
+        let sequence: UInt64
+        let keepAlive: Bool
+        /// Body bytes read so far.
+        var received = 0
+        /// A delivered chunk the consumer has not taken yet: reading is paused.
+        var outstanding = false
+        /// The handler answered before the body ended: the rest is read and dropped.
+        var discarding = false
+        /// `.endBody` was returned.
+        var endSent = false
+        /// `Expect: 100-continue` not answered yet.
+        var continueOwed: Bool
+    }
+
     enum State {
         /// Reading requests (while backpressure allows) and writing responses.
         case open(Reading)
@@ -71,6 +92,12 @@ struct HTTPConnectionMachine {
         case write
         /// Run the route's handler; its response comes back through `complete(_:_:now:)`.
         case dispatch(Route, HTTPRequestHead, body: [UInt8], RouteParameters, sequence: UInt64)
+        /// Run a streaming route's handler now, with a body stream the next steps feed.
+        case dispatchStreaming(Route, HTTPRequestHead, RouteParameters, sequence: UInt64)
+        /// Hand `bytes` to the stream of request `sequence`; report `bodyChunkTaken` when taken.
+        case deliverBody([UInt8], sequence: UInt64)
+        /// The stream of request `sequence` ends: `complete` (all of the body), or cut off.
+        case endBody(sequence: UInt64, complete: Bool)
         /// `shutdown(SHUT_WR)`: the last response is out.
         case shutdownWrite
         /// Call `resume(now:)` from a later loop task (this connection used its turn).
@@ -85,6 +112,7 @@ struct HTTPConnectionMachine {
     let configuration: Configuration
     let router: Router
     private(set) var state = State.open(.head)
+    private(set) var streaming: Streaming?
     private var parser: HTTPRequestParser
     private var queue = ResponseQueue()
     /// Response bytes not yet accepted by the peer.
@@ -125,6 +153,7 @@ struct HTTPConnectionMachine {
     /// Requests may be read: open, and neither pipelining nor output is at its bound.
     var canRead: Bool {
         guard case .open = state else { return false }
+        if streaming?.outstanding == true { return false }
         return queue.count < configuration.maxPipelinedRequests && output.byteCount <= configuration.maxOutputBytes
     }
 
@@ -181,7 +210,22 @@ struct HTTPConnectionMachine {
         case .open, .finishing(lastQueued: false): break
         default: return
         }
-        _ = queue.fill(sequence, response)
+        guard queue.fill(sequence, response) else { return }
+        if var current = streaming, current.sequence == sequence, !current.discarding {
+            // Answered before the body ended: the rest is dropped as it arrives.
+            current.discarding = true
+            current.outstanding = false
+            current.continueOwed = false
+            streaming = current
+        }
+    }
+
+    /// The consumer of request `sequence`'s body took the chunk delivered last: reading resumes.
+    mutating func bodyChunkTaken(_ sequence: UInt64) {
+        guard var current = streaming, current.sequence == sequence else { return }
+        current.outstanding = false
+        streaming = current
+        budget = configuration.requestsPerTurn
     }
 
     /// A new loop turn for this connection (a response completed outside `next`'s steps):
@@ -236,6 +280,10 @@ struct HTTPConnectionMachine {
         while true {
             switch state {
             case .closed:
+                if let current = streaming {
+                    streaming = nil
+                    if !current.endSent { return .endBody(sequence: current.sequence, complete: false) }
+                }
                 queue.removeAll()
                 return .close
             case .draining(_, let until):
@@ -243,10 +291,16 @@ struct HTTPConnectionMachine {
             case .open, .finishing:
                 break
             }
+            if var current = streaming, current.discarding, !current.endSent {
+                current.endSent = true
+                streaming = current
+                return .endBody(sequence: current.sequence, complete: false)
+            }
             queueReadyResponses(now: now)
             if !output.isEmpty && mayWrite { return .write }
             if case .finishing(lastQueued: true) = state, output.isEmpty {
                 state = .draining(discarded: 0, until: Self.add(now, configuration.lingerNanos))
+                streaming = nil
                 mayRead = false
                 return .shutdownWrite
             }
@@ -277,6 +331,10 @@ struct HTTPConnectionMachine {
 
     /// What the timeouts watch now.
     private var phase: ConnectionTimeouts.Phase {
+        if let current = streaming {
+            if current.outstanding { return .awaitingHandler }
+            return .readingBody(request: headsParsed &- 1, received: current.received)
+        }
         if queue.count > 0 { return .awaitingHandler }
         if !output.isEmpty && (!canRead || !parser.isReadingHead && !parser.isReadingBody) {
             return .writing(sent: output.bytesWritten)  // waiting for the peer to read
@@ -305,17 +363,41 @@ struct HTTPConnectionMachine {
                     answerAndClose(error.response, head: head, match: match, now: now)
                     return nil
                 }
+                if case .found(let route, let parameters) = match, route.streaming {
+                    budget -= 1
+                    let owed = head.expectsContinue && head.contentLength > 0 && head.version == .http1_1
+                    let sequence = queue.reserve(Self.slot(for: head, match: match, startNanos: now, close: !head.keepAlive))
+                    streaming = Streaming(sequence: sequence, keepAlive: head.keepAlive, continueOwed: owed)
+                    return .dispatchStreaming(route, head, parameters, sequence: sequence)
+                }
                 var body: [UInt8] = []
                 if head.contentLength > 0 { body.reserveCapacity(head.contentLength) }
                 let owed = head.expectsContinue && head.contentLength > 0 && head.version == .http1_1
                 state = .open(.body(PendingRequest(head: head, match: match, body: body, startNanos: now, continueOwed: owed)))
             case .body(let bytes):
+                if var current = streaming {
+                    current.received += bytes.count
+                    current.continueOwed = false
+                    if current.discarding {
+                        streaming = current
+                        continue
+                    }
+                    current.outstanding = true
+                    streaming = current
+                    return .deliverBody(Array(bytes), sequence: current.sequence)
+                }
                 guard case .open(.body(var pending)) = state else { continue }
                 state = .open(.head)  // release the enum's reference: the append below does not copy
                 pending.body.append(contentsOf: bytes)
                 pending.continueOwed = false  // the client did not wait for it
                 state = .open(.body(pending))
             case .requestComplete:
+                if let current = streaming {
+                    streaming = nil
+                    if !current.keepAlive, case .open = state { state = .finishing(lastQueued: false) }
+                    if !current.endSent { return .endBody(sequence: current.sequence, complete: true) }
+                    continue
+                }
                 guard case .open(.body(let pending)) = state else { continue }
                 state = .open(.head)
                 if let step = dispatch(pending, now: now) { return step }
@@ -404,6 +486,11 @@ struct HTTPConnectionMachine {
                 state = .finishing(lastQueued: true)
                 queue.removeAll()
             }
+        }
+        if var current = streaming, current.continueOwed, queue.count == 1 {
+            current.continueOwed = false
+            streaming = current
+            output.withPackedTail { $0.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8) }
         }
         if case .open(.body(var pending)) = state, pending.continueOwed, queue.count == 0 {
             state = .open(.head)

@@ -7,6 +7,9 @@ public struct Route {
     public let method: HTTPMethod
     public let pattern: String
     public let bodyLimit: Int
+    /// The handler runs as soon as the head is read and receives the body in chunks through
+    /// `HTTPRequest.bodyStream` (`HTTPBodyStream`); `HTTPRequest.body` is empty.
+    public let streaming: Bool
     public let handler: RouteHandler
 }
 
@@ -45,7 +48,9 @@ public final class Router: @unchecked Sendable {  // mutated only before serving
     /// Every route in registration order.
     public var routes: [(method: HTTPMethod, pattern: String)] { registered }
 
-    public func add(_ method: HTTPMethod, _ pattern: String, bodyLimit: Int = 64 * 1024, handler: @escaping RouteHandler) {
+    public func add(
+        _ method: HTTPMethod, _ pattern: String, bodyLimit: Int = 64 * 1024, streaming: Bool = false, handler: @escaping RouteHandler
+    ) {
         var node = root
         for segment in Self.segments(pattern) {
             if segment.first == "{" && segment.last == "}" && segment.count >= 2 {
@@ -70,7 +75,7 @@ public final class Router: @unchecked Sendable {  // mutated only before serving
             }
         }
         precondition(node.routes[method] == nil, "route \(method) \(pattern) registered twice")
-        node.routes[method] = Route(method: method, pattern: pattern, bodyLimit: bodyLimit, handler: handler)
+        node.routes[method] = Route(method: method, pattern: pattern, bodyLimit: bodyLimit, streaming: streaming, handler: handler)
         registered.append((method, pattern))
     }
 

@@ -53,6 +53,8 @@ public struct HTTPRequest: Sendable {
     public var version: HTTPVersion
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// A streaming route's body, arriving in chunks (`body` is then empty); nil otherwise.
+    public var bodyStream: HTTPBodyStream?
     public var keepAlive: Bool
     /// The TCP peer's address as text (`""` when unknown); the client's own address may differ
     /// behind a proxy (the application decides whether to trust `X-Forwarded-For`).
