@@ -368,6 +368,7 @@ extension Configuration {
         options.sweepSeconds = flusherSweepSeconds
         options.staleConsumerMilliseconds = Int(flusherStaleConsumerSeconds * 1000)
         options.transferGraceMilliseconds = transferRecoveryGraceMs
+        options.replicaWait = replicaWait
         return options
     }
 }
