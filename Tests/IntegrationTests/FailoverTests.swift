@@ -167,7 +167,8 @@ enum FailoverRun {
         print(
             "FIGURE [\(label)]: master \(master) → replica \(replica) promoted: \(result.failedOver); statuses \(statuses.current.sorted { $0.key < $1.key }); "
                 + "\(grants.count) acknowledged (201) grants, lost in Redis \(result.lostInRedis), lost in PostgreSQL \(result.lostInPostgres); "
-                + "Redis issued \(issued) (promoted master), PostgreSQL rows \(stored.count) (\(stored.count - result.issuedOnPromoted) over); \(gaveUp.current) claims still 503 after 20 tries; "
+                + "Redis issued \(issued) (promoted master), PostgreSQL rows \(stored.count) (\(stored.count - result.issuedOnPromoted) over); "
+                + "flusher held back \(node.node.flusherMetrics?.entriesUnreplicated.load(ordering: .relaxed) ?? 0) unreplicated entry reads; \(gaveUp.current) claims still 503 after 20 tries; "
                 + "\(Int(Double(beforeFailover.current) / failoverAt)) grants/s before the failover")
         return result
     }
