@@ -43,9 +43,12 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         group = try EventLoopGroup(count: configuration.loops)
         workers = WorkerPool(threads: configuration.workers, conninfo: configuration.postgres, deployment: configuration.redisDeployment)
         if configuration.flusher {
+            var grantOptions = flusherOptions ?? configuration.flusherOptions
+            // A guarantee of the node, not a tuning knob: replaced options still wait for replicas.
+            if grantOptions.replicaWait == nil { grantOptions.replicaWait = configuration.replicaWait }
             flusher = Flusher(
                 consumer: configuration.nodeId, deployment: configuration.redisDeployment, postgresConninfo: configuration.postgres,
-                options: flusherOptions ?? configuration.flusherOptions, log: { [logger] event, fields in logger.warning(event, fields) })
+                options: grantOptions, log: { [logger] event, fields in logger.warning(event, fields) })
             var pointsOptions = PointsFlusher.Options()
             pointsOptions.recoveryGraceMilliseconds = Int64(configuration.pointsRecoveryGraceMs)
             pointsOptions.claimIdleMilliseconds = (flusherOptions ?? configuration.flusherOptions).claimIdleMilliseconds

@@ -41,6 +41,9 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
         /// debited more than `transferGraceMilliseconds` ago.
         public var transferRecoverySeconds = 1.0
         public var transferGraceMilliseconds = StockTransferRecovery.defaultGraceMs
+        /// `--redis-wait-replicas` (issue 10 §2): when set, a batch is committed only once this
+        /// many replicas of the master it was read from have it (`ReplicatedBatch`); nil: at once.
+        public var replicaWait: ReplicaWait?
         /// Test hook: called after COMMIT and before XACK; throwing simulates a crash there.
         public var afterCommit: (@Sendable ([GrantEntry]) throws -> Void)?
 
@@ -238,8 +241,11 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
         return taken
     }
 
-    /// Writes `entries` in one transaction, then acks them; returns how many.
-    func flush(_ entries: [GrantEntry], redis: BlockingRedisConnection, postgres: PostgresConnection) throws -> Int {
+    /// Writes `entries` in one transaction, then acks them; returns how many. With
+    /// `replicaWait`, only the entries the replicas confirmed (the others stay pending).
+    func flush(_ batch: [GrantEntry], redis: BlockingRedisConnection, postgres: PostgresConnection) throws -> Int {
+        let entries = try replicated(batch, redis: redis)
+        guard !entries.isEmpty else { return 0 }
         let grants = entries.compactMap(\.grant)
         let started = Date()
         let inserted = try postgres.transaction { connection in

@@ -10,6 +10,8 @@ public final class FlusherMetrics: Sendable {
     public let lastBatchMicros = Atomic<Int>(0)
     /// Stale consumers deleted by the sweep (nothing pending, idle past the setting).
     public let consumersRemoved = Atomic<Int>(0)
+    /// Entries read but left pending because too few replicas confirmed them (`replicaWait`).
+    public let entriesUnreplicated = Atomic<Int>(0)
     /// Half-done stock transfers this flusher's recovery sweep completed (issue 10).
     public let transfersRecovered = Atomic<Int>(0)
     /// Grant-to-PostgreSQL lag in milliseconds.

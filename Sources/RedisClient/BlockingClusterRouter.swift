@@ -50,12 +50,18 @@ final class BlockingClusterRouter: @unchecked Sendable {  // every field is touc
             }
             return try (first ?? .failure(.notConnected)).get()
         }
-        return try routed(args, routing: ClusterCommandRouting(slot: RedisCommandKey.slot(of: args), policy: policy), first: nil).get()
+        return try routed(args, routing: ClusterCommandRouting(slot: RedisCommandKey.slot(of: args), policy: policy), first: nil).result.get()
     }
 
     /// Every command pipelined to its master (one round trip per master involved); a command
     /// answered with a redirection is then followed on its own. Results in the commands' order.
     func pipeline(_ commands: [[RedisArgument]]) throws(RedisError) -> [Result<RESPValue, RedisError>] {
+        try pipeline(commands, confirmedBy: nil)
+    }
+
+    /// With `wait`: each master's commands are followed by `WAIT` on that master's connection
+    /// and judged by it; a command answered after a redirection ran elsewhere, uncovered.
+    func pipeline(_ commands: [[RedisArgument]], confirmedBy wait: ReplicaWait?) throws(RedisError) -> [Result<RESPValue, RedisError>] {
         lock.lock()
         defer { lock.unlock() }
         var byMaster: [RedisEndpoint: [Int]] = [:]
@@ -76,20 +82,31 @@ final class BlockingClusterRouter: @unchecked Sendable {  // every field is touc
             }
         }
         var results = [Result<RESPValue, RedisError>?](repeating: nil, count: commands.count)
+        var waitReplies = [Result<RESPValue, RedisError>?](repeating: nil, count: commands.count)
         for master in order {
             let indices = byMaster[master]!
-            let replies: [Result<RESPValue, RedisError>]
+            var replies: [Result<RESPValue, RedisError>]
+            var waitReply: Result<RESPValue, RedisError> = .failure(.notConnected)
             do {
-                replies = try node(master).pipeline(indices.map { commands[$0] })
+                replies = try node(master).pipeline(indices.map { commands[$0] } + (wait.map { [$0.command] } ?? []))
+                if wait != nil { waitReply = replies.removeLast() }
             } catch .connectFailed(let text) {
                 // That master is gone: nothing was sent; each command goes its own way below.
                 replies = indices.map { _ in .failure(.connectFailed(text)) }
             }
-            for (index, reply) in zip(indices, replies) where results[index] == nil { results[index] = reply }
+            for (index, reply) in zip(indices, replies) where results[index] == nil {
+                results[index] = reply
+                waitReplies[index] = waitReply
+            }
         }
         for index in commands.indices {
             let routing = ClusterCommandRouting(slot: RedisCommandKey.slot(of: commands[index]), policy: policy)
-            results[index] = routed(commands[index], routing: routing, first: results[index]!)
+            let (result, resent) = routed(commands[index], routing: routing, first: results[index]!)
+            if let wait {
+                results[index] = resent ? wait.uncovered(result) : wait.judge(result, waitReply: waitReplies[index]!)
+            } else {
+                results[index] = result
+            }
         }
         return results.map { $0! }
     }
@@ -98,16 +115,18 @@ final class BlockingClusterRouter: @unchecked Sendable {  // every field is touc
 
     /// Runs `args` (or takes `first`, its reply already received) through the state machine.
     /// I/O errors come back as failures; `command` rethrows them like a standalone connection.
+    /// `resent`: the reply is not `first` (the command was sent again, maybe elsewhere).
     private func routed(_ args: [RedisArgument], routing start: ClusterCommandRouting, first: Result<RESPValue, RedisError>?)
-        -> Result<RESPValue, RedisError>
+        -> (result: Result<RESPValue, RedisError>, resent: Bool)
     {
         var routing = start
         var result = first
         var node: RedisEndpoint? = nil
         var asking = false
+        var resent = false
         while true {
             if result == nil {
-                guard let target = node ?? routing.target(in: map) else { return .failure(.notConnected) }
+                guard let target = node ?? routing.target(in: map) else { return (.failure(.notConnected), resent) }
                 result = Result { () throws(RedisError) -> RESPValue in
                     let connection = try self.node(target)
                     if asking { return try connection.pipeline([["ASKING"], args])[1].get() }
@@ -118,8 +137,9 @@ final class BlockingClusterRouter: @unchecked Sendable {  // every field is touc
             if decision.refreshMap { reloadMap() }
             switch decision.step {
             case .deliver:
-                return result!
+                return (result!, resent)
             case .resend(let next, let nextAsking, let afterMs):
+                resent = true
                 if afterMs > 0 { Thread.sleep(forTimeInterval: Double(afterMs) / 1000) }
                 (node, asking, result) = (next, nextAsking, nil)
             }

@@ -130,6 +130,21 @@ public final class BlockingRedisConnection: @unchecked Sendable {  // the hiredi
         }
     }
 
+    /// `commands` pipelined, then `WAIT` right behind them on the same connection (on a
+    /// cluster: on each master's connection, behind that master's commands). Each reply is
+    /// judged by the `WAIT` that covers it (`ReplicaWait.judge`): `.unconfirmed` when fewer
+    /// than `wait.replicas` replicas had it in time. A command a cluster redirected ran on
+    /// another connection, which no `WAIT` covered: its reply is `.unconfirmed` (0 replicas).
+    public func pipeline(_ commands: [[RedisArgument]], confirmedBy wait: ReplicaWait) throws(RedisError)
+        -> [Result<RESPValue, RedisError>]
+    {
+        if let cluster { return try cluster.pipeline(commands, confirmedBy: wait) }
+        guard !commands.isEmpty else { return [] }
+        var replies = try pipeline(commands + [wait.command])
+        let waitReply = replies.removeLast()
+        return replies.map { wait.judge($0, waitReply: waitReply) }
+    }
+
     /// `EVALSHA`; on `NOSCRIPT` loads the script and retries once.
     @discardableResult
     public func evalScript(_ script: RedisScript, keys: [RedisArgument] = [], args: [RedisArgument] = []) throws(RedisError) -> RESPValue {

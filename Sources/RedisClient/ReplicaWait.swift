@@ -152,3 +152,21 @@ public struct ReplicaWaitGroups<Waiter> {
         return group
     }
 }
+
+extension ReplicaWait {
+    /// A command's reply judged by the `WAIT` sent after it on the same connection (pure): the
+    /// reply when `WAIT` counted at least `replicas`, `.unconfirmed` (carrying the reply) when
+    /// fewer (or `WAIT` failed), the command's own error unchanged.
+    public func judge(_ reply: Result<RESPValue, RedisError>, waitReply: Result<RESPValue, RedisError>) -> Result<RESPValue, RedisError> {
+        guard case .success(let value) = reply else { return reply }
+        let acknowledged: Int
+        if case .success(let count) = waitReply, let number = count.int { acknowledged = Int(number) } else { acknowledged = 0 }
+        guard acknowledged < replicas else { return reply }
+        return .failure(.unconfirmed(ReplicaShortfall(acknowledged: acknowledged, required: replicas, reply: value)))
+    }
+
+    /// A reply that no `WAIT` covers (it came from a connection other than the one `WAIT` went to).
+    func uncovered(_ reply: Result<RESPValue, RedisError>) -> Result<RESPValue, RedisError> {
+        judge(reply, waitReply: .success(.integer(0)))
+    }
+}

@@ -11,7 +11,9 @@ import Testing
 /// unique users; `CLUSTER FAILOVER FORCE` on the replica of the campaign's master a third of
 /// the way in. Counts the acknowledged (201) grants missing afterwards from Redis (the users
 /// hash of the promoted master) and from PostgreSQL (after the flush), with and without
-/// `--redis-wait-replicas 1`. With it the target is 0 lost; without it the count is reported.
+/// `--redis-wait-replicas 1`. With it the target is 0 lost, and no more PostgreSQL rows than the
+/// promoted master's `issued` (the flusher commits only replicated grants); without it the
+/// counts are reported.
 @Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["COUPOND_FAILOVER"] == "1"))
 struct FailoverTests {
     @Test func withoutWaitAcknowledgedGrantsCanBeLost() throws {
@@ -69,12 +71,17 @@ struct FailoverTests {
         #expect(result.failedOver)
         #expect(result.lostInRedis == 0)
         #expect(result.lostInPostgres == 0)
+        // The flusher waits too: PostgreSQL holds only grants the promoted master has (the
+        // demoted master's unreplicated grants, answered 503, never reach it).
+        #expect(result.postgresRows <= result.issuedOnPromoted)
     }
 }
 
 enum FailoverRun {
     struct Result {
         var acknowledged = 0, lostInRedis = 0, lostInPostgres = 0, failedOver = false
+        /// Rows in PostgreSQL and `issued` on the promoted master, after the flush settled.
+        var postgresRows = 0, issuedOnPromoted = 0
     }
 
     static func measure(waitReplicas: Int) throws -> Result {
@@ -141,21 +148,27 @@ enum FailoverRun {
         // Redis: every acknowledged user holds 1 in the users hash of the slot's master now.
         let users = try node.redisUserCounts(campaign)
         result.lostInRedis = grants.filter { users[$0.user] != 1 }.count
-        // PostgreSQL: wait until the flush settles (no change for 2 s, at most 30 s).
+        // PostgreSQL: wait until the flush settles (as many rows as the promoted master issued,
+        // or no change for 2 s; at most 30 s).
         var stored = Set<String>()
         var lastChange = Date()
         let flushStart = Date()
+        let issuedNow = { Int(try node.redisMeta(campaign, "issued") ?? "") ?? 0 }
         while Date().timeIntervalSince(flushStart) < 30 && Date().timeIntervalSince(lastChange) < 2 {
             let now = Set(try node.storedCoupons(campaign).map(\.code))
             if now != stored { stored = now; lastChange = Date() }
+            if stored.count == (try issuedNow()) { break }
             Thread.sleep(forTimeInterval: 0.2)
         }
         result.lostInPostgres = grants.filter { !stored.contains($0.code) }.count
-        let issued = try node.redisMeta(campaign, "issued") ?? "?"
+        result.postgresRows = stored.count
+        result.issuedOnPromoted = try issuedNow()
+        let issued = String(result.issuedOnPromoted)
         print(
             "FIGURE [\(label)]: master \(master) → replica \(replica) promoted: \(result.failedOver); statuses \(statuses.current.sorted { $0.key < $1.key }); "
                 + "\(grants.count) acknowledged (201) grants, lost in Redis \(result.lostInRedis), lost in PostgreSQL \(result.lostInPostgres); "
-                + "Redis issued \(issued), PostgreSQL rows \(stored.count); \(gaveUp.current) claims still 503 after 20 tries; "
+                + "Redis issued \(issued) (promoted master), PostgreSQL rows \(stored.count) (\(stored.count - result.issuedOnPromoted) over); "
+                + "flusher held back \(node.node.flusherMetrics?.entriesUnreplicated.load(ordering: .relaxed) ?? 0) unreplicated entry reads; \(gaveUp.current) claims still 503 after 20 tries; "
                 + "\(Int(Double(beforeFailover.current) / failoverAt)) grants/s before the failover")
         return result
     }

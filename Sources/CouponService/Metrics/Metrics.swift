@@ -83,6 +83,8 @@ public final class Metrics: Sendable {
             out += "coupond_flusher_rows_total \(flusher.rowsWritten.load(ordering: .relaxed))\n"
             out += "# HELP coupond_flusher_acked_total Stream entries acknowledged after commit.\n# TYPE coupond_flusher_acked_total counter\n"
             out += "coupond_flusher_acked_total \(flusher.entriesAcked.load(ordering: .relaxed))\n"
+            out += "# HELP coupond_flusher_unreplicated_total Stream entries read but left pending because fewer replicas than --redis-wait-replicas confirmed them.\n# TYPE coupond_flusher_unreplicated_total counter\n"
+            out += "coupond_flusher_unreplicated_total \(flusher.entriesUnreplicated.load(ordering: .relaxed))\n"
             out += "# HELP coupond_flusher_errors_total Flusher iterations that failed and were retried.\n# TYPE coupond_flusher_errors_total counter\n"
             out += "coupond_flusher_errors_total \(flusher.errors.load(ordering: .relaxed))\n"
             out += "# HELP coupond_flusher_backlog Grant stream entries not yet flushed, as the flusher last saw each stream.\n# TYPE coupond_flusher_backlog gauge\n"

@@ -362,6 +362,7 @@ extension Configuration {
         options.sweepSeconds = flusherSweepSeconds
         options.staleConsumerMilliseconds = Int(flusherStaleConsumerSeconds * 1000)
         options.transferGraceMilliseconds = transferRecoveryGraceMs
+        options.replicaWait = replicaWait
         return options
     }
 }
