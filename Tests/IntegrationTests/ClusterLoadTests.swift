@@ -81,48 +81,15 @@ final class ClusterRun: @unchecked Sendable {  // immutable after start
 
     func stop() { for node in nodes.reversed() { node.stop() } }
 
-    struct Result {
-        var outcomes: [(campaign: Int64, outcome: ClaimOutcome)]
-        var failures: [String]
-        var finished: Bool
-        var seconds: Double
-    }
-
     /// 64 connections (alternating nodes) send claim i for campaign i % 3, user (i / 3) % users.
-    func load(whenOneThirdDone: (@Sendable () -> Void)? = nil) -> Result {
-        let threads = 64
-        let total = shape.claims, users = shape.users
-        let campaigns = self.campaigns, nodes = self.nodes
-        let outcomes = Locked<[(campaign: Int64, outcome: ClaimOutcome)]>([])
-        let failures = Locked<[String]>([])
-        let done = Locked(0)
-        let trigger = Locked(false)
-        let started = Date()
-        let finished = ConcurrentRun.run(threads: threads, timeoutSeconds: 300) { thread in
-            let node = nodes[thread % 2]
-            let client = node.client(timeoutSeconds: 15)
-            defer { client.close() }
-            var mine: [(campaign: Int64, outcome: ClaimOutcome)] = []
-            for index in stride(from: thread, to: total, by: threads) {
-                let campaign = campaigns[index % 3]
-                do {
-                    let outcome = try node.timedClaim(
-                        campaignId: campaign, userId: "u\((index / 3) % users)", requestId: "r\(index)", on: client)
-                    mine.append((campaign, outcome))
-                } catch {
-                    failures.withLock { $0.append("claim \(index): \(error)") }
-                }
-                let count = done.withLock { value -> Int in value += 1; return value }
-                if count == total / 3, let whenOneThirdDone, trigger.withLock({ fired in defer { fired = true }; return !fired }) {
-                    Thread { whenOneThirdDone() }.start()
-                }
-            }
-            outcomes.withLock { $0 += mine }
+    func load(whenOneThirdDone: (@Sendable () -> Void)? = nil) -> TwoNodeLoad.Result {
+        let campaigns = self.campaigns, users = shape.users
+        return TwoNodeLoad.run(nodes: nodes, total: shape.claims, trigger: shape.claims / 3, onTrigger: whenOneThirdDone) { index in
+            (campaigns[index % 3], "u\((index / 3) % users)")
         }
-        return Result(outcomes: outcomes.current, failures: failures.current, finished: finished, seconds: Date().timeIntervalSince(started))
     }
 
-    func verify(_ result: Result, label: String) throws {
+    func verify(_ result: TwoNodeLoad.Result, label: String) throws {
         let shape = self.shape
         print("[\(label)] \(shape): \(Int(Double(shape.claims) / result.seconds)) claims/s over 2 nodes, 64 connections (\(String(format: "%.2f", result.seconds)) s)")
         #expect(result.finished)

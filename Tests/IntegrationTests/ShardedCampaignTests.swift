@@ -100,43 +100,13 @@ final class ShardedRun: @unchecked Sendable {  // immutable after start
 
     func stop() { for node in nodes.reversed() { node.stop() } }
 
-    struct Result {
-        var outcomes: [(at: Double, outcome: ClaimOutcome)]
-        var failures: [String]
-        var finished: Bool
-        var seconds: Double
-    }
-
-    /// 64 connections (alternating nodes) send claim i for user i % users.
-    func load(after trigger: Int? = nil, whenOneThirdDone: (@Sendable () -> Void)? = nil) -> Result {
-        let threads = 64
-        let total = shape.claims, users = self.users
-        let campaign = self.campaign, nodes = self.nodes
-        let outcomes = Locked<[(at: Double, outcome: ClaimOutcome)]>([])
-        let failures = Locked<[String]>([])
-        let done = Locked(0)
-        let fired = Locked(false)
-        let started = Date()
-        let finished = ConcurrentRun.run(threads: threads, timeoutSeconds: 300) { thread in
-            let node = nodes[thread % 2]
-            let client = node.client(timeoutSeconds: 15)
-            defer { client.close() }
-            var mine: [(at: Double, outcome: ClaimOutcome)] = []
-            for index in stride(from: thread, to: total, by: threads) {
-                do {
-                    let outcome = try node.timedClaim(campaignId: campaign, userId: users[index % users.count], requestId: "r\(index)", on: client)
-                    mine.append((Date().timeIntervalSince(started), outcome))
-                } catch {
-                    failures.withLock { $0.append("claim \(index): \(error)") }
-                }
-                let count = done.withLock { value -> Int in value += 1; return value }
-                if count == (trigger ?? total / 3), let whenOneThirdDone, fired.withLock({ done in defer { done = true }; return !done }) {
-                    Thread { whenOneThirdDone() }.start()
-                }
-            }
-            outcomes.withLock { $0 += mine }
+    /// 64 connections (alternating nodes) send claim i for user i % users; `whenOneThirdDone`
+    /// runs after `trigger` claims (default a third of them).
+    func load(after trigger: Int? = nil, whenOneThirdDone: (@Sendable () -> Void)? = nil) -> TwoNodeLoad.Result {
+        let campaign = self.campaign, users = self.users
+        return TwoNodeLoad.run(nodes: nodes, total: shape.claims, trigger: trigger ?? shape.claims / 3, onTrigger: whenOneThirdDone) { index in
+            (campaign, users[index % users.count])
         }
-        return Result(outcomes: outcomes.current, failures: failures.current, finished: finished, seconds: Date().timeIntervalSince(started))
     }
 
     /// Per shard: remaining, issued, stock_total (allocation), xin, xout, open transfers.
@@ -153,7 +123,7 @@ final class ShardedRun: @unchecked Sendable {  // immutable after start
         }
     }
 
-    func verify(_ result: Result, label: String) throws {
+    func verify(_ result: TwoNodeLoad.Result, label: String) throws {
         let shape = self.shape
         print("[\(label)] shards: 3, \(shape.claims) claims, \(shape.users) users, stock \(shape.stock): \(Int(Double(shape.claims) / result.seconds)) claims/s over 2 nodes, 64 connections (\(String(format: "%.2f", result.seconds)) s)")
         #expect(result.finished)
