@@ -169,10 +169,8 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
 
     private func send(_ items: [Pending], key: BatchKey) {
         let keys = ClaimScript.keys(layout(key.campaignId, shard: key.shard))
-        // One script per mode: a NOSCRIPT retry (after SCRIPT FLUSH or a restart) re-sends the
-        // call after commands already pipelined behind it, which keeps claims in order only if
-        // those failed with NOSCRIPT too, i.e. used the same script. So with batching on, a
-        // lone claim goes as a batch of one.
+        // One script per mode: with batching on, a lone claim goes as a batch of one, so a
+        // node runs (and loads) one claim script.
         if batches.max == 1, let only = items.first {
             let request = only.request
             let args = ClaimScript.arguments(
