@@ -28,17 +28,11 @@ public enum ExchangeClaimScript {
 
     public static func decisionKey(_ keys: CampaignKeys, requestId: String) -> String { "cp:\(keys.tag):xq:\(requestId)" }
 
-    static let source = ClaimRules.lua + #"""
+    static let source = ClaimRules.lua + DecisionRecord.lua + #"""
 
         local req, user = KEYS[#KEYS], ARGV[2]
-        local prior = redis.call('GET', req)
-        if prior then
-          local sep = string.find(prior, '\n', 1, true)
-          if string.sub(prior, 1, sep - 1) ~= user then return {'request_conflict'} end
-          local rest = string.sub(prior, sep + 1)
-          if string.sub(rest, 1, 1) == '!' then return {string.sub(rest, 2)} end
-          return {'replayed', rest}
-        end
+        local replay = decision_replay(req, user)
+        if replay then return replay end
         local ctx = claim_context(KEYS[1], KEYS[2], KEYS[3], KEYS[4], {KEYS[5], KEYS[6], KEYS[7], KEYS[8]}, tonumber(ARGV[1]), KEYS[9])
         ctx.exchange = true
         local result = claim(ctx, user, ARGV[3], ARGV[4], ARGV[5])

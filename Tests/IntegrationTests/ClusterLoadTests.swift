@@ -91,14 +91,7 @@ final class ClusterRun: @unchecked Sendable {  // immutable after start
 
     func verify(_ result: TwoNodeLoad.Result, label: String) throws {
         let shape = self.shape
-        print("[\(label)] \(shape): \(Int(Double(shape.claims) / result.seconds)) claims/s over 2 nodes, 64 connections (\(String(format: "%.2f", result.seconds)) s)")
-        #expect(result.finished)
-        #expect(result.failures.isEmpty, "\(result.failures.count) failures, first: \(result.failures.prefix(5))")
-        #expect(result.outcomes.count == shape.claims)
-        var statuses: [Int: Int] = [:]
-        for item in result.outcomes { statuses[item.outcome.status, default: 0] += 1 }
-        print("[\(label)] statuses \(statuses.sorted { $0.key < $1.key })")
-        #expect(Set(statuses.keys).isSubset(of: [201, 409]), "no 5xx, no other answer: \(statuses)")
+        result.expectEveryClaimAnswered(shape.claims, shape: "\(shape)", label: label)
         var allCodes: [String] = []
         for campaign in campaigns {
             let mine = result.outcomes.filter { $0.campaign == campaign }.map(\.outcome)

@@ -125,14 +125,8 @@ final class ShardedRun: @unchecked Sendable {  // immutable after start
 
     func verify(_ result: TwoNodeLoad.Result, label: String) throws {
         let shape = self.shape
-        print("[\(label)] shards: 3, \(shape.claims) claims, \(shape.users) users, stock \(shape.stock): \(Int(Double(shape.claims) / result.seconds)) claims/s over 2 nodes, 64 connections (\(String(format: "%.2f", result.seconds)) s)")
-        #expect(result.finished)
-        #expect(result.failures.isEmpty, "\(result.failures.count) failures, first: \(result.failures.prefix(5))")
-        #expect(result.outcomes.count == shape.claims)
-        var statuses: [Int: Int] = [:]
-        for item in result.outcomes { statuses[item.outcome.status, default: 0] += 1 }
-        print("[\(label)] statuses \(statuses.sorted { $0.key < $1.key })")
-        #expect(Set(statuses.keys).isSubset(of: [201, 409]), "no 5xx, no other answer: \(statuses)")
+        result.expectEveryClaimAnswered(
+            shape.claims, shape: "shards: 3, \(shape.claims) claims, \(shape.users) users, stock \(shape.stock)", label: label)
         let granted = result.outcomes.filter { $0.outcome.status == 201 }
         let codes = granted.compactMap(\.outcome.code)
         #expect(granted.count == shape.stock)

@@ -1,6 +1,7 @@
 import Foundation
 import ServiceTestSupport
 import TestSupport
+import Testing
 
 /// The closed-loop claim load of the cluster suites: 64 connections alternating between two
 /// nodes, thread t sending claims t, t + 64, …; `claim(i)` names claim i's campaign and user
@@ -52,5 +53,20 @@ struct TwoNodeLoad {
             outcomes.withLock { $0 += mine }
         }
         return Result(outcomes: outcomes.current, failures: failures.current, finished: finished, seconds: Date().timeIntervalSince(started))
+    }
+}
+
+extension TwoNodeLoad.Result {
+    /// Every claim was answered, each 201 or 409 (no failure, no 5xx); prints the rate (with
+    /// `shape`, the run's description) and the statuses.
+    func expectEveryClaimAnswered(_ claims: Int, shape: String, label: String) {
+        print("[\(label)] \(shape): \(Int(Double(claims) / seconds)) claims/s over 2 nodes, 64 connections (\(String(format: "%.2f", seconds)) s)")
+        #expect(finished)
+        #expect(failures.isEmpty, "\(failures.count) failures, first: \(failures.prefix(5))")
+        #expect(outcomes.count == claims)
+        var statuses: [Int: Int] = [:]
+        for item in outcomes { statuses[item.outcome.status, default: 0] += 1 }
+        print("[\(label)] statuses \(statuses.sorted { $0.key < $1.key })")
+        #expect(Set(statuses.keys).isSubset(of: [201, 409]), "no 5xx, no other answer: \(statuses)")
     }
 }

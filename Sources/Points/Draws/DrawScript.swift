@@ -45,17 +45,11 @@ public enum DrawScript {
         [.string(userId), .string(requestId), .int(random), .int(24 * 3_600_000)]
     }
 
-    static let source = #"""
+    static let source = DecisionRecord.lua + #"""
         local meta, stock, users, req, attempts, prizes = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
         local user, rid, r = ARGV[1], ARGV[2], tonumber(ARGV[3])
-        local prior = redis.call('GET', req)
-        if prior then
-          local sep = string.find(prior, '\n', 1, true)
-          if string.sub(prior, 1, sep - 1) ~= user then return {'request_conflict'} end
-          local rest = string.sub(prior, sep + 1)
-          if string.sub(rest, 1, 1) == '!' then return {string.sub(rest, 2)} end
-          return {'replayed', rest}
-        end
+        local replay = decision_replay(req, user)
+        if replay then return replay end
         local m = redis.call('HMGET', meta, 'state', 'start', 'end', 'limit', 'weights', 'nopw', 'hash', 'camps')
         if not m[1] then return {'unknown_draw'} end
         -- A refusal is recorded too: a paid attempt refunded for it can never turn into a draw later.
