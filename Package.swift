@@ -98,5 +98,6 @@ let package = Package(
             "BulkIssuance", "CouponService", "Store", "Issuance", "GrantFlusher", "RedisClient", "PostgresClient", "CouponCore", "HTTPServer",
             "TestSupport", "ServiceTestSupport",
         ]),
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks"]),
     ]
 )

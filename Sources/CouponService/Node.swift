@@ -142,9 +142,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         if configuration.webhooks {
             webhookDeliverer = WebhookDeliverer(
                 conninfo: configuration.postgres,
-                options: .init(
-                    timeoutMs: configuration.webhookTimeoutMs, maxBackoffMs: Int64(configuration.webhookMaxBackoffMs),
-                    expiringScanSeconds: configuration.webhookExpiringScanSeconds),
+                options: configuration.webhookDelivererOptions,
                 log: { [logger] event, fields in logger.warning(event, fields) }
             ).start()
         }

@@ -27,5 +27,7 @@ extension Routes {
         router.add(.POST, "/v1/webhooks", handler: api.guarded([.admin], webhooks.create))
         router.add(.GET, "/v1/webhooks", handler: api.guarded([.admin], webhooks.list))
         router.add(.DELETE, "/v1/webhooks/{id}", handler: api.guarded([.admin], webhooks.delete))
+        router.add(.GET, "/v1/webhooks/{id}/dead", handler: api.guarded([.admin], webhooks.dead))
+        router.add(.POST, "/v1/webhooks/{id}/dead/retry", handler: api.guarded([.admin], webhooks.retryDead))
     }
 }

@@ -1,45 +1,60 @@
 import EventLoop
 import Foundation
-import HTTPServer
 import PostgresClient
 
-/// Delivers the webhook outbox (issue 12) from its own thread, so a slow or dead endpoint never
-/// touches claims or checkout: lease due rows (`WebhookStore.lease`, oldest per coupon first),
-/// POST each with its signature, mark it delivered on a 2xx, else retry later with exponential
-/// backoff (`retryDelayMs`). At-least-once: a node that dies after a POST but before marking
-/// it leaves the row to be re-sent when the lease ends (same `X-Coupond-Delivery` id). Any node
-/// may run one; leases (`FOR UPDATE SKIP LOCKED`) keep two from sending a row at once.
+/// Delivers the webhook outbox (issue 12) from its own threads, so a slow or dead endpoint never
+/// touches claims or checkout. One coordinator thread owns the PostgreSQL connection and the
+/// `WebhookDispatch` policy: it leases due rows within the policy's allowance (`WebhookStore.lease`,
+/// oldest per coupon first), hands them to `WebhookSenders` (up to `concurrency` POSTs at once,
+/// one at a time to a failing endpoint), and settles each finished attempt: delivered, retried
+/// with backoff, or dead. Every `sweepSeconds` it also marks too-old rows dead and deletes
+/// delivered rows past the retention, in bounded batches.
+/// At-least-once: a node that dies after a POST but before settling it leaves the row to be
+/// re-sent when the lease ends (same `X-Coupond-Delivery` id). Any node may run one; leases
+/// (`FOR UPDATE SKIP LOCKED`) keep two from sending a row at once.
 public final class WebhookDeliverer: @unchecked Sendable {  // mutable state is touched only by its BackgroundTask
     public struct Options: Sendable {
         public var timeoutMs: Int
-        public var maxBackoffMs: Int64
-        public var batch: Int
         public var expiringScanSeconds: Double
+        public var limits: WebhookDispatch.Limits
+        /// Delivered rows older than this are deleted (a `coupon.expiring` row only once its coupon has ended).
+        public var retentionSeconds: Double
+        /// How often the dead-by-age and retention sweeps run.
+        public var sweepSeconds: Double
+        /// Rows per sweep statement; at most `sweepBatches` statements per sweep.
+        public var sweepBatch: Int
+        public var sweepBatches: Int
 
-        public init(timeoutMs: Int = 2_000, maxBackoffMs: Int64 = 60_000, batch: Int = 50, expiringScanSeconds: Double = 60) {
+        public init(
+            timeoutMs: Int = 2_000, expiringScanSeconds: Double = 60, limits: WebhookDispatch.Limits = .init(),
+            retentionSeconds: Double = 7 * 86_400, sweepSeconds: Double = 60, sweepBatch: Int = 1_000, sweepBatches: Int = 10
+        ) {
             self.timeoutMs = timeoutMs
-            self.maxBackoffMs = maxBackoffMs
-            self.batch = batch
             self.expiringScanSeconds = expiringScanSeconds
+            self.limits = limits
+            self.retentionSeconds = retentionSeconds
+            self.sweepSeconds = sweepSeconds
+            self.sweepBatch = max(1, sweepBatch)
+            self.sweepBatches = max(1, sweepBatches)
         }
-    }
-
-    /// 500 ms after the first failure, doubling per attempt, at most `maxMs`.
-    public static func retryDelayMs(attempts: Int, maxMs: Int64) -> Int64 {
-        min(maxMs, 500 << Int64(min(max(attempts, 0), 20)))
     }
 
     private let conninfo: String
     private let options: Options
     private let log: @Sendable (String, [String: String]) -> Void
     private let thread = BackgroundTask(.init(name: "webhooks", pacing: .polling(idleMs: 20, maxIdleMs: 500), niceness: 10))
+    private let senders: WebhookSenders
+    private var dispatch: WebhookDispatch
     private var connection: PostgresConnection?
     private var lastScan = Date.distantPast
+    private var lastSweep = Date.distantPast
 
     public init(conninfo: String, options: Options = Options(), log: @escaping @Sendable (String, [String: String]) -> Void) {
         self.conninfo = conninfo
         self.options = options
         self.log = log
+        senders = WebhookSenders(count: options.limits.concurrency, timeoutMs: options.timeoutMs)
+        dispatch = WebhookDispatch(limits: options.limits)
     }
 
     @discardableResult
@@ -51,44 +66,69 @@ public final class WebhookDeliverer: @unchecked Sendable {  // mutable state is 
         return self
     }
 
-    public func stop() { thread.stop() }
+    public func stop() {
+        thread.stop()
+        senders.stop()
+    }
 
+    /// One coordinator turn: settle what finished, sweep when due, lease what the policy allows.
+    /// Returns non-zero while anything is in flight, so the thread keeps polling briskly.
     func iteration() throws -> Int {
         let postgres = try connection ?? PostgresConnection(conninfo: conninfo)
         connection = postgres
-        var work = 0
+        var work = try settle(senders.finished(waitMs: dispatch.inFlight.isEmpty ? 0 : 20), on: postgres)
         if Date().timeIntervalSince(lastScan) >= options.expiringScanSeconds {
             lastScan = Date()
             work += try WebhookStore.enqueueExpiring(on: postgres)
         }
+        if Date().timeIntervalSince(lastSweep) >= options.sweepSeconds {
+            lastSweep = Date()
+            work += try sweep(on: postgres)
+        }
         let leaseSeconds = max(5, options.timeoutMs * 2 / 1000 + 5)
-        for delivery in try WebhookStore.lease(limit: options.batch, leaseSeconds: leaseSeconds, on: postgres) {
-            work += 1
-            if let error = send(delivery) {
-                let delay = Self.retryDelayMs(attempts: delivery.attempts, maxMs: options.maxBackoffMs)
-                try WebhookStore.failed(delivery.id, retryInMs: delay, error: error, on: postgres)
+        var refused: [Int64] = []
+        for delivery in try WebhookStore.lease(dispatch.allowance(), leaseSeconds: leaseSeconds, on: postgres) {
+            if dispatch.start(delivery: delivery.id, subscription: delivery.subscriptionId) {
+                senders.send(delivery)
+                work += 1
             } else {
-                try WebhookStore.delivered(delivery.id, on: postgres)
+                refused.append(delivery.id)
             }
         }
-        return work
+        try WebhookStore.release(refused, on: postgres)
+        return work + (dispatch.inFlight.isEmpty ? 0 : 1)
     }
 
-    /// Nil on a 2xx answer, else what went wrong.
-    private func send(_ delivery: WebhookStore.Delivery) -> String? {
-        let body = Array(delivery.payload.utf8)
-        let timestamp = Int64(Date().timeIntervalSince1970)
-        let client = BlockingHTTPClient(host: delivery.url.host, port: delivery.url.port, timeoutSeconds: Double(options.timeoutMs) / 1000)
-        defer { client.close() }
-        do {
-            let response = try client.send(
-                method: "POST", path: delivery.url.path,
-                headers: WebhookSignature.headers(
-                    deliveryId: delivery.id, event: delivery.event, secret: delivery.secret, timestamp: timestamp, body: body),
-                body: body)
-            return (200..<300).contains(response.status) ? nil : "HTTP \(response.status)"
-        } catch {
-            return "\(error)"
+    private func settle(_ finished: [WebhookSenders.Finished], on postgres: PostgresConnection) throws -> Int {
+        // The policy first, for every attempt: a failed write below must not leak a slot.
+        let settlements = finished.map { attempt in
+            let delivery = attempt.delivery
+            return (delivery, dispatch.finish(
+                delivery: delivery.id, attempts: delivery.attempts, ageSeconds: delivery.ageSeconds, outcome: attempt.outcome))
         }
+        for (delivery, settlement) in settlements {
+            if case .dead(let error) = settlement {
+                log("webhook_dead", ["delivery": String(delivery.id), "subscription": String(delivery.subscriptionId), "error": error])
+            }
+            // A failure here drops the connection; the row's lease runs out and it is sent again.
+            try WebhookStore.settle(delivery.id, settlement, on: postgres)
+        }
+        return finished.count
+    }
+
+    /// Dead by age, then retention: each at most `sweepBatches` statements of `sweepBatch` rows.
+    private func sweep(on postgres: PostgresConnection) throws -> Int {
+        var work = 0
+        for _ in 0..<options.sweepBatches {
+            let count = try WebhookStore.expireOld(maxAgeSeconds: options.limits.maxAgeSeconds, batch: options.sweepBatch, on: postgres)
+            work += count
+            if count < options.sweepBatch { break }
+        }
+        for _ in 0..<options.sweepBatches {
+            let count = try WebhookStore.deleteDelivered(olderThan: options.retentionSeconds, batch: options.sweepBatch, on: postgres)
+            work += count
+            if count < options.sweepBatch { break }
+        }
+        return work
     }
 }

@@ -210,8 +210,5 @@ import Webhooks
         let header = WebhookSignature.signature(secret: "s", timestamp: 10, body: body)
         #expect(WebhookSignature.verify(header: header, secret: "s", timestamp: 10, body: body))
         #expect(!WebhookSignature.verify(header: header, secret: "s", timestamp: 11, body: body))
-        #expect(WebhookDeliverer.retryDelayMs(attempts: 0, maxMs: 60_000) == 500)
-        #expect(WebhookDeliverer.retryDelayMs(attempts: 3, maxMs: 60_000) == 4_000)
-        #expect(WebhookDeliverer.retryDelayMs(attempts: 30, maxMs: 60_000) == 60_000)
     }
 }

@@ -5,6 +5,7 @@ import Issuance
 import BulkIssuance
 import RedisClient
 import RiskControl
+import Webhooks
 
 /// Node settings from `--flags` and `COUPOND_*` environment variables (flags win).
 /// `--redis-command-timeout-ms 500` and `COUPOND_REDIS_COMMAND_TIMEOUT_MS=500` are the same setting.
@@ -101,6 +102,13 @@ public struct Configuration: Sendable {
     public var webhookTimeoutMs = 2_000
     public var webhookMaxBackoffMs = 60_000
     public var webhookExpiringScanSeconds = 60.0
+    /// POSTs in flight per node; a row is dead after this many attempts or this age; delivered
+    /// rows are kept this long; how often the dead-by-age and retention sweeps run.
+    public var webhookConcurrency = 8
+    public var webhookMaxAttempts = 100
+    public var webhookMaxAgeSeconds = 86_400.0
+    public var webhookRetentionSeconds = 604_800.0
+    public var webhookSweepSeconds = 60.0
 
     public init() {}
 
@@ -167,6 +175,11 @@ public struct Configuration: Sendable {
         ("webhook-timeout-ms", "timeout of one webhook POST (2000)"),
         ("webhook-max-backoff-ms", "longest wait between retries of a failing webhook delivery (60000)"),
         ("webhook-expiring-scan-seconds", "how often coupon.expiring subscriptions are matched against coupons (60)"),
+        ("webhook-concurrency", "webhook POSTs in flight at once on this node; one endpoint gets at most this minus one, a failing one 1 (8)"),
+        ("webhook-max-attempts", "attempts after which a webhook delivery is dead: kept, listed, not retried (100)"),
+        ("webhook-max-age-seconds", "a webhook delivery still undelivered this long after it was queued is dead (86400)"),
+        ("webhook-retention-seconds", "delivered webhook outbox rows are deleted after this long (604800)"),
+        ("webhook-sweep-seconds", "how often the webhook outbox is swept for too-old and expired rows (60)"),
     ]
 
     /// Parses `arguments` (without the program and subcommand) over `environment`.
@@ -327,6 +340,11 @@ public struct Configuration: Sendable {
         case "webhook-timeout-ms": webhookTimeoutMs = try int(100...60_000)
         case "webhook-max-backoff-ms": webhookMaxBackoffMs = try int(100...86_400_000)
         case "webhook-expiring-scan-seconds": webhookExpiringScanSeconds = try double()
+        case "webhook-concurrency": webhookConcurrency = try int(1...256)
+        case "webhook-max-attempts": webhookMaxAttempts = try int(1...100_000)
+        case "webhook-max-age-seconds": webhookMaxAgeSeconds = try double()
+        case "webhook-retention-seconds": webhookRetentionSeconds = try double()
+        case "webhook-sweep-seconds": webhookSweepSeconds = try double()
         case "claim-channels":
             let names = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             guard !names.isEmpty, names.count <= 64,
@@ -364,6 +382,18 @@ extension Configuration {
         options.transferGraceMilliseconds = transferRecoveryGraceMs
         options.replicaWait = replicaWait
         return options
+    }
+}
+
+extension Configuration {
+    /// The webhook deliverer's options from the `webhook-*` settings.
+    public var webhookDelivererOptions: WebhookDeliverer.Options {
+        WebhookDeliverer.Options(
+            timeoutMs: webhookTimeoutMs, expiringScanSeconds: webhookExpiringScanSeconds,
+            limits: .init(
+                concurrency: webhookConcurrency, maxAttempts: webhookMaxAttempts, maxAgeSeconds: webhookMaxAgeSeconds,
+                maxBackoffMs: Int64(webhookMaxBackoffMs)),
+            retentionSeconds: webhookRetentionSeconds, sweepSeconds: webhookSweepSeconds)
     }
 }
 

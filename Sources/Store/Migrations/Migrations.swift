@@ -15,6 +15,7 @@ public enum CouponSchema {
         Migration(version: 9, name: "points draws", sql: v9PointsDraws),  // issue 11 (points2 branch)
         Migration(version: 10, name: "period caps and channels", sql: v10CapsChannels),  // issue 12
         Migration(version: 11, name: "campaign shards", sql: v11CampaignShards),  // issue 10
+        Migration(version: 12, name: "webhook dead-letter", sql: v12WebhookDeadLetter),  // issue 12
     ]
 
     /// Applies every migration not yet applied; returns the versions it applied.
