@@ -20,9 +20,13 @@ import Webhooks
         let body: JSONValue
     }
 
-    /// A receiver on a fixed port that answers 500 to every other request.
+    /// How the receiver answers: 500 to every other request, always 200, always 500.
+    enum Mode { case alternate, accept, fail }
+
+    /// A receiver on a fixed port that answers 500 to every other request (or as `mode` says).
     final class Receiver: @unchecked Sendable {  // `server` is replaced only by the test thread
         let group: EventLoopGroup
+        let mode = Mutex<Mode>(.alternate)
         let log = Mutex<[Received]>([])
         let counter = Atomic<Int>(0)
         let secret = Mutex<String>("")
@@ -34,7 +38,12 @@ import Webhooks
         func start() throws {
             let router = Router()
             router.add(.POST, "/hook") { [self] request, _, responder in
-                let fail = counter.add(1, ordering: .relaxed).newValue % 2 == 0
+                let turn = counter.add(1, ordering: .relaxed).newValue
+                let fail = switch mode.withLock({ $0 }) {
+                case .alternate: turn % 2 == 0
+                case .accept: false
+                case .fail: true
+                }
                 let status = fail ? 500 : 200
                 let timestamp = Int64(request.headers["X-Coupond-Timestamp"] ?? "") ?? -1
                 let valid = WebhookSignature.verify(
