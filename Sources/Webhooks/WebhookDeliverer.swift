@@ -74,7 +74,7 @@ public final class WebhookDeliverer: @unchecked Sendable {  // mutable state is 
     /// One coordinator turn: settle what finished, sweep when due, lease what the policy allows.
     /// Returns non-zero while anything is in flight, so the thread keeps polling briskly.
     func iteration() throws -> Int {
-        let postgres = try connection ?? PostgresConnection(conninfo: conninfo)
+        let postgres = try connection ?? Self.connect(conninfo)
         connection = postgres
         var work = try settle(senders.finished(waitMs: dispatch.inFlight.isEmpty ? 0 : 20), on: postgres)
         if Date().timeIntervalSince(lastScan) >= options.expiringScanSeconds {
@@ -87,8 +87,8 @@ public final class WebhookDeliverer: @unchecked Sendable {  // mutable state is 
         }
         let leaseSeconds = max(5, options.timeoutMs * 2 / 1000 + 5)
         var refused: [Int64] = []
-        for delivery in try WebhookStore.lease(dispatch.allowance(), leaseSeconds: leaseSeconds, on: postgres) {
-            if dispatch.start(delivery: delivery.id, subscription: delivery.subscriptionId) {
+        for delivery in try WebhookStore.lease(dispatch.allowance(now: Self.now()), leaseSeconds: leaseSeconds, on: postgres) {
+            if dispatch.start(delivery: delivery.id, subscription: delivery.subscriptionId, now: Self.now()) {
                 senders.send(delivery)
                 work += 1
             } else {
@@ -99,19 +99,33 @@ public final class WebhookDeliverer: @unchecked Sendable {  // mutable state is 
         return work + (dispatch.inFlight.isEmpty ? 0 : 1)
     }
 
+    /// Monotonic seconds, for the policy's pauses.
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    /// The coordinator's session commits without waiting for the WAL flush: a lease or a
+    /// settlement lost in a PostgreSQL crash only means the row is sent again (at-least-once,
+    /// same delivery id), and a flush per settled row would cap delivery at the disk's fsync rate.
+    static func connect(_ conninfo: String) throws -> PostgresConnection {
+        let connection = try PostgresConnection(conninfo: conninfo)
+        try connection.execute("SET synchronous_commit = off")
+        return connection
+    }
+
     private func settle(_ finished: [WebhookSenders.Finished], on postgres: PostgresConnection) throws -> Int {
         // The policy first, for every attempt: a failed write below must not leak a slot.
         let settlements = finished.map { attempt in
             let delivery = attempt.delivery
             return (delivery, dispatch.finish(
-                delivery: delivery.id, attempts: delivery.attempts, ageSeconds: delivery.ageSeconds, outcome: attempt.outcome))
+                delivery: delivery.id, attempts: delivery.attempts, ageSeconds: delivery.ageSeconds, outcome: attempt.outcome,
+                now: Self.now()))
         }
-        for (delivery, settlement) in settlements {
-            if case .dead(let error) = settlement {
-                log("webhook_dead", ["delivery": String(delivery.id), "subscription": String(delivery.subscriptionId), "error": error])
-            }
-            // A failure here drops the connection; the row's lease runs out and it is sent again.
-            try WebhookStore.settle(delivery.id, settlement, on: postgres)
+        guard !settlements.isEmpty else { return 0 }
+        // One transaction per turn. A failure drops the connection; the rows' leases run out and they are sent again.
+        try postgres.transaction { postgres in
+            for (delivery, settlement) in settlements { try WebhookStore.settle(delivery.id, settlement, on: postgres) }
+        }
+        for case (let delivery, .dead(let error)) in settlements {
+            log("webhook_dead", ["delivery": String(delivery.id), "subscription": String(delivery.subscriptionId), "error": error])
         }
         return finished.count
     }
