@@ -365,14 +365,14 @@ struct HTTPConnectionMachine {
                 }
                 if case .found(let route, let parameters) = match, route.streaming {
                     budget -= 1
-                    let owed = head.expectsContinue && head.contentLength > 0 && head.version == .http1_1
+                    let owed = head.expectsContinue && head.hasBody && head.version == .http1_1
                     let sequence = queue.reserve(Self.slot(for: head, match: match, startNanos: now, close: !head.keepAlive))
                     streaming = Streaming(sequence: sequence, keepAlive: head.keepAlive, continueOwed: owed)
                     return .dispatchStreaming(route, head, parameters, sequence: sequence)
                 }
                 var body: [UInt8] = []
                 if head.contentLength > 0 { body.reserveCapacity(head.contentLength) }
-                let owed = head.expectsContinue && head.contentLength > 0 && head.version == .http1_1
+                let owed = head.expectsContinue && head.hasBody && head.version == .http1_1
                 state = .open(.body(PendingRequest(head: head, match: match, body: body, startNanos: now, continueOwed: owed)))
             case .body(let bytes):
                 if var current = streaming {
@@ -402,6 +402,10 @@ struct HTTPConnectionMachine {
                 state = .open(.head)
                 if let step = dispatch(pending, now: now) { return step }
             case .error(let error):
+                if streaming != nil {
+                    failStreamingBody(error)
+                    return nil
+                }
                 var head: HTTPRequestHead?
                 var match = Router.Match.notFound
                 if case .open(.body(let pending)) = state {
@@ -413,6 +417,22 @@ struct HTTPConnectionMachine {
             }
         }
         return nil
+    }
+
+    /// The body being streamed is malformed or over its limit (a chunked body can be either
+    /// after its head was accepted): unless its handler already answered, the error is the
+    /// request's answer and the handler sees the body cut off; either way the connection closes
+    /// after the answer (the framing of what follows is unknown).
+    private mutating func failStreamingBody(_ error: HTTPParserError) {
+        guard var current = streaming else { return }
+        if !current.discarding {
+            _ = queue.fill(current.sequence, error.response)
+            current.discarding = true
+            current.outstanding = false
+            current.continueOwed = false
+            streaming = current
+        }
+        state = .finishing(lastQueued: !queue.closeAfterNewest())
     }
 
     private mutating func dispatch(_ pending: PendingRequest, now: UInt64) -> Step? {
