@@ -1,4 +1,5 @@
 import Dispatch
+import EventLoop
 import Testing
 
 @testable import HTTPServer
@@ -28,7 +29,7 @@ import Testing
         return sum
     }
 
-    static func routes(_ router: Router) {
+    static func routes(_ router: Router, aborted: Counter = Counter()) {
         router.add(.POST, "/buffered", bodyLimit: 300_000) { request, _, responder in
             responder.respond(.text("\(request.body.count) \(checksum(request.body))"))
         }
@@ -46,6 +47,7 @@ import Testing
                     case .end:
                         responder.respond(.text("\(body.count) \(checksum(body))"))
                     case .aborted:
+                        aborted.increment()
                         responder.respond(.text("aborted"))
                     }
                     return
@@ -82,7 +84,8 @@ import Testing
     }
 
     @Test func hostileChunkedBodiesGetAClear4xxAndClose() throws {
-        try withServer(routes: { router, _ in Self.routes(router) }) { server in
+        let aborted = Counter()
+        try withServer(routes: { router, _ in Self.routes(router, aborted: aborted) }) { server in
             let cases: [(String, String, Int, String)] = [
                 ("/buffered", "3\r\nabc\n0\r\n\r\n", 400, "invalid_chunked_body"),
                 ("/streamed", "3\r\nabc\r\nZZ\r\n", 400, "invalid_chunked_body"),
@@ -101,6 +104,10 @@ import Testing
                 #expect(response.closesConnection)
                 #expect(client.waitForClose())
             }
+            // Every streamed one was cut off for its handler, which answered nothing more.
+            let deadline = MonotonicClock.now() + 2_000_000_000
+            while aborted.count < 3 && MonotonicClock.now() < deadline { sleepMilliseconds(5) }
+            #expect(aborted.count == 3)
         }
     }
 }
