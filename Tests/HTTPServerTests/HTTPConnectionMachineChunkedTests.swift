@@ -119,3 +119,76 @@ import Testing
         #expect(gzip.dispatched.isEmpty)
     }
 }
+
+/// Graceful drain with a body still arriving: the request is in flight, so its body is read to
+/// the end and it is answered (`Connection: close`); nothing after it is read.
+@Suite struct HTTPConnectionMachineDrainBodyTests {
+    typealias Peer = HTTPConnectionMachineTests.Peer
+
+    @Test func aStreamingUploadStillArrivingIsReadToItsEndAndAnswered() {
+        var peer = Peer()
+        peer.send(HTTPConnectionMachineChunkedTests.chunked("/uploads") + "3\r\nabc\r\n")
+        peer.machine.bodyChunkTaken(0)
+        peer.machine.drain()
+        #expect(peer.machine.unansweredCount == 1)
+        peer.send("3\r\ndef\r\n0\r\n\r\n" + HTTPConnectionMachineTests.get(2))  // the GET is never read
+        #expect(peer.delivered.map(\.bytes) == [Array("abc".utf8), Array("def".utf8)])
+        peer.machine.bodyChunkTaken(0)
+        peer.run(now: 0)
+        #expect(peer.ended.map(\.complete) == [true])
+        #expect(peer.dispatched.count == 1)
+        peer.respond(0, 201, body: "up")
+        #expect(peer.take() == "HTTP/1.1 201 Created\r\nContent-Length: 2\r\nConnection: close\r\n\r\nup")
+        #expect(peer.shutDown)
+        #expect(peer.machine.unansweredCount == 0)
+    }
+
+    @Test func aContentLengthUploadToo() {
+        var peer = Peer()
+        peer.send(HTTPConnectionMachineTests.upload(length: 6) + "abc")
+        peer.machine.bodyChunkTaken(0)
+        peer.machine.drain()
+        peer.send("def")
+        peer.machine.bodyChunkTaken(0)
+        peer.run(now: 0)
+        #expect(peer.ended.map(\.complete) == [true])
+        peer.respond(0, 202, body: "up")
+        #expect(peer.take() == "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\nConnection: close\r\n\r\nup")
+        #expect(peer.shutDown)
+    }
+
+    @Test func aBufferedBodyStillArrivingIsDispatchedAsTheLastRequest() {
+        var peer = Peer()
+        peer.send(HTTPConnectionMachineTests.get(1) + "POST /claims HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab")
+        peer.machine.drain()
+        #expect(peer.machine.unansweredCount == 2)  // the GET, and the claim whose body is arriving
+        peer.send("cd" + HTTPConnectionMachineTests.get(3))
+        #expect(peer.dispatched.map(\.head.target) == ["/items/1", "/claims"])
+        #expect(peer.dispatched.last?.body == Array("abcd".utf8))
+        peer.respond(1, 201, body: "c")
+        peer.respond(0, body: "g")
+        #expect(peer.take() == "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\ng" + "HTTP/1.1 201 Created\r\nContent-Length: 1\r\nConnection: close\r\n\r\nc")
+        #expect(peer.shutDown)
+    }
+
+    @Test func anUploadTheHandlerAlreadyAnsweredIsNotWaitedFor() {
+        var peer = Peer()
+        peer.send(HTTPConnectionMachineTests.upload(length: 100) + "abc")
+        peer.respond(0, 400, body: "no")
+        peer.machine.drain()
+        #expect(peer.take() == "HTTP/1.1 400 Bad Request\r\nContent-Length: 2\r\n\r\nno")
+        peer.run(now: 0)
+        #expect(peer.shutDown)
+    }
+
+    @Test func aHeadNotCompleteWhenTheDrainStartsGetsNoAnswer() {
+        var peer = Peer()
+        peer.send("POST /uploads HTTP/1.1\r\nHo")
+        peer.machine.drain()
+        peer.run(now: 0)
+        #expect(peer.machine.unansweredCount == 0)
+        #expect(peer.shutDown)
+        peer.send("st: x\r\nContent-Length: 3\r\n\r\nabc")
+        #expect(peer.dispatched.isEmpty)
+    }
+}
