@@ -132,6 +132,11 @@ import TestSupport
         process.arguments =
             [Self.repositoryRoot + "/Tests/h11/check.py", String(node.port), "--get"]
             + getPatterns.sorted().map(request) + ["--post-only"] + postOnly.sorted().map(request)
+            + [
+                "--chunked-post",
+                "/v1/campaigns/\(campaign)/claims\tBearer \(node.keys[.issue]!)\t{\"user_id\":\"h11\",\"request_id\":\"h11-chunked\"}\t201",
+                "/v1/segments?name=h11\tBearer \(node.keys[.admin]!)\tuser_id\nh1\nh2\nh1\n\t201",
+            ]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
@@ -142,6 +147,9 @@ import TestSupport
         #expect(process.terminationStatus == 0, "h11 check failed:\n\(text)")
         #expect(text.contains("all checks passed"))
         #expect(text.components(separatedBy: ": 200,").count - 1 >= 7, "most GET routes should answer 200")
+        #expect(text.components(separatedBy: "ok chunked POST").count - 1 == 2)
+        let members = try node.postgres().execute("SELECT size FROM segments WHERE name = 'h11'").first?.int(0)
+        #expect(members == 2)
     }
 
     // MARK: Helpers
