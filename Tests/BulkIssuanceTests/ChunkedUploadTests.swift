@@ -190,6 +190,34 @@ import TestSupport
         #expect(growth < length / 4)
     }
 
+    @Test func anIdempotentRetryChunkedDifferentlyReturnsTheSameJob() throws {
+        let node = try TestNode.start { $0.bulkJobs = false }
+        defer { node.stop() }
+        let adminKey = node.keys[.admin]!
+        let campaign = try node.createCampaign(stock: 10, perUserLimit: 1)
+        let body = Array((1...3_000).map { "i\($0)\n" }.joined().utf8)
+        let key = "Idempotency-Key: chunk-retry-1\r\n"
+        let path = "/v1/campaigns/\(campaign)/bulk-grants"
+        // The key covers the decoded body: other chunk sizes, or Content-Length, are the same upload.
+        var ids: [Int64?] = []
+        for seed in [UInt64(1), 2] {
+            let client = BlockingHTTPClient(port: node.port, timeoutSeconds: 30)
+            defer { client.close() }
+            let response = try Self.send(client, Self.head("POST", path, key: adminKey, extra: key), Self.chunks(body, seed: seed) + Self.last)
+            #expect(response.status == 202)
+            ids.append(try JSONParser.parse(response.body)["id"]?.int64Value)
+        }
+        let framedByLength = try BulkJobClient(port: node.port, adminKey: adminKey).send(
+            "POST", path, body: body, headers: [("Idempotency-Key", "chunk-retry-1")])
+        ids.append(try JSONParser.parse(framedByLength.body)["id"]?.int64Value)
+        #expect(ids[0] != nil && ids == [ids[0], ids[0], ids[0]])
+        let other = try BulkJobClient(port: node.port, adminKey: adminKey).send(
+            "POST", path, body: body + Array("extra\n".utf8), headers: [("Idempotency-Key", "chunk-retry-1")])
+        #expect(other.status == 422)
+        let counts = try Self.counts(node)
+        #expect(Array(counts.prefix(2)) == [1, 3_000], "\(counts)")
+    }
+
     @Test func chunkedSegmentUploadsStreamAndACutOffOneLeavesNothing() throws {
         let node = try TestNode.start { $0.bulkJobs = false; $0.bulkMaxUploads = 1 }
         defer { node.stop() }
