@@ -75,6 +75,19 @@ import TestSupport
         let replayed = try JSONParser.parse(replay.body)["code"]?.stringValue
         #expect(code != nil && code == replayed)
         #expect(try node.waitForFlush(campaignId: campaign, expected: 1))
+        // A chunked claim over the route's 4 KiB: 413 at the chunk size, before its data; nothing granted.
+        let big = node.client()
+        defer { big.close() }
+        let padding = String(repeating: " ", count: 5_000)
+        let oversized = Array("{\"user_id\":\"big\",\"request_id\":\"r-big\"\(padding)}".utf8)
+        let refused = try Self.send(
+            big, Self.head("POST", "/v1/campaigns/\(campaign)/claims", key: node.keys[.issue]!, contentType: "application/json"),
+            Array("20\r\n".utf8) + oversized[0..<32] + Array("\r\n".utf8) + Self.chunks(Array(oversized[32...]), seed: 5) + Self.last)
+        #expect(refused.status == 413)
+        #expect(refused.bodyString.contains("body_too_large"))
+        #expect(refused.closesConnection)
+        let stats = try node.request("GET", "/v1/campaigns/\(campaign)", as: .admin)
+        #expect(try JSONParser.parse(stats.body)["remaining"]?.int64Value == 9)
     }
 
     @Test func a100kLineChunkedBulkUploadCopiesEveryLineAndAJobGrantsRight() throws {
