@@ -109,6 +109,8 @@ import TestSupport
         let template = try node.createTemplate()
         let campaign = try node.createCampaign(stock: 10, perUserLimit: 1, templateId: template)
         _ = try node.claim(campaignId: campaign, userId: "u1", requestId: "r1")
+        // The chunked claim's own campaign: the POST-only checks may pause `campaign`.
+        let chunkedCampaign = try node.createCampaign(stock: 10, perUserLimit: 1, templateId: template)
         let routes = node.node.routes
         let getPatterns = Set(routes.filter { $0.method == "GET" }.map(\.pattern))
         let postOnly = Set(routes.filter { $0.method == "POST" }.map(\.pattern)).subtracting(getPatterns)
@@ -134,7 +136,7 @@ import TestSupport
             + getPatterns.sorted().map(request) + ["--post-only"] + postOnly.sorted().map(request)
             + [
                 "--chunked-post",
-                "/v1/campaigns/\(campaign)/claims\tBearer \(node.keys[.issue]!)\t{\"user_id\":\"h11\",\"request_id\":\"h11-chunked\"}\t201",
+                "/v1/campaigns/\(chunkedCampaign)/claims\tBearer \(node.keys[.issue]!)\t{\"user_id\":\"h11\",\"request_id\":\"h11-chunked\"}\t201",
                 "/v1/segments?name=h11\tBearer \(node.keys[.admin]!)\tuser_id\nh1\nh2\nh1\n\t201",
             ]
         let output = Pipe()
