@@ -4,7 +4,9 @@ extension Routes {
     /// Bulk grant jobs (issue 12): upload a list of user ids, follow and cancel the job, read its
     /// refusals; segments and campaign audiences.
     static func installBulk(on router: Router, api: API) {
-        let bulk = BulkJobHandlers(api: api)
+        // Bulk-grant and segment uploads stream; together at most bulk-max-uploads at once.
+        let uploads = UploadSlots(limit: api.configuration.bulkMaxUploads)
+        let bulk = BulkJobHandlers(api: api, uploads: uploads)
         router.add(
             .POST, "/v1/campaigns/{id}/bulk-grants", bodyLimit: api.configuration.bulkBodyLimitBytes, streaming: true,
             handler: api.guarded([.admin], bulk.create))
@@ -12,8 +14,10 @@ extension Routes {
         router.add(.POST, "/v1/jobs/{id}/cancel", handler: api.guarded([.admin], bulk.cancel))
         router.add(.GET, "/v1/jobs/{id}/refusals", handler: api.guarded([.admin], bulk.refusals))
 
-        let segments = SegmentHandlers(api: api)
-        router.add(.POST, "/v1/segments", bodyLimit: api.configuration.bulkBodyLimitBytes, handler: api.guarded([.admin], segments.create))
+        let segments = SegmentHandlers(api: api, uploads: uploads)
+        router.add(
+            .POST, "/v1/segments", bodyLimit: api.configuration.bulkBodyLimitBytes, streaming: true,
+            handler: api.guarded([.admin], segments.create))
         router.add(.GET, "/v1/segments/{id}", handler: api.guarded([.admin], segments.get))
         router.add(.POST, "/v1/segments/{id}/refresh", handler: api.guarded([.admin], segments.refresh))
         router.add(.POST, "/v1/campaigns/{id}/audience", handler: api.guarded([.admin], segments.setAudience))

@@ -147,9 +147,6 @@ import Testing
         func result(_ headerLines: String, version: String = "HTTP/1.1") -> ParsedEvent? {
             parse([bytes("POST / \(version)\r\n\(headerLines)\r\n")]).last
         }
-        #expect(result("Host: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n") == .error(.transferEncodingNotSupported, status: 400))
-        #expect(result("Host: h\r\nTransfer-Encoding: chunked\r\n") == .error(.transferEncodingNotSupported, status: 400))
-        #expect(result("Host: h\r\ntransfer-encoding: identity\r\n") == .error(.transferEncodingNotSupported, status: 400))
         #expect(result("Host: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n") == .error(.duplicateContentLength, status: 400))
         #expect(result("Host: h\r\nContent-Length: 3\r\ncontent-length: 4\r\n") == .error(.duplicateContentLength, status: 400))
         #expect(result("Host: h\r\nContent-Length: 3, 3\r\n") == .error(.invalidContentLength, status: 400))

@@ -252,13 +252,13 @@ import Testing
         try withServer(routes: { _, _ in }) { server in
             let client = BlockingHTTPClient(port: server.port, timeoutSeconds: 2)
             defer { client.close() }
-            try client.sendRaw(bytes("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"))
+            try client.sendRaw(bytes("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n"))
             let response = try client.readResponse()
             #expect(response.status == 400)
             #expect(response.closesConnection)
             #expect(
                 response.bodyString
-                    == #"{"error":{"code":"transfer_encoding_not_supported","message":"Transfer-Encoding is not supported; send Content-Length"}}"#)
+                    == #"{"error":{"code":"content_length_with_transfer_encoding","message":"Content-Length and Transfer-Encoding together"}}"#)
             try client.sendRaw(bytes("GET / HTTP/1.1\r\n" + (0..<101).map { "X-\($0): v\r\n" }.joined() + "\r\n"))
             let result7 = try client.readResponse()
             #expect(result7.status == 431)

@@ -49,9 +49,9 @@ func bytes(_ string: String) -> [UInt8] { Array(string.utf8) }
 
 func head(
     _ method: HTTPMethod, _ target: String, version: HTTPVersion = .http1_1, headers: [(String, String)],
-    contentLength: Int = 0, keepAlive: Bool = true
+    contentLength: Int = 0, keepAlive: Bool = true, chunked: Bool = false
 ) -> HTTPRequestHead {
     HTTPRequestHead(
         method: method, target: target, version: version, headers: HTTPHeaders(headers), contentLength: contentLength,
-        keepAlive: keepAlive)
+        keepAlive: keepAlive, isChunked: chunked)
 }

@@ -109,6 +109,8 @@ import TestSupport
         let template = try node.createTemplate()
         let campaign = try node.createCampaign(stock: 10, perUserLimit: 1, templateId: template)
         _ = try node.claim(campaignId: campaign, userId: "u1", requestId: "r1")
+        // The chunked claim's own campaign: the POST-only checks may pause `campaign`.
+        let chunkedCampaign = try node.createCampaign(stock: 10, perUserLimit: 1, templateId: template)
         let routes = node.node.routes
         let getPatterns = Set(routes.filter { $0.method == "GET" }.map(\.pattern))
         let postOnly = Set(routes.filter { $0.method == "POST" }.map(\.pattern)).subtracting(getPatterns)
@@ -132,6 +134,11 @@ import TestSupport
         process.arguments =
             [Self.repositoryRoot + "/Tests/h11/check.py", String(node.port), "--get"]
             + getPatterns.sorted().map(request) + ["--post-only"] + postOnly.sorted().map(request)
+            + [
+                "--chunked-post",
+                "/v1/campaigns/\(chunkedCampaign)/claims\tBearer \(node.keys[.issue]!)\t{\"user_id\":\"h11\",\"request_id\":\"h11-chunked\"}\t201",
+                "/v1/segments?name=h11\tBearer \(node.keys[.admin]!)\tuser_id\nh1\nh2\nh1\n\t201",
+            ]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
@@ -142,6 +149,9 @@ import TestSupport
         #expect(process.terminationStatus == 0, "h11 check failed:\n\(text)")
         #expect(text.contains("all checks passed"))
         #expect(text.components(separatedBy: ": 200,").count - 1 >= 7, "most GET routes should answer 200")
+        #expect(text.components(separatedBy: "ok chunked POST").count - 1 == 2)
+        let members = try node.postgres().execute("SELECT size FROM segments WHERE name = 'h11'").first?.int(0)
+        #expect(members == 2)
     }
 
     // MARK: Helpers

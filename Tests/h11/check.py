@@ -1,11 +1,14 @@
 """Reads a coupond node's responses with h11, a strict HTTP/1.1 client (pinned by the Makefile).
 
 usage: check.py PORT --get PATH[<TAB>AUTHORIZATION]... [--post-only PATH[<TAB>AUTHORIZATION]...]
+                [--chunked-post PATH<TAB>AUTHORIZATION<TAB>BODY<TAB>STATUS...]
 
 For every GET path: HEAD then GET on one keep-alive connection (a HEAD response carrying a
 body would desynchronise the next response, which h11 then rejects); the same requests and a
 POST `{}` to each POST-only path, pipelined in one write; each POST-only path answered 405 to HEAD, with Allow and no body,
-on a connection that then still serves a GET. Prints one line per check and `FIGURE:` lines;
+on a connection that then still serves a GET. Each chunked POST: h11 sends the body as
+`Transfer-Encoding: chunked` (one chunk per 7 bytes), the answer must have STATUS, and the
+same connection must then serve a GET. Prints one line per check and `FIGURE:` lines;
 exits 1 on the first failure.
 """
 
@@ -141,14 +144,44 @@ def check_post_only(port, paths):
     sock.close()
 
 
+def check_chunked_posts(port, posts):
+    host = f"127.0.0.1:{port}"
+    sock = connect(port)
+    conn = h11.Connection(h11.CLIENT)
+    for path, auth, body, status in posts:
+        fields = [("Host", host), ("Transfer-Encoding", "chunked"), ("Content-Type", "text/plain")]
+        if auth:
+            fields.append(("Authorization", auth))
+        data = conn.send(h11.Request(method="POST", target=path, headers=fields))
+        for start in range(0, len(body), 7):
+            data += conn.send(h11.Data(data=body[start:start + 7]))
+        sock.sendall(data + conn.send(h11.EndOfMessage()))
+        response, received = read_response(conn, sock)
+        if response.status_code != status:
+            raise Failure(f"chunked POST {path}: {response.status_code} {received[:200]!r}, expected {status}")
+        if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
+            raise Failure(f"chunked POST {path}: the server closed a keep-alive connection")
+        conn.start_next_cycle()
+        response, _ = exchange(conn, sock, "GET", "/healthz", auth, host)
+        if response.status_code != 200:
+            raise Failure(f"GET /healthz after chunked POST {path}: {response.status_code}")
+        print(f"ok chunked POST {path}: {status} for {len(body)} bytes in {(len(body) + 6) // 7} chunks; next response intact")
+    sock.close()
+
+
 def main(argv):
     port = int(argv[1])
-    gets, posts, target = [], [], None
+    gets, posts, chunked, target = [], [], [], None
     for arg in argv[2:]:
         if arg == "--get":
             target = gets
         elif arg == "--post-only":
             target = posts
+        elif arg == "--chunked-post":
+            target = chunked
+        elif target is chunked:
+            path, auth, body, status = arg.split("\t")
+            chunked.append((path, auth, body.encode(), int(status)))
         else:
             path, _, auth = arg.partition("\t")
             target.append((path, auth))
@@ -156,6 +189,7 @@ def main(argv):
         check_head_then_get(port, gets)
         check_pipelined(port, gets, posts)
         check_post_only(port, posts)
+        check_chunked_posts(port, chunked)
     except (Failure, h11.ProtocolError, OSError) as error:
         print(f"FAIL: {type(error).__name__}: {error}")
         return 1

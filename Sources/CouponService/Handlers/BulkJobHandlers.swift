@@ -14,9 +14,10 @@ struct BulkJobHandlers {
     let api: API
     let uploads: UploadSlots
 
-    init(api: API) {
+    /// `uploads` is shared with the segment uploads.
+    init(api: API, uploads: UploadSlots) {
         self.api = api
-        uploads = UploadSlots(limit: api.configuration.bulkMaxUploads)
+        self.uploads = uploads
     }
 
     static let route = "POST /v1/campaigns/{id}/bulk-grants"
@@ -32,12 +33,7 @@ struct BulkJobHandlers {
         case .success(let value): key = value
         case .failure(let failure): return responder.respond(failure.response)
         }
-        guard uploads.acquire() else {
-            return responder.respond(.error(
-                status: 503, code: "too_many_uploads",
-                message: "\(uploads.limit) bulk uploads are already streaming to this node (bulk-max-uploads); retry later",
-                retryAfterSeconds: 1))
-        }
+        guard uploads.acquire() else { return responder.respond(uploads.refusal) }
         let stream = request.bodyStream ?? HTTPBodyStream(complete: request.body)
         let maxLines = Int64(api.configuration.bulkMaxLines)
         api.blocking(responder) { [uploads] context in
@@ -88,15 +84,8 @@ struct BulkJobHandlers {
         _ campaignId: Int64, _ request: HTTPRequest, _ firstChunks: [[UInt8]], _ upload: inout BulkUpload,
         _ context: WorkerPool.Context
     ) throws -> HTTPResponse {
-        var bytes = firstChunks.flatMap { $0 }
-        while let chunk = try upload.next() {
-            bytes += chunk
-            if bytes.count > maxJSONBytes {
-                return .error(status: 413, code: "body_too_large", message: "a JSON body here holds at most \(maxJSONBytes) bytes")
-            }
-        }
         var whole = request
-        whole.body = bytes
+        whole.body = try upload.collect(after: firstChunks, maxBytes: maxJSONBytes)
         whole.bodyStream = nil
         let body: JSONValue
         switch RequestBody.object(whole) {
@@ -115,11 +104,6 @@ struct BulkJobHandlers {
         } catch BulkJobStore.Failure.emptyUpload {
             return APIError.invalid("segment \(segmentId) has no members")
         }
-    }
-
-    /// The body is a JSON object (its first non-blank byte is `{`), not a list of ids.
-    static func isJSON(_ body: [UInt8]) -> Bool {
-        body.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "{")
     }
 
     func status(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {

@@ -1,46 +1,48 @@
 import BulkIssuance
 import CouponCore
 import HTTPServer
+import PostgresClient
 import Store
 
 /// Segments and campaign audiences (role `admin`; issue 12). Everything runs on worker threads.
 struct SegmentHandlers {
     let api: API
+    /// Shared with the bulk-grants uploads (`bulk-max-uploads`).
+    let uploads: UploadSlots
 
-    /// `POST /v1/segments`: JSON `{"name":…, "rule":{…}}` for a rule segment, or a list of user
-    /// ids (one per line or CSV) with `?name=` for an uploaded one.
+    /// `POST /v1/segments` (a streaming route): JSON `{"name":…, "rule":{…}}` for a rule
+    /// segment, or a list of user ids (one per line or CSV) with `?name=` for an uploaded one.
+    /// The list is parsed and copied to PostgreSQL as it arrives (`SegmentStore.createUploaded`,
+    /// one transaction: a bad line, too many ids or a client gone mid-upload leave nothing).
     func create(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
         let maxMembers = Int64(api.configuration.bulkMaxLines)
-        if BulkJobHandlers.isJSON(request.body) {
-            let body: JSONValue
-            switch RequestBody.object(request) {
-            case .success(let value): body = value
-            case .failure(let failure): return responder.respond(failure.response)
-            }
-            guard let name = body["name"]?.stringValue, !name.isEmpty, name.utf8.count <= 200 else {
-                return responder.respond(APIError.invalid("name must be a string of 1 to 200 bytes"))
-            }
-            let rule: SegmentRule
-            do throws(SegmentRule.Invalid) {
-                rule = try SegmentRule(json: body["rule"] ?? .null)
-            } catch {
-                return responder.respond(APIError.invalid(error.message))
-            }
-            return api.blocking(responder) { context in
-                Self.describe(try SegmentStore.createRule(name: name, rule: rule, on: context.postgres()), status: 201)
-            }
-        }
-        guard let name = request.query["name"], !name.isEmpty, name.utf8.count <= 200 else {
-            return responder.respond(APIError.invalid("an uploaded segment needs ?name= (1 to 200 bytes)"))
-        }
-        api.blocking(responder) { context in
+        let name = request.query["name"]
+        guard uploads.acquire() else { return responder.respond(uploads.refusal) }
+        let stream = request.bodyStream ?? HTTPBodyStream(complete: request.body)
+        api.blocking(responder) { [uploads] context in
+            defer { uploads.release() }
+            var upload = BulkUpload(stream)
             do {
+                let (firstChunks, first) = try upload.peekFirstByte()
+                if first == UInt8(ascii: "{") {
+                    var whole = request
+                    whole.body = try upload.collect(after: firstChunks, maxBytes: BulkJobHandlers.maxJSONBytes)
+                    whole.bodyStream = nil
+                    return try Self.createRule(whole, on: context.postgres())
+                }
+                guard let name, !name.isEmpty, name.utf8.count <= 200 else {
+                    return APIError.invalid("an uploaded segment needs ?name= (1 to 200 bytes)")
+                }
                 let segment = try SegmentStore.createUploaded(name: name, maxMembers: maxMembers, on: context.postgres()) { sink in
                     var reader = BulkLineReader()
-                    try reader.feed(request.body, sink)
+                    for chunk in firstChunks { try reader.feed(chunk, sink) }
+                    while let chunk = try upload.next() { try reader.feed(chunk, sink) }
                     try reader.finish(sink)
                 }
                 return Self.describe(segment, status: 201)
+            } catch is BulkUpload.CutOff {
+                // The client is gone; the transaction rolled back. Nobody reads this answer.
+                return .error(status: 400, code: "upload_cut_off", message: "the connection closed before the body ended")
             } catch let error as BulkLineReader.InvalidLine {
                 return APIError.invalid(error.description)
             } catch BulkJobStore.Failure.emptyUpload {
@@ -49,6 +51,25 @@ struct SegmentHandlers {
                 return .error(status: 413, code: "too_many_lines", message: "a segment holds at most \(limit) user ids (bulk-max-lines)")
             }
         }
+    }
+
+    /// `{"name":…, "rule":{…}}`: a rule segment, computed now. On the upload's worker.
+    private static func createRule(_ request: HTTPRequest, on postgres: PostgresConnection) throws -> HTTPResponse {
+        let body: JSONValue
+        switch RequestBody.object(request) {
+        case .success(let value): body = value
+        case .failure(let failure): return failure.response
+        }
+        guard let name = body["name"]?.stringValue, !name.isEmpty, name.utf8.count <= 200 else {
+            return APIError.invalid("name must be a string of 1 to 200 bytes")
+        }
+        let rule: SegmentRule
+        do throws(SegmentRule.Invalid) {
+            rule = try SegmentRule(json: body["rule"] ?? .null)
+        } catch {
+            return APIError.invalid(error.message)
+        }
+        return describe(try SegmentStore.createRule(name: name, rule: rule, on: postgres), status: 201)
     }
 
     func get(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {

@@ -169,7 +169,7 @@ public struct Configuration: Sendable {
         ("bulk-max-lines-per-second", "bulk-job lines decided per second per node, 0 = unlimited (0)"),
         ("bulk-body-limit-bytes", "largest bulk-grants upload body (67108864)"),
         ("bulk-max-lines", "most user ids in one bulk job (5000000)"),
-        ("bulk-max-uploads", "bulk-grants uploads streamed at once on this node, each holding a worker; more get 503 (2)"),
+        ("bulk-max-uploads", "uploads (bulk grants and segments) streamed at once on this node, each holding a worker; more get 503 (2)"),
         ("claim-channels", "channels a claim may name, comma-separated (app,h5,sms,wechat,email,store,bulk)"),
         ("webhooks", "deliver webhook events from this node: true/false (true)"),
         ("webhook-timeout-ms", "timeout of one webhook POST (2000)"),

@@ -41,7 +41,7 @@ struct HTTPConnectionMachine {
 
     /// A request whose head is complete; its body accumulates in `.open(.body(_))`.
     struct PendingRequest {
-        let head: HTTPRequestHead
+        var head: HTTPRequestHead
         let match: Router.Match
         var body: [UInt8]
         let startNanos: UInt64
@@ -60,7 +60,8 @@ struct HTTPConnectionMachine {
     /// The request of a streaming route whose body is being read.
     struct Streaming {
         let sequence: UInt64
-        let keepAlive: Bool
+        /// False once the server drains: the connection ends after this request.
+        var keepAlive: Bool
         /// Body bytes read so far.
         var received = 0
         /// A delivered chunk the consumer has not taken yet: reading is paused.
@@ -265,14 +266,34 @@ struct HTTPConnectionMachine {
     /// Graceful drain (server stopping): no further requests are read; the ones already read are
     /// answered, the newest with `Connection: close`, then the connection ends as after any last
     /// response (shut down, linger, close). With nothing owed it ends once its output is written.
-    /// A request not fully received is not in flight: it gets no answer.
+    /// A request whose head is complete and whose body is still arriving (an upload streaming
+    /// to its handler, or a buffered body) is in flight: its body is read to the end and it is
+    /// answered, with `Connection: close`, before the connection ends. A request whose head is
+    /// not complete is not in flight: it gets no answer.
     mutating func drain() {
-        guard case .open = state else { return }
+        guard case .open(let reading) = state else { return }
+        if var current = streaming, !current.discarding {
+            current.keepAlive = false  // the body's end moves the connection to finishing
+            streaming = current
+            _ = queue.closeAfterNewest()  // the streamed request is the newest
+            return
+        }
+        if case .body(var pending) = reading {
+            state = .open(.head)
+            pending.head.keepAlive = false  // dispatched as the connection's last request
+            state = .open(.body(pending))
+            return
+        }
         state = .finishing(lastQueued: !queue.closeAfterNewest())
     }
 
-    /// Requests read whose answers are not yet queued for writing.
-    var unansweredCount: Int { isClosed ? 0 : queue.count }
+    /// Requests in flight whose answers are not yet queued for writing: those read, and one
+    /// whose body is still being read.
+    var unansweredCount: Int {
+        if isClosed { return 0 }
+        if case .open(.body) = state { return queue.count + 1 }
+        return queue.count
+    }
 
     // MARK: Steps
 
@@ -365,14 +386,14 @@ struct HTTPConnectionMachine {
                 }
                 if case .found(let route, let parameters) = match, route.streaming {
                     budget -= 1
-                    let owed = head.expectsContinue && head.contentLength > 0 && head.version == .http1_1
+                    let owed = head.expectsContinue && head.hasBody && head.version == .http1_1
                     let sequence = queue.reserve(Self.slot(for: head, match: match, startNanos: now, close: !head.keepAlive))
                     streaming = Streaming(sequence: sequence, keepAlive: head.keepAlive, continueOwed: owed)
                     return .dispatchStreaming(route, head, parameters, sequence: sequence)
                 }
                 var body: [UInt8] = []
                 if head.contentLength > 0 { body.reserveCapacity(head.contentLength) }
-                let owed = head.expectsContinue && head.contentLength > 0 && head.version == .http1_1
+                let owed = head.expectsContinue && head.hasBody && head.version == .http1_1
                 state = .open(.body(PendingRequest(head: head, match: match, body: body, startNanos: now, continueOwed: owed)))
             case .body(let bytes):
                 if var current = streaming {
@@ -402,6 +423,10 @@ struct HTTPConnectionMachine {
                 state = .open(.head)
                 if let step = dispatch(pending, now: now) { return step }
             case .error(let error):
+                if streaming != nil {
+                    failStreamingBody(error)
+                    return nil
+                }
                 var head: HTTPRequestHead?
                 var match = Router.Match.notFound
                 if case .open(.body(let pending)) = state {
@@ -413,6 +438,22 @@ struct HTTPConnectionMachine {
             }
         }
         return nil
+    }
+
+    /// The body being streamed is malformed or over its limit (a chunked body can be either
+    /// after its head was accepted): unless its handler already answered, the error is the
+    /// request's answer and the handler sees the body cut off; either way the connection closes
+    /// after the answer (the framing of what follows is unknown).
+    private mutating func failStreamingBody(_ error: HTTPParserError) {
+        guard var current = streaming else { return }
+        if !current.discarding {
+            _ = queue.fill(current.sequence, error.response)
+            current.discarding = true
+            current.outstanding = false
+            current.continueOwed = false
+            streaming = current
+        }
+        state = .finishing(lastQueued: !queue.closeAfterNewest())
     }
 
     private mutating func dispatch(_ pending: PendingRequest, now: UInt64) -> Step? {

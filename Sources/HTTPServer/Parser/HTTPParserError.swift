@@ -12,7 +12,11 @@ public struct HTTPParserError: Error, Sendable, Equatable, CustomStringConvertib
         case malformedVersion = "malformed_version"  // 400
         case unsupportedVersion = "http_version_not_supported"  // 505
         case malformedHeader = "malformed_header"  // 400
-        case transferEncodingNotSupported = "transfer_encoding_not_supported"  // 400
+        case invalidTransferEncoding = "invalid_transfer_encoding"  // 400: chunked not the one final coding, or HTTP/1.0
+        case transferCodingNotImplemented = "transfer_coding_not_implemented"  // 501: a coding before chunked (gzip, ...)
+        case contentLengthWithTransferEncoding = "content_length_with_transfer_encoding"  // 400 (smuggling)
+        case invalidChunkedBody = "invalid_chunked_body"  // 400
+        case chunkLineTooLong = "chunk_line_too_long"  // 400: a chunk-size line (with extensions) over the limit
         case invalidContentLength = "invalid_content_length"  // 400
         case duplicateContentLength = "duplicate_content_length"  // 400
         case missingHost = "missing_host"  // 400
@@ -31,6 +35,7 @@ public struct HTTPParserError: Error, Sendable, Equatable, CustomStringConvertib
         case .requestLineTooLong: 414
         case .headerFieldsTooLarge, .tooManyHeaderFields: 431
         case .unsupportedVersion: 505
+        case .transferCodingNotImplemented: 501
         case .bodyTooLarge: 413
         case .expectationFailed: 417
         default: 400
@@ -51,7 +56,11 @@ public struct HTTPParserError: Error, Sendable, Equatable, CustomStringConvertib
         case .malformedVersion: "malformed HTTP version"
         case .unsupportedVersion: "only HTTP/1.0 and HTTP/1.1 are supported"
         case .malformedHeader: "malformed header field"
-        case .transferEncodingNotSupported: "Transfer-Encoding is not supported; send Content-Length"
+        case .invalidTransferEncoding: "Transfer-Encoding must be chunked, once and last (HTTP/1.1 only)"
+        case .transferCodingNotImplemented: "only the chunked transfer coding is implemented"
+        case .contentLengthWithTransferEncoding: "Content-Length and Transfer-Encoding together"
+        case .invalidChunkedBody: "malformed chunked body (hex chunk sizes, every line ended by CRLF)"
+        case .chunkLineTooLong: "chunk size line too long"
         case .invalidContentLength: "invalid Content-Length"
         case .duplicateContentLength: "duplicate Content-Length"
         case .missingHost: "missing Host header"
@@ -69,16 +78,20 @@ public struct HTTPParserError: Error, Sendable, Equatable, CustomStringConvertib
     }
 }
 
-/// Size limits the parser enforces on a request head.
+/// Size limits the parser enforces on a request head and a chunked body's framing.
 public struct HTTPParserLimits: Sendable, Equatable {
     public var maxRequestLineBytes: Int
     public var maxHeaderBytes: Int
     public var maxHeaderCount: Int
+    /// A chunked body's size line, chunk extensions included (its trailer section is bounded
+    /// by `maxHeaderBytes`).
+    public var maxChunkLineBytes: Int
 
-    public init(maxRequestLineBytes: Int = 8192, maxHeaderBytes: Int = 32768, maxHeaderCount: Int = 100) {
+    public init(maxRequestLineBytes: Int = 8192, maxHeaderBytes: Int = 32768, maxHeaderCount: Int = 100, maxChunkLineBytes: Int = 4096) {
         self.maxRequestLineBytes = maxRequestLineBytes
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderCount = maxHeaderCount
+        self.maxChunkLineBytes = maxChunkLineBytes
     }
 }
 

@@ -4,19 +4,22 @@ import Glibc
 /// style). Feed bytes with `append`, pull actions with `next()` until `.needMoreData`.
 ///
 /// - HTTP/1.1 and HTTP/1.0; well-formed `HTTP/2+` gets 505, anything else malformed 400.
-/// - Bodies are framed by `Content-Length` only. Any `Transfer-Encoding` (chunked included)
-///   is refused with 400 and close: this service's clients always know their body length,
-///   and not implementing chunked removes a whole class of smuggling bugs.
+/// - Bodies are framed by `Content-Length` or by `Transfer-Encoding: chunked` (RFC 9112 §6.1),
+///   decoded by `ChunkedBodyDecoder`; `.body` actions carry decoded bytes either way. Against
+///   smuggling, a request with both headers gets 400, as does chunked that is not the one final
+///   coding or comes with HTTP/1.0; a coding before chunked (`gzip, chunked`) gets 501.
 /// - After `.headComplete` the parser pauses until `continueWithBodyLimit(_:)`, so the caller
-///   can refuse an oversized body (413) before reading a byte of it.
+///   can refuse an oversized body (413) before reading a byte of it; a chunked body is held to
+///   the same limit chunk by chunk, each chunk refused at its size line.
 /// - Only origin-form targets (`/path?query`) and `*` are accepted.
 /// - Several pipelined requests may sit in the buffer; input may be split anywhere.
 public struct HTTPRequestParser: Sendable {
     enum State: Sendable, Equatable {
         case requestLine
         case headers
-        case awaitingBodyLimit(contentLength: Int)
+        case awaitingBodyLimit(contentLength: Int, chunked: Bool)
         case body(remaining: Int)
+        case chunkedBody(ChunkedBodyDecoder)
         case failed
     }
 
@@ -74,7 +77,7 @@ public struct HTTPRequestParser: Sendable {
     /// True while a body is expected (including before `continueWithBodyLimit`).
     public var isReadingBody: Bool {
         switch state {
-        case .awaitingBodyLimit, .body: return true
+        case .awaitingBodyLimit, .body, .chunkedBody: return true
         default: return false
         }
     }
@@ -125,6 +128,8 @@ public struct HTTPRequestParser: Sendable {
             scanIndex = readIndex
             state = .body(remaining: remaining - take)
             return .body(slice)
+        case .chunkedBody(let decoder):
+            return nextChunkedBody(decoder)
         case .failed:
             return .needMoreData
         }
@@ -133,12 +138,63 @@ public struct HTTPRequestParser: Sendable {
     /// Resumes after `.headComplete`. Returns `.error(413)` (and fails the parser) when the
     /// declared body exceeds `limit`; nil when `next()` may continue.
     public mutating func continueWithBodyLimit(_ limit: Int) -> HTTPParserAction? {
-        guard case .awaitingBodyLimit(let contentLength) = state else {
+        guard case .awaitingBodyLimit(let contentLength, let chunked) = state else {
             preconditionFailure("HTTPRequestParser: continueWithBodyLimit(_:) without a pending head")
+        }
+        if chunked {
+            state = .chunkedBody(ChunkedBodyDecoder(
+                maxBodyBytes: limit, maxLineBytes: limits.maxChunkLineBytes, maxTrailerBytes: limits.maxHeaderBytes))
+            return nil
         }
         if contentLength > limit { return fail(.bodyTooLarge) }
         state = .body(remaining: contentLength)
         return nil
+    }
+
+    /// Decodes the chunked body in the buffer. The data of every chunk found is moved down over
+    /// the framing before it (bytes already consumed), so one `.body` carries all the data the
+    /// buffer holds however small the chunks: a body sent in 1-byte chunks costs no more events.
+    private mutating func nextChunkedBody(_ start: ChunkedBodyDecoder) -> HTTPParserAction {
+        var decoder = start
+        if let code = decoder.failure { return fail(code) }
+        if decoder.isComplete {
+            state = .requestLine
+            return .requestComplete
+        }
+        let dataStart = readIndex
+        var dataEnd = readIndex
+        var cursor = readIndex
+        var failure: HTTPParserError?
+        buffer.withUnsafeMutableBufferPointer { all in
+            let base = all.baseAddress!
+            decoding: while cursor < all.count {
+                let (consumed, event) = decoder.decode(UnsafeBufferPointer(start: base + cursor, count: all.count - cursor))
+                switch event {
+                case .success(.data(let range)):
+                    let from = cursor + range.lowerBound
+                    if from != dataEnd { memmove(base + dataEnd, base + from, range.count) }
+                    dataEnd += range.count
+                    cursor += consumed
+                case .success(.needMoreData), .success(.end):
+                    cursor += consumed
+                    break decoding
+                case .failure(let error):
+                    failure = error
+                    break decoding
+                }
+            }
+        }
+        // Data before an error is still handed out; the decoder, failed, repeats the error next.
+        if let failure, dataEnd == dataStart { return fail(failure.code) }
+        readIndex = cursor
+        scanIndex = cursor
+        state = .chunkedBody(decoder)
+        if dataEnd > dataStart { return .body(buffer[dataStart..<dataEnd]) }
+        if decoder.isComplete {
+            state = .requestLine
+            return .requestComplete
+        }
+        return .needMoreData
     }
 
     private mutating func fail(_ code: HTTPParserError.Code) -> HTTPParserAction {
@@ -251,13 +307,14 @@ public struct HTTPRequestParser: Sendable {
         var connectionClose = false
         var connectionKeepAlive = false
         var expectsContinue = false
+        var transferEncoding = TransferCodings()
         let failure: HTTPParserError.Code? = buffer.withUnsafeBufferPointer { all -> HTTPParserError.Code? in
             for span in spans {
                 let name = UnsafeBufferPointer(rebasing: all[Int(span.nameStart)..<Int(span.nameEnd)])
                 let value = UnsafeBufferPointer(rebasing: all[Int(span.valueStart)..<Int(span.valueEnd)])
                 switch name.count {
                 case 17 where Self.equalsLowercase(name, "transfer-encoding"):
-                    return .transferEncodingNotSupported
+                    transferEncoding.add(value)
                 case 14 where Self.equalsLowercase(name, "content-length"):
                     if contentLength != nil { return .duplicateContentLength }
                     guard let parsed = HTTPSyntax.parseContentLength(value) else { return .invalidContentLength }
@@ -283,6 +340,12 @@ public struct HTTPRequestParser: Sendable {
             return nil
         }
         if let failure { return fail(failure) }
+        if transferEncoding.present {
+            // RFC 9112 §6.1 and §6.3: both framings together may be a smuggling attempt.
+            if contentLength != nil { return fail(.contentLengthWithTransferEncoding) }
+            if version == .http1_0 { return fail(.invalidTransferEncoding) }
+            if let error = transferEncoding.refusal { return fail(error) }
+        }
         if hostCount > 1 { return fail(.duplicateHost) }
         if hostCount == 0 && version == .http1_1 { return fail(.missingHost) }
         let keepAlive = version == .http1_1 ? !connectionClose : (connectionKeepAlive && !connectionClose)
@@ -300,11 +363,41 @@ public struct HTTPRequestParser: Sendable {
         let raw = RawHeaderFields(bytes: Array(buffer[headStart..<headEnd]), spans: relative)
         let head = HTTPRequestHead(
             method: method, target: target, version: version, headers: HTTPHeaders(raw: raw),
-            contentLength: length, keepAlive: keepAlive, expectsContinue: expectsContinue)
+            contentLength: length, keepAlive: keepAlive, expectsContinue: expectsContinue,
+            isChunked: transferEncoding.present)
         target = ""
         spans.removeAll(keepingCapacity: true)
-        state = .awaitingBodyLimit(contentLength: length)
+        state = .awaitingBodyLimit(contentLength: length, chunked: transferEncoding.present)
         return .headComplete(head)
+    }
+
+    /// The transfer codings of a head, over all its `Transfer-Encoding` lines (one list).
+    private struct TransferCodings {
+        var present = false
+        var count = 0
+        var chunkedCount = 0
+        var lastIsChunked = false
+
+        mutating func add(_ value: UnsafeBufferPointer<UInt8>) {
+            present = true
+            for element in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+                var coding = element[...]
+                while let first = coding.first, first == 0x20 || first == 0x09 { coding = coding.dropFirst() }
+                while let last = coding.last, last == 0x20 || last == 0x09 { coding = coding.dropLast() }
+                if coding.isEmpty { continue }  // RFC 9110 §5.6.1: empty list elements don't count
+                count += 1
+                lastIsChunked = HTTPRequestParser.equalsLowercase(UnsafeBufferPointer(rebasing: coding), "chunked")
+                if lastIsChunked { chunkedCount += 1 }
+            }
+        }
+
+        /// Chunked must be the final coding and appear once, or the length is unknown (400);
+        /// any other coding before it is one this server does not implement (501).
+        var refusal: HTTPParserError.Code? {
+            if !lastIsChunked || chunkedCount > 1 { return .invalidTransferEncoding }
+            if count > 1 { return .transferCodingNotImplemented }
+            return nil
+        }
     }
 
     /// ASCII case-insensitive equality with a lower-case literal of the same length.

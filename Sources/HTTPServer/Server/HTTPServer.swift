@@ -99,7 +99,8 @@ public final class HTTPServer: @unchecked Sendable {  // mutable state behind `s
     }
 
     /// Graceful drain: stops accepting at once (closes the listeners) and lets every connection
-    /// answer the requests it already read (the last answer says `Connection: close`), waiting
+    /// answer the requests it already read (the last answer says `Connection: close`), a body
+    /// still arriving (an upload) being read to its end first, waiting
     /// up to `timeoutSeconds` for the handlers; then up to `lingerSeconds` more for the answers
     /// to leave and the connections to close by themselves (a peer that never reads is not
     /// waited for); then closes whatever is left. True when every handler answered in time.

@@ -18,8 +18,10 @@ public struct HTTPRequestHead: Sendable, Equatable {
     public var target: String
     public var version: HTTPVersion
     public var headers: HTTPHeaders
-    /// Declared body length (0 when there is no `Content-Length`).
+    /// Declared body length (0 when there is no `Content-Length`, or the body is chunked).
     public var contentLength: Int
+    /// The body is `Transfer-Encoding: chunked`: its length is known at its end only.
+    public var isChunked: Bool
     /// Whether the connection stays open after this request (version default + `Connection`).
     public var keepAlive: Bool
     /// `Expect: 100-continue` was sent: the client may wait for `100 Continue` before the body.
@@ -27,9 +29,10 @@ public struct HTTPRequestHead: Sendable, Equatable {
 
     public init(
         method: HTTPMethod, target: String, version: HTTPVersion, headers: HTTPHeaders,
-        contentLength: Int, keepAlive: Bool, expectsContinue: Bool = false
+        contentLength: Int, keepAlive: Bool, expectsContinue: Bool = false, isChunked: Bool = false
     ) {
         self.expectsContinue = expectsContinue
+        self.isChunked = isChunked
         self.method = method
         self.target = target
         self.version = version
@@ -37,6 +40,9 @@ public struct HTTPRequestHead: Sendable, Equatable {
         self.contentLength = contentLength
         self.keepAlive = keepAlive
     }
+
+    /// A body follows the head (possibly an empty chunked one).
+    public var hasBody: Bool { isChunked || contentLength > 0 }
 }
 
 /// A complete request handed to a route handler.
