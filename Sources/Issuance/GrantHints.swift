@@ -53,6 +53,48 @@ public enum GrantHints {
         ["ZRANGE", .string(userIndex(of: userId)), "0", "-1"]
     }
 
+    /// The user-index commands of one loop's grants (`indexCommands`' wire form), rewritten in
+    /// place for every grant: the arrays and the key and member bytes are reused, so once they
+    /// have grown to the usual size the claim path's hints allocate nothing here.
+    public final class IndexCommands {  // confined to one loop (its engine's)
+        private var zadd: [RedisArgument] = ["ZADD", .bytes([]), .int(0), .bytes([])]
+        private var pexpire: [RedisArgument] = ["PEXPIRE", .bytes([]), .int(userIndexTTLMs)]
+
+        public init() {}
+
+        /// Lends `body` the `ZADD` and `PEXPIRE` of `grant`; valid only inside `body`.
+        public func with<R>(_ grant: Grant, _ body: (_ zadd: [RedisArgument], _ pexpire: [RedisArgument]) -> R) -> R {
+            guard case .bytes(var key) = zadd[1], case .bytes(var member) = zadd[3] else { preconditionFailure("GrantHints.IndexCommands: layout") }
+            // Nothing else may hold the buffers while they are rewritten (else they would be copied).
+            zadd[1] = .int(0)
+            zadd[3] = .int(0)
+            pexpire[1] = .int(0)
+            key.removeAll(keepingCapacity: true)
+            key.append(contentsOf: "cp:{u:".utf8)
+            key.append(contentsOf: grant.userId.utf8)
+            key.append(contentsOf: "}:grants".utf8)
+            member.removeAll(keepingCapacity: true)
+            RedisArgument.appendDecimal(grant.campaignId, to: &member)
+            member.append(UInt8(ascii: "|"))
+            member.append(contentsOf: grant.code.utf8)
+            member.append(UInt8(ascii: "|"))
+            RedisArgument.appendDecimal(grant.issuedAtMs, to: &member)
+            member.append(UInt8(ascii: "|"))
+            RedisArgument.appendDecimal(grant.validFromMs, to: &member)
+            member.append(UInt8(ascii: "|"))
+            RedisArgument.appendDecimal(grant.validUntilMs, to: &member)
+            member.append(UInt8(ascii: "|"))
+            member.append(contentsOf: grant.streamId.utf8)
+            member.append(UInt8(ascii: "|"))
+            member.append(contentsOf: grant.requestId.utf8)
+            zadd[1] = .bytes(key)
+            zadd[2] = .int(grant.issuedAtMs)
+            zadd[3] = .bytes(member)
+            pexpire[1] = .bytes(key)
+            return body(zadd, pexpire)
+        }
+    }
+
     static func member(_ grant: Grant) -> String {
         var member = ""
         member.reserveCapacity(80 + grant.code.utf8.count + grant.streamId.utf8.count + grant.requestId.utf8.count)  // one allocation

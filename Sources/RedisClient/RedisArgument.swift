@@ -36,7 +36,8 @@ public enum RedisArgument: Sendable, Hashable, ExpressibleByStringLiteral, Expre
         }
     }
 
-    static func appendDecimal(_ value: Int64, to buffer: inout [UInt8]) {
+    /// Appends `value` in decimal (as `String(value)` spells it).
+    public static func appendDecimal(_ value: Int64, to buffer: inout [UInt8]) {
         if value == 0 { buffer.append(UInt8(ascii: "0")); return }
         var magnitude = value.magnitude
         if value < 0 { buffer.append(UInt8(ascii: "-")) }

@@ -29,6 +29,10 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
     private var order = PipelineOrder<Completed>()
     /// Where commands are laid out for hiredis (reused: the loop owns this connection).
     private let commandBuffer = CommandBuffer()
+    /// Where hiredis' reader builds replies (reused: one reply at a time, on the loop).
+    private let replyArena = ReplyArena()
+    /// Short bulk strings shared between replies (`RESPValue(copying:shortStrings:)`).
+    private let shortStrings = ShortBulkStrings()
     private var backoff: ReconnectBackoff
     private var timeoutTimer: TimerID?
     private var connectTimer: TimerID?
@@ -231,7 +235,8 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
         fd = descriptor
         interest = []
         state = .connecting
-        retainedWhileAttached = self
+        retainedWhileAttached = self  // also keeps `replyArena` alive as long as the context's reader
+        replyArena.attach(to: created.pointee.c.reader)
         attachHooks(to: created)
         redisAsyncSetConnectCallback(created, RedisConnection.connectCallback)  // asks for write readiness
         connectTimer = loop.schedule(afterMilliseconds: options.connectTimeoutMs) { [weak self] in
@@ -317,7 +322,7 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
     private func commandFinished(_ command: PendingCommand, reply: UnsafeMutableRawPointer?) {
         inFlight.replied()
         if let reply {
-            return finish(command, RESPValue(copying: reply.assumingMemoryBound(to: redisReply.self)).asResult)
+            return finish(command, RESPValue(copying: reply.assumingMemoryBound(to: redisReply.self), shortStrings: shortStrings).asResult)
         }
         // NULL reply: the context is going away (server gone, timeout, close).
         if state == .connected || state == .connecting { state = .dropping }
