@@ -119,12 +119,17 @@ public enum ClaimDecision: Sendable, Equatable {
     /// Maps the script's reply; nil when the reply is not one the script can produce.
     /// `sentCode`: the code the claim offered (a new grant's record holds it; see `Grant`).
     public init?(reply: RESPValue, campaignId: Int64, userId: String, requestId: String, sentCode: String? = nil) {
-        guard let items = reply.array, let head = items.first?.string else { return nil }
+        self.init(reply: RESPReplyView(reply), campaignId: campaignId, userId: userId, requestId: requestId, sentCode: sentCode)
+    }
+
+    /// The same, reading the reply in place.
+    public init?(reply: RESPReplyView, campaignId: Int64, userId: String, requestId: String, sentCode: String? = nil) {
+        guard let count = reply.count, count >= 1, let head = reply[0].string else { return nil }
         switch head {
         case "granted", "replayed":
-            guard items.count == 2, let record = items[1].bytes,
-                let grant = record.withUnsafeBufferPointer({
-                    Grant(record: $0, campaignId: campaignId, userId: userId, requestId: requestId, sentCode: sentCode)
+            guard count == 2,
+                let grant = reply[1].withStringBytes({ record in
+                    record.flatMap { Grant(record: $0, campaignId: campaignId, userId: userId, requestId: requestId, sentCode: sentCode) }
                 })
             else { return nil }
             self = head == "granted" ? .granted(grant) : .replayed(grant)

@@ -187,8 +187,21 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
             zip(items, sentCodes).map {
                 (userId: $0.request.userId, requestId: $0.request.requestId, code: $1, tags: $0.request.tags, channel: $0.request.channel)
             })
+        let requests = items.map(\.request)
+        let offered = sentCodes.map(\.value)
+        guard options.replicaWait != nil else {
+            // The usual case: the batch reply is mapped where hiredis built it (no `RESPValue` copy).
+            return redis.evalScript(ClaimBatchScript.script, keys: keys, args: args, decoding: { reply in
+                Self.decisions(reply, requests, batched: true, sentCodes: offered)
+            }) { [self] result in
+                switch result {
+                case .success(let decisions): for (item, decision) in zip(items, decisions) { settle(item, decision) }
+                case .failure(let error): for item in items { settle(item, .failure(.redis(error))) }
+                }
+            }
+        }
         redis.evalScript(ClaimBatchScript.script, keys: keys, args: args, confirmedBy: options.replicaWait) { [self] result in
-            let outcomes = Self.outcomes(result, items.map(\.request), batched: true, sentCodes: sentCodes.map(\.value))
+            let outcomes = Self.outcomes(result, requests, batched: true, sentCodes: offered)
             for (item, (outcome, unconfirmed)) in zip(items, outcomes) { settle(item, outcome, unconfirmed) }
         }
     }
@@ -213,27 +226,31 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
         case .success(let value):
             reply = value
         }
-        let replies: [RESPValue]
-        if batched {
-            guard let array = reply.array, array.count == requests.count else {
-                return requests.map { _ in (.failure(.badReply("\(reply)")), nil) }
-            }
-            replies = array
-        } else {
-            replies = [reply]
-        }
-        return requests.indices.map { index in
-            let outcome = decision(replies[index], requests[index], sentCode: sentCodes?[index])
+        return decisions(RESPReplyView(reply), requests, batched: batched, sentCodes: sentCodes).map { outcome in
             guard let shortfall, case .success(let decided) = outcome, let grant = decided.grant else { return (outcome, nil) }
             return (.failure(.redis(.unconfirmed(shortfall))), grant)
         }
     }
 
-    static func decision(_ reply: RESPValue, _ request: ClaimRequest, sentCode: String? = nil) -> Result<ClaimDecision, ClaimEngineError> {
+    /// Each request's decision from the script's reply (batched: one element per request, in order).
+    static func decisions(
+        _ reply: RESPReplyView, _ requests: [ClaimRequest], batched: Bool, sentCodes: [String]?
+    ) -> [Result<ClaimDecision, ClaimEngineError>] {
+        guard batched else {
+            return requests.indices.map { decision(reply, requests[$0], sentCode: sentCodes?[$0]) }
+        }
+        guard reply.count == requests.count else {
+            let text = "\(reply.value)"
+            return requests.map { _ in .failure(.badReply(text)) }
+        }
+        return requests.indices.map { decision(reply[$0], requests[$0], sentCode: sentCodes?[$0]) }
+    }
+
+    static func decision(_ reply: RESPReplyView, _ request: ClaimRequest, sentCode: String? = nil) -> Result<ClaimDecision, ClaimEngineError> {
         guard
             let decision = ClaimDecision(
                 reply: reply, campaignId: request.campaignId, userId: request.userId, requestId: request.requestId, sentCode: sentCode)
-        else { return .failure(.badReply("\(reply)")) }
+        else { return .failure(.badReply("\(reply.value)")) }
         return .success(decision)
     }
 

@@ -132,10 +132,15 @@ final class ReplyArena {
     /// Parses `chunks` (fed one at a time) with a reader of this arena: every complete reply,
     /// copied, or nil after a protocol error. For tests of the reader without sockets.
     func parse(_ chunks: [[UInt8]]) -> [RESPValue]? {
+        parse(chunks) { $0.value }
+    }
+
+    /// The same, each reply read in place by `read` before the next one is built.
+    func parse<T>(_ chunks: [[UInt8]], _ read: (RESPReplyView) -> T) -> [T]? {
         guard let reader = redisReaderCreateWithFunctions(Self.functions) else { return nil }
         defer { redisReaderFree(reader) }
         attach(to: reader)
-        var replies: [RESPValue] = []
+        var replies: [T] = []
         for chunk in chunks {
             let fed = chunk.withUnsafeBufferPointer { buffer in
                 buffer.withMemoryRebound(to: CChar.self) { redisReaderFeed(reader, $0.baseAddress, $0.count) }
@@ -145,7 +150,7 @@ final class ReplyArena {
                 var reply: UnsafeMutableRawPointer?
                 guard redisReaderGetReply(reader, &reply) == REDIS_OK else { return nil }
                 guard let reply else { break }
-                replies.append(RESPValue(copying: reply.assumingMemoryBound(to: redisReply.self)))
+                replies.append(read(RESPReplyView(reply.assumingMemoryBound(to: redisReply.self))))
                 Self.functions.pointee.freeObject(reply)
             }
         }

@@ -1,11 +1,11 @@
 import CouponCore
-import RedisClient
 import RiskControl
 import Testing
 
 @testable import CouponService
 @testable import HTTPServer
 @testable import Issuance
+@testable import RedisClient
 
 /// The claim path's reused pieces (issue 15, fourth wave), without sockets: each must answer
 /// exactly what the allocating form it replaces answered.
@@ -66,6 +66,28 @@ import Testing
             #expect(Grant(record: bad, campaignId: 1, userId: "u", requestId: "r") == nil, "\(bad)")
         }
         #expect(Grant(record: "C|+7|-9223372036854775808|0|s", campaignId: 1, userId: "u", requestId: "r")?.validFromMs == Int64.min)
+    }
+
+    /// A claim reply mapped where hiredis built it (`RESPReplyView` over the `ReplyArena`) is
+    /// decided exactly as its `RESPValue` copy, for every shape the scripts answer and bad ones.
+    @Test func decisionsFromRepliesInPlace() {
+        let record = "C0123456789ABCDE|1764676600123|-5|1767268600000|1764676600123-12"
+        let wire = "*6\r\n*2\r\n$7\r\ngranted\r\n$\(record.utf8.count)\r\n\(record)\r\n*1\r\n$8\r\nsold_out\r\n"
+            + "*1\r\n$16\r\nunknown_campaign\r\n*2\r\n+replayed\r\n$3\r\na|b\r\n*0\r\n*1\r\n:5\r\n"
+        let requests = (0..<6).map { ClaimRequest(campaignId: 42, userId: "u\($0)", requestId: "r\($0)", tags: []) }
+        let arena = ReplyArena()
+        let inPlace = arena.parse([Array(wire.utf8)]) { ClaimEngine.decisions($0, requests, batched: true, sentCodes: nil) }
+        let copied = arena.parse([Array(wire.utf8)])!.map { ClaimEngine.decisions(RESPReplyView($0), requests, batched: true, sentCodes: nil) }
+        #expect(inPlace?.count == 1 && inPlace == copied)
+        let decided = inPlace?.first ?? []
+        #expect(decided.count == 6)
+        #expect(decided.first == .success(.granted(Grant(record: record, campaignId: 42, userId: "u0", requestId: "r0")!)))
+        #expect(decided.dropFirst().first == .success(.refused(.soldOut)))
+        #expect(decided.dropFirst(2).first == .success(.unknownCampaign))
+        #expect(decided.dropFirst(3).allSatisfy { if case .failure(.badReply) = $0 { true } else { false } })
+        // A batch reply of the wrong length fails every claim of it.
+        let short = arena.parse([Array("*1\r\n*1\r\n$8\r\nsold_out\r\n".utf8)]) { ClaimEngine.decisions($0, requests, batched: true, sentCodes: nil) }
+        #expect(short?.first?.count == 6 && short?.first?.allSatisfy { $0 == .failure(.badReply("[[\"sold_out\"]]")) } == true)
     }
 
     /// A route's first parameter is held inline; lookups, order and removal are as before.
