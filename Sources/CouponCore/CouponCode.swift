@@ -19,17 +19,20 @@ public struct CouponCode: Hashable, Sendable, CustomStringConvertible {
     public static func random<G: RandomNumberGenerator>(using generator: inout G) -> CouponCode {
         let high = generator.next() as UInt64  // 64 bits
         let low = UInt64(generator.next() as UInt16)  // 16 bits
-        var bytes = [UInt8](repeating: 0, count: length)
-        // 80 bits = 16 groups of 5: the first 12 from `high` (60 bits), then 4 more bits of
-        // `high` joined with the 16 bits of `low`.
-        for index in 0..<12 {
-            bytes[index] = alphabet[Int((high >> UInt64(59 - 5 * index)) & 31)]
+        // Written straight into the code's `String` (one allocation: 16 bytes are not a small string).
+        let value = String(unsafeUninitializedCapacity: length) { bytes in
+            // 80 bits = 16 groups of 5: the first 12 from `high` (60 bits), then 4 more bits of
+            // `high` joined with the 16 bits of `low`.
+            for index in 0..<12 {
+                bytes[index] = alphabet[Int((high >> UInt64(59 - 5 * index)) & 31)]
+            }
+            let tail = ((high & 0xF) << 16) | low  // 20 bits
+            for index in 0..<4 {
+                bytes[12 + index] = alphabet[Int((tail >> UInt64(15 - 5 * index)) & 31)]
+            }
+            return length
         }
-        let tail = ((high & 0xF) << 16) | low  // 20 bits
-        for index in 0..<4 {
-            bytes[12 + index] = alphabet[Int((tail >> UInt64(15 - 5 * index)) & 31)]
-        }
-        return CouponCode(uncheckedValue: String(decoding: bytes, as: UTF8.self))
+        return CouponCode(uncheckedValue: value)
     }
 
     init(uncheckedValue: String) { value = uncheckedValue }

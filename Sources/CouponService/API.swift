@@ -25,6 +25,8 @@ final class API: Sendable {
     /// Set on SIGTERM (`Node.drain`): `/readyz` answers 503 `draining` from then on.
     let draining = Atomic<Bool>(false)
     private let engines: [ObjectIdentifier: ClaimEngine]
+    /// Each loop's last authenticated key (`LastKey`).
+    private let lastKeys: [ObjectIdentifier: LastKey]
 
     init(
         configuration: Configuration, logger: Logger, metrics: Metrics, workers: WorkerPool, engines: [ClaimEngine],
@@ -36,6 +38,7 @@ final class API: Sendable {
         self.workers = workers
         self.flusher = flusher
         self.engines = Dictionary(uniqueKeysWithValues: engines.map { (ObjectIdentifier($0.loop), $0) })
+        lastKeys = Dictionary(uniqueKeysWithValues: engines.map { (ObjectIdentifier($0.loop), LastKey()) })
         keys = KeyCache(maxAgeSeconds: configuration.keyCacheSeconds)
         limits = AbuseLimits(configuration: configuration, counters: metrics.rateLimited)
     }
@@ -82,10 +85,25 @@ final class API: Sendable {
     func guarded(_ roles: Set<Role>, claims: Bool = false, _ handler: @escaping PrincipalHandler) -> RouteHandler {
         { [self] request, parameters, responder in
             let address = limits.clientAddress(request)
+            // The loop's last key again (the usual case): answered as `keys.lookup` would, without it.
+            let lastKey = EventLoop.current.flatMap { lastKeys[ObjectIdentifier($0)] }
+            if let lastKey,
+                let principal = APIKey.withBearerBytes(request, { bytes in
+                    bytes.flatMap { lastKey.principal(bearing: $0, now: keys.clock.now(), version: keys.version) }
+                })
+            {
+                return authorized(
+                    principal, key: lastKey.key, address: address, roles: roles, claims: claims, handler, request, parameters, responder)
+            }
             guard let key = APIKey.bearer(request) else { return refuseAuthentication(address: address, responder) }
-            switch keys.lookup(key) {
+            let found = keys.lookupFresh(key)
+            switch found.lookup {
             case .known(let principal, let refresh):
-                if refresh { revalidate(key) }
+                if refresh {
+                    revalidate(key)
+                } else {
+                    lastKey?.remember(key, principal: principal, freshUntil: found.freshUntil, version: found.version)
+                }
                 authorized(principal, key: key, address: address, roles: roles, claims: claims, handler, request, parameters, responder)
             case .unknown:
                 refuseAuthentication(address: address, responder)

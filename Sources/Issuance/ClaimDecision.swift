@@ -33,26 +33,58 @@ public struct Grant: Sendable, Equatable {
     /// Parses the script's compact grant record `code|at|valid_from|valid_until|stream_id`;
     /// the user index (`GrantHints`) adds `|request_id`, which wins over `requestId`.
     public init?(record: String, campaignId: Int64, userId: String, requestId: String) {
-        // Fields read in turn as slices of the record (no array of parts).
-        var rest: Substring? = record[...]
-        func next() -> Substring? {
+        var record = record
+        guard let grant = record.withUTF8({ Grant(record: $0, campaignId: campaignId, userId: userId, requestId: requestId) }) else { return nil }
+        self = grant
+    }
+
+    /// The same, from the record's bytes. `sentCode`: the code the claim offered; when the record
+    /// holds it (a new grant), the grant shares that `String` instead of making another.
+    init?(record: UnsafeBufferPointer<UInt8>, campaignId: Int64, userId: String, requestId: String, sentCode: String? = nil) {
+        // Fields read in turn as slices of the record (no array of parts, no copy of the record).
+        var rest: Slice<UnsafeBufferPointer<UInt8>>? = record[...]
+        func next() -> Slice<UnsafeBufferPointer<UInt8>>? {
             guard let current = rest else { return nil }
-            guard let bar = current.utf8.firstIndex(of: UInt8(ascii: "|")) else {
+            guard let bar = current.firstIndex(of: UInt8(ascii: "|")) else {
                 rest = nil
                 return current
             }
-            rest = current[current.index(after: bar)...]
+            rest = current[(bar + 1)...]
             return current[..<bar]
         }
-        guard let code = next(), let at = next().flatMap({ Int64($0) }), let from = next().flatMap({ Int64($0) }),
-            let until = next().flatMap({ Int64($0) }), let streamId = next()
+        guard let code = next(), let at = next().flatMap(Self.integer), let from = next().flatMap(Self.integer),
+            let until = next().flatMap(Self.integer), let streamId = next()
         else { return nil }
         let storedRequestId = next()
         guard rest == nil else { return nil }  // more than 6 fields
+        let codeText: String
+        if let sentCode, sentCode.utf8.elementsEqual(code) {
+            codeText = sentCode
+        } else {
+            codeText = String(decoding: code, as: UTF8.self)
+        }
         self.init(
-            code: String(code), campaignId: campaignId, userId: userId,
-            requestId: storedRequestId.map(String.init) ?? requestId,
-            issuedAtMs: at, validFromMs: from, validUntilMs: until, streamId: String(streamId))
+            code: codeText, campaignId: campaignId, userId: userId,
+            requestId: storedRequestId.map { String(decoding: $0, as: UTF8.self) } ?? requestId,
+            issuedAtMs: at, validFromMs: from, validUntilMs: until, streamId: String(decoding: streamId, as: UTF8.self))
+    }
+
+    /// A decimal `Int64` as `Int64(_:)` of its text reads it (optional sign, then digits only).
+    static func integer(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Int64? {
+        var digits = bytes[...]
+        let negative = digits.first == UInt8(ascii: "-")
+        if negative || digits.first == UInt8(ascii: "+") { digits = digits.dropFirst() }
+        guard !digits.isEmpty else { return nil }
+        var value: Int64 = 0
+        for byte in digits {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let digit = Int64(byte - UInt8(ascii: "0"))
+            let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = negative ? times.subtractingReportingOverflow(digit) : times.addingReportingOverflow(digit)
+            guard !overflow, !overflow2 else { return nil }
+            value = sum
+        }
+        return value
     }
 }
 
@@ -85,12 +117,20 @@ public enum ClaimDecision: Sendable, Equatable {
     }
 
     /// Maps the script's reply; nil when the reply is not one the script can produce.
-    public init?(reply: RESPValue, campaignId: Int64, userId: String, requestId: String) {
-        guard let items = reply.array, let head = items.first?.string else { return nil }
+    /// `sentCode`: the code the claim offered (a new grant's record holds it; see `Grant`).
+    public init?(reply: RESPValue, campaignId: Int64, userId: String, requestId: String, sentCode: String? = nil) {
+        self.init(reply: RESPReplyView(reply), campaignId: campaignId, userId: userId, requestId: requestId, sentCode: sentCode)
+    }
+
+    /// The same, reading the reply in place.
+    public init?(reply: RESPReplyView, campaignId: Int64, userId: String, requestId: String, sentCode: String? = nil) {
+        guard let count = reply.count, count >= 1, let head = reply[0].string else { return nil }
         switch head {
         case "granted", "replayed":
-            guard items.count == 2, let record = items[1].string,
-                let grant = Grant(record: record, campaignId: campaignId, userId: userId, requestId: requestId)
+            guard count == 2,
+                let grant = reply[1].withStringBytes({ record in
+                    record.flatMap { Grant(record: $0, campaignId: campaignId, userId: userId, requestId: requestId, sentCode: sentCode) }
+                })
             else { return nil }
             self = head == "granted" ? .granted(grant) : .replayed(grant)
         case "unknown_campaign": self = .unknownCampaign

@@ -62,6 +62,8 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
     let soldOut: SoldOutMarks
     let options: Options
     private let codes = CouponCodeGenerator()
+    /// The grant hints' user-index commands, rewritten in place per grant.
+    private let indexCommands = GrantHints.IndexCommands()
     private var batches: ClaimBatches<BatchKey, Pending>
     /// Shard counts of campaigns Redis has published (immutable per campaign, so cached for good).
     var shardCounts: [Int64: Int] = [:]
@@ -173,18 +175,33 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
         // node runs (and loads) one claim script.
         if batches.max == 1, let only = items.first {
             let request = only.request
+            let code = codes.code()
             let args = ClaimScript.arguments(
-                userId: request.userId, requestId: request.requestId, code: codes.code(), tags: request.tags, channel: request.channel)
+                userId: request.userId, requestId: request.requestId, code: code, tags: request.tags, channel: request.channel)
             return redis.evalScript(ClaimScript.script, keys: keys, args: args, confirmedBy: options.replicaWait) { [self] result in
-                for (outcome, unconfirmed) in Self.outcomes(result, [only.request]) { settle(only, outcome, unconfirmed) }
+                for (outcome, unconfirmed) in Self.outcomes(result, [only.request], sentCodes: [code.value]) { settle(only, outcome, unconfirmed) }
             }
         }
+        let sentCodes = items.map { _ in codes.code() }
         let args = ClaimBatchScript.arguments(
-            items.map {
-                (userId: $0.request.userId, requestId: $0.request.requestId, code: codes.code(), tags: $0.request.tags, channel: $0.request.channel)
+            zip(items, sentCodes).map {
+                (userId: $0.request.userId, requestId: $0.request.requestId, code: $1, tags: $0.request.tags, channel: $0.request.channel)
             })
+        let requests = items.map(\.request)
+        let offered = sentCodes.map(\.value)
+        guard options.replicaWait != nil else {
+            // The usual case: the batch reply is mapped where hiredis built it (no `RESPValue` copy).
+            return redis.evalScript(ClaimBatchScript.script, keys: keys, args: args, decoding: { reply in
+                Self.decisions(reply, requests, batched: true, sentCodes: offered)
+            }) { [self] result in
+                switch result {
+                case .success(let decisions): for (item, decision) in zip(items, decisions) { settle(item, decision) }
+                case .failure(let error): for item in items { settle(item, .failure(.redis(error))) }
+                }
+            }
+        }
         redis.evalScript(ClaimBatchScript.script, keys: keys, args: args, confirmedBy: options.replicaWait) { [self] result in
-            let outcomes = Self.outcomes(result, items.map(\.request), batched: true)
+            let outcomes = Self.outcomes(result, requests, batched: true, sentCodes: offered)
             for (item, (outcome, unconfirmed)) in zip(items, outcomes) { settle(item, outcome, unconfirmed) }
         }
     }
@@ -194,8 +211,9 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
     /// replays fail with that error (503: the client's retry with the same request id returns
     /// the grant if it survived). Pure: one entry per request, in order; the second value is an
     /// unconfirmed grant (it exists on the master, so its hints are still written).
+    /// `sentCodes`: the code offered with each request, shared by the grants that hold it.
     public static func outcomes(
-        _ result: Result<RESPValue, RedisError>, _ requests: [ClaimRequest], batched: Bool = false
+        _ result: Result<RESPValue, RedisError>, _ requests: [ClaimRequest], batched: Bool = false, sentCodes: [String]? = nil
     ) -> [(Result<ClaimDecision, ClaimEngineError>, Grant?)] {
         let reply: RESPValue
         var shortfall: ReplicaShortfall?
@@ -208,27 +226,31 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
         case .success(let value):
             reply = value
         }
-        let replies: [RESPValue]
-        if batched {
-            guard let array = reply.array, array.count == requests.count else {
-                return requests.map { _ in (.failure(.badReply("\(reply)")), nil) }
-            }
-            replies = array
-        } else {
-            replies = [reply]
-        }
-        return zip(requests, replies).map { request, reply in
-            let outcome = decision(reply, request)
+        return decisions(RESPReplyView(reply), requests, batched: batched, sentCodes: sentCodes).map { outcome in
             guard let shortfall, case .success(let decided) = outcome, let grant = decided.grant else { return (outcome, nil) }
             return (.failure(.redis(.unconfirmed(shortfall))), grant)
         }
     }
 
-    static func decision(_ reply: RESPValue, _ request: ClaimRequest) -> Result<ClaimDecision, ClaimEngineError> {
+    /// Each request's decision from the script's reply (batched: one element per request, in order).
+    static func decisions(
+        _ reply: RESPReplyView, _ requests: [ClaimRequest], batched: Bool, sentCodes: [String]?
+    ) -> [Result<ClaimDecision, ClaimEngineError>] {
+        guard batched else {
+            return requests.indices.map { decision(reply, requests[$0], sentCode: sentCodes?[$0]) }
+        }
+        guard reply.count == requests.count else {
+            let text = "\(reply.value)"
+            return requests.map { _ in .failure(.badReply(text)) }
+        }
+        return requests.indices.map { decision(reply[$0], requests[$0], sentCode: sentCodes?[$0]) }
+    }
+
+    static func decision(_ reply: RESPReplyView, _ request: ClaimRequest, sentCode: String? = nil) -> Result<ClaimDecision, ClaimEngineError> {
         guard
             let decision = ClaimDecision(
-                reply: reply, campaignId: request.campaignId, userId: request.userId, requestId: request.requestId)
-        else { return .failure(.badReply("\(reply)")) }
+                reply: reply, campaignId: request.campaignId, userId: request.userId, requestId: request.requestId, sentCode: sentCode)
+        else { return .failure(.badReply("\(reply.value)")) }
         return .success(decision)
     }
 
@@ -262,7 +284,10 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
     /// `GrantHints` after the reply, without waiting: the user-index entry per grant, and one
     /// `SADD cp:dirty` per loop turn for every campaign granted in that turn.
     private func recordHints(_ grant: Grant) {
-        for command in GrantHints.indexCommands(grant) { redis.sendDiscardingReply(command) }
+        indexCommands.with(grant) { zadd, pexpire in
+            redis.sendDiscardingReply(zadd)
+            redis.sendDiscardingReply(pexpire)
+        }
         let first = dirty.isEmpty
         dirty.insert(grant.campaignId)
         guard first else { return }

@@ -17,11 +17,16 @@ public enum GrantHints {
     /// PostgreSQL; the key expires `userIndexTTLMs` after its last write, and entries older than
     /// that (a removal that never ran) are dropped by the reader that finds them.
     public static func userIndex(of userId: String) -> String {
-        var key = "cp:{u:"
-        key.reserveCapacity(14 + userId.utf8.count)  // one allocation
-        key += userId
-        key += "}:grants"
-        return key
+        var key: [UInt8] = []
+        appendUserIndex(of: userId, to: &key)
+        return String(decoding: key, as: UTF8.self)
+    }
+
+    /// The key's bytes: the one place its layout is written.
+    static func appendUserIndex(of userId: String, to key: inout [UInt8]) {
+        key.append(contentsOf: "cp:{u:".utf8)
+        key.append(contentsOf: userId.utf8)
+        key.append(contentsOf: "}:grants".utf8)
     }
     public static let userIndexTTLMs: Int64 = ClaimScript.requestTTLMs
 
@@ -53,23 +58,56 @@ public enum GrantHints {
         ["ZRANGE", .string(userIndex(of: userId)), "0", "-1"]
     }
 
+    /// The user-index commands of one loop's grants (`indexCommands`' wire form), rewritten in
+    /// place for every grant: the arrays and the key and member bytes are reused, so once they
+    /// have grown to the usual size the claim path's hints allocate nothing here.
+    public final class IndexCommands {  // confined to one loop (its engine's)
+        private var zadd: [RedisArgument] = ["ZADD", .bytes([]), .int(0), .bytes([])]
+        private var pexpire: [RedisArgument] = ["PEXPIRE", .bytes([]), .int(userIndexTTLMs)]
+
+        public init() {}
+
+        /// Lends `body` the `ZADD` and `PEXPIRE` of `grant`; valid only inside `body`.
+        public func with<R>(_ grant: Grant, _ body: (_ zadd: [RedisArgument], _ pexpire: [RedisArgument]) -> R) -> R {
+            guard case .bytes(var key) = zadd[1], case .bytes(var member) = zadd[3] else { preconditionFailure("GrantHints.IndexCommands: layout") }
+            // Nothing else may hold the buffers while they are rewritten (else they would be copied).
+            zadd[1] = .int(0)
+            zadd[3] = .int(0)
+            pexpire[1] = .int(0)
+            key.removeAll(keepingCapacity: true)
+            appendUserIndex(of: grant.userId, to: &key)
+            member.removeAll(keepingCapacity: true)
+            appendMember(grant, to: &member)
+            zadd[1] = .bytes(key)
+            zadd[2] = .int(grant.issuedAtMs)
+            zadd[3] = .bytes(member)
+            pexpire[1] = .bytes(key)
+            return body(zadd, pexpire)
+        }
+    }
+
     static func member(_ grant: Grant) -> String {
-        var member = ""
-        member.reserveCapacity(80 + grant.code.utf8.count + grant.streamId.utf8.count + grant.requestId.utf8.count)  // one allocation
-        member += String(grant.campaignId)  // integers of ≤ 15 digits are small strings: no allocation
-        member += "|"
-        member += grant.code
-        member += "|"
-        member += String(grant.issuedAtMs)
-        member += "|"
-        member += String(grant.validFromMs)
-        member += "|"
-        member += String(grant.validUntilMs)
-        member += "|"
-        member += grant.streamId
-        member += "|"
-        member += grant.requestId
-        return member
+        var member: [UInt8] = []
+        appendMember(grant, to: &member)
+        return String(decoding: member, as: UTF8.self)
+    }
+
+    /// The member's bytes, `campaign|code|at|valid_from|valid_until|stream_id|request_id`: the
+    /// one place its layout is written (`grant(member:userId:)` reads it).
+    static func appendMember(_ grant: Grant, to member: inout [UInt8]) {
+        RedisArgument.appendDecimal(grant.campaignId, to: &member)
+        member.append(UInt8(ascii: "|"))
+        member.append(contentsOf: grant.code.utf8)
+        member.append(UInt8(ascii: "|"))
+        RedisArgument.appendDecimal(grant.issuedAtMs, to: &member)
+        member.append(UInt8(ascii: "|"))
+        RedisArgument.appendDecimal(grant.validFromMs, to: &member)
+        member.append(UInt8(ascii: "|"))
+        RedisArgument.appendDecimal(grant.validUntilMs, to: &member)
+        member.append(UInt8(ascii: "|"))
+        member.append(contentsOf: grant.streamId.utf8)
+        member.append(UInt8(ascii: "|"))
+        member.append(contentsOf: grant.requestId.utf8)
     }
 
     /// Parses an index member; nil when it is not one `member` wrote.

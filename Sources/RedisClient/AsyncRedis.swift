@@ -21,6 +21,12 @@ public protocol AsyncRedis: AnyObject, Sendable {
         _ script: RedisScript, keys: [RedisArgument], args: [RedisArgument], confirmedBy wait: ReplicaWait?,
         _ completion: @escaping (Result<RESPValue, RedisError>) -> Void)
 
+    /// `EVALSHA` whose reply `decode` reads in place, before any copy (the claim path's batch
+    /// replies); errors and `NOSCRIPT` as for `evalScript`.
+    func evalScript<T>(
+        _ script: RedisScript, keys: [RedisArgument], args: [RedisArgument], decoding decode: @escaping (RESPReplyView) -> T,
+        _ completion: @escaping (Result<T, RedisError>) -> Void)
+
     /// Closes for good: commands in flight fail with `.connectionLost`, later sends with `.notConnected`.
     func close()
 }
@@ -29,4 +35,12 @@ extension RedisConnection: AsyncRedis {}
 
 extension AsyncRedis {
     public func sendDiscardingReply(_ args: [RedisArgument]) { send(args) { _ in } }
+
+    /// Decodes the copied reply (a router follows redirects with copies).
+    public func evalScript<T>(
+        _ script: RedisScript, keys: [RedisArgument], args: [RedisArgument], decoding decode: @escaping (RESPReplyView) -> T,
+        _ completion: @escaping (Result<T, RedisError>) -> Void
+    ) {
+        evalScript(script, keys: keys, args: args) { result in completion(result.map { decode(RESPReplyView($0)) }) }
+    }
 }

@@ -36,7 +36,8 @@ public enum RedisArgument: Sendable, Hashable, ExpressibleByStringLiteral, Expre
         }
     }
 
-    static func appendDecimal(_ value: Int64, to buffer: inout [UInt8]) {
+    /// Appends `value` in decimal (as `String(value)` spells it).
+    public static func appendDecimal(_ value: Int64, to buffer: inout [UInt8]) {
         if value == 0 { buffer.append(UInt8(ascii: "0")); return }
         var magnitude = value.magnitude
         if value < 0 { buffer.append(UInt8(ascii: "-")) }
@@ -98,23 +99,30 @@ final class CommandBuffer {
     /// Lends `body` the command in RESP (`*N`, then `$len` and the bytes of each argument), as
     /// `redisAsyncFormattedCommand` takes it: hiredis then formats nothing itself.
     func withRESP<R>(_ args: [RedisArgument], _ body: (UnsafePointer<CChar>, Int) -> R) -> R {
-        bytes.removeAll(keepingCapacity: true)
-        bytes.append(UInt8(ascii: "*"))
-        RedisArgument.appendDecimal(Int64(args.count), to: &bytes)
-        bytes.append(0x0D)
-        bytes.append(0x0A)
+        // Laid out in a local (swapped out of the class and back): a class property's every
+        // mutation would be checked for exclusive access at run time.
+        var buffer: [UInt8] = []
+        swap(&buffer, &bytes)
+        buffer.removeAll(keepingCapacity: true)
+        buffer.append(UInt8(ascii: "*"))
+        RedisArgument.appendDecimal(Int64(args.count), to: &buffer)
+        buffer.append(0x0D)
+        buffer.append(0x0A)
         for arg in args {
-            bytes.append(UInt8(ascii: "$"))
-            RedisArgument.appendDecimal(Int64(arg.byteCount), to: &bytes)
-            bytes.append(0x0D)
-            bytes.append(0x0A)
-            arg.append(to: &bytes)
-            bytes.append(0x0D)
-            bytes.append(0x0A)
+            buffer.append(UInt8(ascii: "$"))
+            RedisArgument.appendDecimal(Int64(arg.byteCount), to: &buffer)
+            buffer.append(0x0D)
+            buffer.append(0x0A)
+            arg.append(to: &buffer)
+            buffer.append(0x0D)
+            buffer.append(0x0A)
         }
-        defer { if bytes.capacity > 1 << 20 { bytes = [] } }  // a huge command does not pin its buffer
-        return bytes.withUnsafeBufferPointer { buffer in
-            body(UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), buffer.count)
+        defer {
+            if buffer.capacity > 1 << 20 { buffer = [] }  // a huge command does not pin its buffer
+            swap(&buffer, &bytes)
+        }
+        return buffer.withUnsafeBufferPointer { pointer in
+            body(UnsafeRawPointer(pointer.baseAddress!).assumingMemoryBound(to: CChar.self), pointer.count)
         }
     }
 }

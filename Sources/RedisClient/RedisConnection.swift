@@ -29,6 +29,10 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
     private var order = PipelineOrder<Completed>()
     /// Where commands are laid out for hiredis (reused: the loop owns this connection).
     private let commandBuffer = CommandBuffer()
+    /// Where hiredis' reader builds replies (reused: one reply at a time, on the loop).
+    private let replyArena = ReplyArena()
+    /// Short bulk strings shared between replies (`RESPValue(copying:shortStrings:)`).
+    private let shortStrings = ShortBulkStrings()
     private var backoff: ReconnectBackoff
     private var timeoutTimer: TimerID?
     private var connectTimer: TimerID?
@@ -102,6 +106,28 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
         evalScript(script, keys: keys, args: args, asking: false, completion)
     }
 
+    /// `EVALSHA` whose reply `decode` reads in place (no `RESPValue` copy); an error reply,
+    /// `NOSCRIPT` handling and ordering are as for `evalScript`.
+    public func evalScript<T>(
+        _ script: RedisScript, keys: [RedisArgument], args: [RedisArgument], decoding decode: @escaping (RESPReplyView) -> T,
+        _ completion: @escaping (Result<T, RedisError>) -> Void
+    ) {
+        loop.preconditionInEventLoop()
+        let issued = order.issue(script: script.sha1)
+        let call = PendingCommand({ result in
+            switch result {
+            case .failure(let error): completion(.failure(error))
+            case .success(let value): completion(.success(decode(RESPReplyView(value))))  // not reached: the decoder reads successes
+            }
+        }, sequence: issued.sequence)
+        call.decoder = { reply in
+            let decoded = decode(reply)
+            return { completion(.success(decoded)) }
+        }
+        call.script = ScriptCall(script: script, command: script.evalshaCommand(keys: keys, args: args), asking: false)
+        sendScript(call, loadFirst: issued.loadFirst)
+    }
+
     /// `asking`: `ASKING` goes right before the `EVALSHA` (after any `SCRIPT LOAD`), for a cluster's `ASK` redirect.
     func evalScript(
         _ script: RedisScript, keys: [RedisArgument], args: [RedisArgument], asking: Bool,
@@ -159,9 +185,11 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
     }
 
     /// Runs a command's completion in send order: re-sends a script call that met `NOSCRIPT`
-    /// and holds later replies until it answers.
-    private func finish(_ command: PendingCommand, _ result: Result<RESPValue, RedisError>) {
-        guard let sequence = command.sequence else { command.completion?(result); return }
+    /// and holds later replies until it answers. `decoded`: the delivery of a reply its
+    /// command's decoder already read (`result` is then an unused placeholder).
+    private func finish(_ command: PendingCommand, _ result: Result<RESPValue, RedisError>, decoded: (() -> Void)? = nil) {
+        let done = Completed(command: command, result: result, decoded: decoded)
+        guard let sequence = command.sequence else { return done.deliver() }
         var result = result
         var retry: String?
         if let call = command.script, case .failure(.server(let error)) = result, error.prefix == .noscript {
@@ -171,16 +199,16 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
                 retry = call.script.sha1
             }
         }
-        switch order.replied(sequence, Completed(command: command, result: result), noscript: retry) {
+        switch order.replied(sequence, Completed(command: command, result: result, decoded: decoded), noscript: retry) {
         case .deliverNow:
-            command.completion?(result)
+            Completed(command: command, result: result, decoded: decoded).deliver()
         case .held:
             return
         case .resend:
             command.script?.retried = true
             sendScript(command, loadFirst: true)
         case .release(let completed):
-            for done in completed { done.command.completion?(done.result) }
+            for done in completed { done.deliver() }
         }
     }
 
@@ -231,7 +259,8 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
         fd = descriptor
         interest = []
         state = .connecting
-        retainedWhileAttached = self
+        retainedWhileAttached = self  // also keeps `replyArena` alive as long as the context's reader
+        replyArena.attach(to: created.pointee.c.reader)
         attachHooks(to: created)
         redisAsyncSetConnectCallback(created, RedisConnection.connectCallback)  // asks for write readiness
         connectTimer = loop.schedule(afterMilliseconds: options.connectTimeoutMs) { [weak self] in
@@ -289,7 +318,7 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
         interest = []
         context = nil
         inFlight.removeAll()
-        for done in order.reset() { done.command.completion?(done.result) }  // a new session loads its scripts again
+        for done in order.reset() { done.deliver() }  // a new session loads its scripts again
         cancelTimers()
         let wasUp = announcedUp
         announcedUp = false
@@ -317,7 +346,11 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
     private func commandFinished(_ command: PendingCommand, reply: UnsafeMutableRawPointer?) {
         inFlight.replied()
         if let reply {
-            return finish(command, RESPValue(copying: reply.assumingMemoryBound(to: redisReply.self)).asResult)
+            let object = reply.assumingMemoryBound(to: redisReply.self)
+            if let decoder = command.decoder, object.pointee.type != REDIS_REPLY_ERROR {
+                return finish(command, .success(.null), decoded: decoder(RESPReplyView(object)))
+            }
+            return finish(command, RESPValue(copying: object, shortStrings: shortStrings).asResult)
         }
         // NULL reply: the context is going away (server gone, timeout, close).
         if state == .connected || state == .connecting { state = .dropping }
@@ -407,6 +440,9 @@ final class PendingCommand {
     var script: ScriptCall?
     /// Why the `SCRIPT LOAD` pipelined before this call failed.
     var loadError: RedisError?
+    /// Reads a non-error reply in place (`evalScript(…decoding:…)`) and returns its delivery;
+    /// errors still go to `completion`.
+    var decoder: ((RESPReplyView) -> () -> Void)?
 
     /// The one instance every discarded reply shares (retained per command like any other; never
     /// mutated: `enqueue` skips its `sentAt`, and it has no sequence, script or completion).
@@ -434,6 +470,12 @@ struct ScriptCall {
 struct Completed {
     let command: PendingCommand
     let result: Result<RESPValue, RedisError>
+    /// Set when the command's decoder read the reply: delivers what it decoded.
+    var decoded: (() -> Void)? = nil
+
+    func deliver() {
+        if let decoded { decoded() } else { command.completion?(result) }
+    }
 }
 
 /// Forwards readiness of the connection's socket; weak so the loop's registry does not keep it alive.

@@ -66,6 +66,12 @@ public struct CachedKeys<Value: Sendable & Equatable>: Sendable {
         return .miss
     }
 
+    /// Until when (monotonic nanoseconds, exclusive) `lookup` answers `.known(value, refresh: false)`
+    /// for `key` if nothing is remembered or fails meanwhile; nil when `key` is not known.
+    public func freshUntil(_ key: String) -> UInt64? {
+        known[key].map { $0.validatedNanos &+ settings.refreshAfterNanos }
+    }
+
     /// A lookup or re-validation started at `startedNanos` found `value` (nil: unknown or revoked).
     public mutating func remember(_ key: String, value: Value?, startedNanos: UInt64, now: UInt64) {
         guard let value else {

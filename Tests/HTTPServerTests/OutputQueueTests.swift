@@ -27,6 +27,34 @@ import Testing
         #expect(pending(queue, maxChunks: 1) == bytes("HEAD1|body1|HEAD2|"))
     }
 
+    /// A written packed chunk is kept (per thread) for the next response instead of freed, and
+    /// comes back empty; at most `SpareChunks.maxSpares` are kept.
+    @Test func writtenChunksAreReused() {
+        var queue = OutputQueue()
+        queue.withPackedTail { $0.append(contentsOf: bytes("first")) }
+        let first = queue.gather(maxChunks: 1) { $0[0].iov_base }
+        queue.consume(5)
+        let spares = SpareChunks.current.count
+        #expect(spares >= 1)
+        queue.withPackedTail { $0.append(contentsOf: bytes("second")) }
+        #expect(queue.gather(maxChunks: 1) { $0[0].iov_base } == first)
+        #expect(pending(queue) == bytes("second"))
+        #expect(SpareChunks.current.count == spares - 1)
+        let taken = (0..<(SpareChunks.maxSpares + 2)).map { _ in SpareChunks.current.take() + [1] }
+        #expect(SpareChunks.current.count == 0)
+        SpareChunks.current.give(taken[0])  // holds a byte: not kept
+        #expect(SpareChunks.current.count == 0)
+        for var chunk in taken {
+            chunk.removeAll()
+            chunk.reserveCapacity(OutputQueue.packLimit)
+            SpareChunks.current.give(chunk)
+        }
+        #expect(SpareChunks.current.count == SpareChunks.maxSpares)
+        #expect(SpareChunks.current.take().isEmpty)
+        SpareChunks.current.give([])  // too small to be a chunk: not kept
+        #expect(SpareChunks.current.count == SpareChunks.maxSpares - 1)
+    }
+
     @Test func consumeAcrossChunksKeepsTheRestInOrder() {
         var queue = OutputQueue()
         let large = (0..<20_000).map { UInt8(truncatingIfNeeded: $0) }

@@ -103,6 +103,36 @@ private final class StateLog: @unchecked Sendable {
         await testLoop.sync { redis.close() }
     }
 
+    /// `evalScript(…decoding:…)` reads the reply where hiredis built it: decoded replies keep
+    /// send order with copied ones across a NOSCRIPT re-send, and an error reply fails.
+    @Test func decodedScriptRepliesKeepOrderAndErrorsFail() async throws {
+        let server = try RedisServer.start()
+        let testLoop = try TestLoop()
+        let redis = await connect(server, testLoop)
+        let script = RedisScript("return {redis.call('INCR', KEYS[1]), ARGV[1], {ARGV[2]}}")
+        let read: @Sendable (RESPReplyView) -> String = { reply in
+            guard let count = reply.count, count == 3, let text = reply[1].string, reply[2].count == 1 else { return "bad" }
+            return "\(reply[0].value)|\(text)|\(reply[2][0].string ?? "-")|\(reply[1].withStringBytes { $0?.count ?? -1 })"
+        }
+        try server.client().command(["SCRIPT", "FLUSH"])
+        let seen = await testLoop.run { (done: @escaping ([String]) -> Void) in
+            var seen: [String] = []
+            func note(_ text: String) {
+                seen.append(text)
+                if seen.count == 4 { done(seen) }
+            }
+            redis.evalScript(script, keys: ["n"], args: ["héllo", ""], decoding: read) { note("a=\($0)") }
+            redis.send(["SET", "plain", "x"]) { note("set=\($0.map { $0.string ?? "" })") }
+            redis.evalScript(script, keys: ["n"], args: ["b", "c"], decoding: read) { note("b=\($0)") }
+            redis.evalScript(RedisScript("return redis.error_reply('ERR no')"), keys: ["n"], args: [], decoding: read) {
+                note("c=\($0)")
+            }
+        }
+        #expect(Array(seen.prefix(3)) == ["a=success(\":1|héllo||6\")", "set=success(\"OK\")", "b=success(\":2|b|c|1\")"])
+        #expect(seen.count == 4 && seen[3].hasPrefix("c=failure(") && seen[3].contains("ERR no"))
+        await testLoop.sync { redis.close() }
+    }
+
     @Test func serverKilledFailsEverythingInFlightThenReconnects() async throws {
         let server = try RedisServer.start()
         let testLoop = try TestLoop()

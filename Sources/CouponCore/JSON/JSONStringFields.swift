@@ -20,9 +20,53 @@ public enum JSONStringFields {
     public static func decode(
         _ buffer: UnsafeBufferPointer<UInt8>, keys: [StaticString], limits: JSONParser.Limits = .default
     ) throws(Failure) -> [String?] {
+        let values = try decodeFields(buffer, keys: keys, limits: limits)
+        return keys.indices.map { values[$0] }
+    }
+
+    /// Up to 8 decoded values, held inline (no array): `values[i]` is the value of `keys[i]`.
+    public struct Fields: Sendable {
+        private var slots: (String?, String?, String?, String?, String?, String?, String?, String?)
+
+        init() { slots = (nil, nil, nil, nil, nil, nil, nil, nil) }
+
+        public subscript(index: Int) -> String? {
+            get {
+                switch index {
+                case 0: slots.0
+                case 1: slots.1
+                case 2: slots.2
+                case 3: slots.3
+                case 4: slots.4
+                case 5: slots.5
+                case 6: slots.6
+                case 7: slots.7
+                default: nil
+                }
+            }
+            set {
+                switch index {
+                case 0: slots.0 = newValue
+                case 1: slots.1 = newValue
+                case 2: slots.2 = newValue
+                case 3: slots.3 = newValue
+                case 4: slots.4 = newValue
+                case 5: slots.5 = newValue
+                case 6: slots.6 = newValue
+                case 7: slots.7 = newValue
+                default: preconditionFailure("JSONStringFields handles at most 8 keys")
+                }
+            }
+        }
+    }
+
+    /// `decode` without the array: the claim path's form.
+    public static func decodeFields(
+        _ buffer: UnsafeBufferPointer<UInt8>, keys: [StaticString], limits: JSONParser.Limits = .default
+    ) throws(Failure) -> Fields {
         precondition(keys.count <= 8, "JSONStringFields handles at most 8 keys")
         if buffer.count > limits.maxBytes { throw .invalid(JSONError(.tooLarge, at: limits.maxBytes)) }
-        var values = [String?](repeating: nil, count: keys.count)
+        var values = Fields()
         var reader = JSONReader(bytes: buffer, maxDepth: limits.maxDepth)
         do throws(JSONError) {
             reader.skipWhitespace()

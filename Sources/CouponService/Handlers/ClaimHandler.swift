@@ -67,8 +67,8 @@ struct ClaimHandler {
         _ request: HTTPRequest, channels: Set<String>
     ) -> Result<(String, String, [String], String), HTTPResponseError> {
         if !request.body.isEmpty {
-            let fast: [String?]? = request.body.withUnsafeBufferPointer { bytes in
-                try? JSONStringFields.decode(bytes, keys: fastPathKeys)
+            let fast: JSONStringFields.Fields? = request.body.withUnsafeBufferPointer { bytes in
+                try? JSONStringFields.decodeFields(bytes, keys: fastPathKeys)
             }
             if let fast, let userId = fast[0], let requestId = fast[1], Identifier.isValid(userId), Identifier.isValid(requestId),
                 fast[2].map(channels.contains) ?? true

@@ -28,9 +28,7 @@ struct OutputQueue {
     /// Writes into the packed tail chunk (a new one when the tail is full or not packed).
     mutating func withPackedTail(_ body: (inout [UInt8]) -> Void) {
         if !tailIsPacked || chunks[chunks.count - 1].count >= Self.packLimit {
-            var chunk: [UInt8] = []
-            chunk.reserveCapacity(Self.packLimit)  // once per chunk, not per response
-            chunks.append(chunk)
+            chunks.append(SpareChunks.current.take())  // reserved once per chunk, not per response
             tailIsPacked = true
         }
         let last = chunks.count - 1
@@ -63,7 +61,12 @@ struct OutputQueue {
                 return
             }
             remaining -= available
-            chunks[head] = []  // free it now
+            var written: [UInt8] = []
+            swap(&written, &chunks[head])  // out of the queue now
+            if written.capacity >= Self.packLimit && written.capacity < 2 * Self.packLimit {
+                written.removeAll(keepingCapacity: true)  // in place: the queue held the only reference
+                SpareChunks.current.give(written)
+            }
             head += 1
             offset = 0
         }
@@ -96,4 +99,45 @@ struct OutputQueue {
             return collect(index: index + 1, into: vectors, body)
         }
     }
+}
+
+/// Written packed chunks kept for the next ones, per thread (a loop's connections take turns
+/// with them): a connection answering one small response at a time then allocates no chunk
+/// per response, and an idle connection holds none. At most `maxSpares` per thread.
+final class SpareChunks {
+    static let maxSpares = 4
+    private var spares: [[UInt8]] = []
+
+    /// An empty chunk with room for `OutputQueue.packLimit` bytes.
+    func take() -> [UInt8] {
+        if let spare = spares.popLast() { return spare }
+        var chunk: [UInt8] = []
+        chunk.reserveCapacity(OutputQueue.packLimit)
+        return chunk
+    }
+
+    /// Keeps an emptied chunk (one still holding bytes, or too small, is not kept).
+    func give(_ chunk: [UInt8]) {
+        guard spares.count < Self.maxSpares, chunk.isEmpty, chunk.capacity >= OutputQueue.packLimit else { return }
+        spares.append(chunk)
+    }
+
+    /// Spares held by this thread (tests).
+    var count: Int { spares.count }
+
+    /// This thread's spares.
+    static var current: SpareChunks {
+        if let pointer = pthread_getspecific(threadKey) { return Unmanaged<SpareChunks>.fromOpaque(pointer).takeUnretainedValue() }
+        let made = SpareChunks()
+        pthread_setspecific(threadKey, Unmanaged.passRetained(made).toOpaque())
+        return made
+    }
+
+    private static let threadKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { pointer in
+            if let pointer { Unmanaged<SpareChunks>.fromOpaque(pointer).release() }
+        }
+        return key
+    }()
 }
