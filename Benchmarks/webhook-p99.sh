@@ -12,7 +12,9 @@
 # up phase is the clean baseline for the down phase after it.
 # Prints per phase claim p99/p50, claims answered,
 # node CPU per claim (/proc/PID/stat), webhook rows delivered and pending at the end; and the
-# same-run ratios p99(down phase) / p99(the up phase before it) and their medians. Also the
+# same-run ratios p99(down phase) / p99(the up phase before it) and their medians; then, with
+# no claims and the last hang phase's backlog waiting, node + PostgreSQL CPU and delivery
+# attempts over 10 s with the receiver hanging and refusing. Also the
 # load average (the machine is shared: read the ratios with it).
 # Needs release binaries: swift build -c release --product coupond --product coupon-load.
 set -euo pipefail
@@ -118,8 +120,33 @@ for _ in $(seq 1 "$rounds"); do
   phase up
   phase hang
 done
+# What a dead endpoint costs with no claims: node + PostgreSQL CPU over 10 s while the backlog
+# the last hang phase left waits, with the receiver hanging, then refusing.
+ticks() {
+  local total=0 pid
+  for pid in "$node_pid" "$pg_pid" $(pgrep -P "$pg_pid"); do
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+attempts() { psql -h 127.0.0.1 -p "$pg_port" -U postgres -d coupond -Atc "select coalesce(sum(attempts), 0) from webhook_outbox"; }
+idle() {  # idle LABEL → one line in $run_dir/idle: label ticks attempts pending
+  local t0 a0
+  t0=$(ticks); a0=$(attempts)
+  sleep 10
+  echo "$1 $(($(ticks) - t0)) $(($(attempts) - a0)) $(outbox | cut -d' ' -f2)" >>"$run_dir/idle"
+}
+idle hang
 stop_receiver
+idle refused
 read -r load1 load5 _ </proc/loadavg
+python3 - "$run_dir/idle" "$(getconf CLK_TCK)" <<'PY'
+import sys
+hz = float(sys.argv[2])
+for label, ticks, attempts, pending in (line.split() for line in open(sys.argv[1])):
+    print(f"FIGURE: receiver {label}, no claims, {pending} rows waiting: node + PostgreSQL CPU {float(ticks) / hz / 10 * 100:.1f} % of a core "
+          f"over 10 s, {attempts} delivery attempts")
+PY
 python3 - "$run_dir/phases" "$seconds" "$rate" "$connections" "$timeout_ms" "$load1" "$load5" "$(getconf CLK_TCK)" <<'PY'
 import sys
 rows = [line.split() for line in open(sys.argv[1])]

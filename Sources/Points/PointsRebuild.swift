@@ -97,8 +97,7 @@ public enum PointsRebuild {
         guard !missing.isEmpty else { return summary }
         let wanted = Set(missing)
         var users: [Int: [String]] = [:]
-        for row in try postgres.execute("SELECT DISTINCT user_id FROM points_ledger") {
-            let user = try row.string(0)
+        for user in try PointsStore.ledgerUsers(on: postgres) {
             let bucket = PointsKeys.bucket(of: user)
             if wanted.contains(bucket) { users[bucket, default: []].append(user) }
         }
@@ -122,24 +121,14 @@ public enum PointsRebuild {
     }
 
     static func replays(_ users: [String], on postgres: PostgresConnection) throws -> [(String, PointsLedgerReplay)] {
-        let rows = try postgres.execute(
-            """
-            SELECT user_id, seq, kind, points, balance_after, (extract(epoch FROM lot_expires_at) * 1000)::bigint, campaign_id, request_id, draw_id
-            FROM points_ledger WHERE user_id = ANY($1::text[]) ORDER BY user_id, seq
-            """, [PostgresArrayLiteral.text(users)])
         var out: [(String, PointsLedgerReplay)] = []
         var current: (user: String, replay: PointsLedgerReplay)?
-        for row in rows {
-            let user = try row.string(0)
-            if current?.user != user {
+        for event in try PointsStore.replayEvents(of: users, on: postgres) {
+            if current?.user != event.userId {
                 if let current { out.append(current) }
-                current = (user, PointsLedgerReplay())
+                current = (event.userId, PointsLedgerReplay())
             }
-            current?.replay.apply(
-                PointsEvent(
-                    userId: user, seq: try row.int64(1), kind: PointsEventKind(rawValue: try row.string(2)) ?? .adjust, points: try row.int64(3),
-                    balanceAfter: try row.int64(4), atMs: 0, lotExpiryMs: try row.optionalInt64(5), requestId: try row.optionalString(7),
-                    campaignId: try row.optionalInt64(6), drawId: try row.optionalInt64(8)))
+            current?.replay.apply(event)
         }
         if let current { out.append(current) }
         return out

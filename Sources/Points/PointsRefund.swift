@@ -18,16 +18,10 @@ public enum PointsRefund {
     /// Refunds the spend of the exchange that granted `code` to `userId`. The cost is read from
     /// the ledger, else from the exchange's reservation while Redis still keeps it.
     public static func revoked(code: String, userId: String, postgres: PostgresConnection, redis: BlockingRedisConnection) throws -> Outcome {
-        guard let coupon = try postgres.execute(
-            "SELECT campaign_id, request_id FROM coupons WHERE code = $1 AND user_id = $2", [code, userId]).first
-        else { return .notExchange }
-        let campaignId = try coupon.int64(0), requestId = try coupon.string(1)
+        guard let (campaignId, requestId) = try PointsStore.couponOrigin(code: code, userId: userId, on: postgres) else { return .notExchange }
         let request = ExchangeRequest(campaignId: campaignId, userId: userId, requestId: requestId)
         let keys = request.pointsKeys
-        var cost = try postgres.execute(
-            "SELECT -points FROM points_ledger WHERE kind = 'spend' AND campaign_id = $1 AND request_id = $2 AND user_id = $3 AND draw_id IS NULL",
-            [campaignId, requestId, userId]
-        ).first.map { try $0.int64(0) }
+        var cost = try PointsStore.exchangeCost(campaignId: campaignId, requestId: requestId, userId: userId, on: postgres)
         if cost == nil {
             cost = try redis.command(["HGET", .string(keys.reservation(request.member)), "cost"]).string.flatMap(Int64.init)
         }

@@ -48,17 +48,11 @@ public struct PointsReport: Sendable, Equatable {
     /// Builds the report for ledger days in [fromMs, toMs).
     public static func build(fromMs: Int64, toMs: Int64, redis: BlockingRedisConnection, postgres: PostgresConnection) throws -> PointsReport {
         var report = PointsReport()
-        let rows = try postgres.execute(
-            """
-            SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), kind, sum(points)::bigint FROM points_ledger
-            WHERE at >= timestamptz 'epoch' + $1 * interval '1 millisecond' AND at < timestamptz 'epoch' + $2 * interval '1 millisecond'
-            GROUP BY 1, 2 ORDER BY 1
-            """, [fromMs, toMs])
         var byDay: [String: Day] = [:]
-        for row in rows {
-            let day = try row.string(0), sum = try row.int64(2)
+        for movement in try PointsStore.dailyMovements(fromMs: fromMs, toMs: toMs, on: postgres) {
+            let day = movement.day, sum = movement.points
             var entry = byDay[day] ?? Day(day: day)
-            switch try row.string(1) {
+            switch movement.kind {
             case "earn": entry.earned += sum
             case "spend": entry.spent += -sum
             case "refund": entry.refunded += sum
@@ -95,10 +89,7 @@ public struct PointsReport: Sendable, Equatable {
         report.expirySchedule = schedule.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         report.usersChecked = accounts.count
 
-        var ledger: [String: (sum: Int64, count: Int64)] = [:]
-        for row in try postgres.execute("SELECT user_id, sum(points)::bigint, count(*) FROM points_ledger GROUP BY user_id") {
-            ledger[try row.string(0)] = (try row.int64(1), try row.int64(2))
-        }
+        let ledger = try PointsStore.ledgerTotals(on: postgres)
         let suspects = accounts.filter { user, account in
             let flushed = ledger[user] ?? (0, 0)
             return flushed.count != account.seq || flushed.sum != account.balance
@@ -113,9 +104,7 @@ public struct PointsReport: Sendable, Equatable {
             }
         }
         for (user, account) in suspects.sorted(by: { $0.key < $1.key }) {
-            let seqs = try postgres.execute("SELECT seq, points FROM points_ledger WHERE user_id = $1", [user])
-            var events: [Int64: Int64] = [:]
-            for row in seqs { events[try row.int64(0)] = try row.int64(1) }
+            var events = try PointsStore.ledgerPoints(of: user, on: postgres)
             for (seq, points) in unflushed[user] ?? [:] where events[seq] == nil { events[seq] = points }
             let total = events.filter { $0.key <= account.seq }.values.reduce(0, +)
             let complete = (1...max(account.seq, 1)).allSatisfy { account.seq == 0 || events[$0] != nil }

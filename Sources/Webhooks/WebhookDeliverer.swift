@@ -76,7 +76,8 @@ public final class WebhookDeliverer: @unchecked Sendable {  // mutable state is 
     func iteration() throws -> Int {
         let postgres = try connection ?? Self.connect(conninfo)
         connection = postgres
-        var work = try settle(senders.finished(waitMs: dispatch.inFlight.isEmpty ? 0 : 20), on: postgres)
+        // While POSTs are in flight, wait for one to finish (at most 100 ms) rather than lease in a busy loop.
+        var work = try settle(senders.finished(waitMs: dispatch.inFlight.isEmpty ? 0 : 100), on: postgres)
         if Date().timeIntervalSince(lastScan) >= options.expiringScanSeconds {
             lastScan = Date()
             work += try WebhookStore.enqueueExpiring(on: postgres)

@@ -8,7 +8,8 @@
 /// - An endpoint whose last attempt failed is `failing`: nothing is sent to it for
 ///   `retryDelayMs(failures - 1)` (500 ms doubling up to the max backoff), then one POST at a
 ///   time (a probe) until a 2xx. A dead or hanging receiver ties up at most one worker, and a
-///   backlog for it costs one attempt per pause, not one per row.
+///   backlog for it costs one attempt per pause, not one per row. POSTs that were already in
+///   flight and fail within a pause are the same incident: they do not lengthen it.
 /// - A failed row is retried after `retryDelayMs` unless it has had `maxAttempts` attempts or
 ///   was queued more than `maxAgeSeconds` ago: then it is `dead` (kept, listed, retryable by
 ///   an admin; it no longer holds back its subject's later rows).
@@ -118,6 +119,10 @@ public struct WebhookDispatch: Sendable {
                 endpoints[subscription] = count == 0 ? nil : .healthy(inFlight: count)
             case (.healthy, .rejected):
                 endpoints[subscription] = .failing(inFlight: count, failures: 1, pausedUntil: now + pause(failures: 1))
+            case (.failing(_, let failures, let until), .rejected) where now < until:
+                // A POST started before the endpoint failed, ending within the pause: the same
+                // incident, so the pause does not grow (8 timeouts at once are one failure).
+                endpoints[subscription] = .failing(inFlight: count, failures: failures, pausedUntil: until)
             case (.failing(_, let failures, _), .rejected):
                 endpoints[subscription] = .failing(inFlight: count, failures: failures + 1, pausedUntil: now + pause(failures: failures + 1))
             }

@@ -5,7 +5,7 @@ import HTTPServer
 /// The deliverer's worker threads (issue 12): each takes a leased row, POSTs it with its
 /// signature over a fresh connection and reports how it went. Knows nothing of PostgreSQL;
 /// the deliverer settles the rows. `count` threads, started lazily, stopped with `stop`.
-final class WebhookSenders: @unchecked Sendable {  // `queue`, `results`, `stopping`, `threads` are guarded by `condition`
+final class WebhookSenders: @unchecked Sendable {  // `queue`, `results`, `stopping`, `threads`, `busy` are guarded by `condition`
     struct Finished: Sendable {
         let delivery: WebhookStore.Delivery
         let outcome: WebhookDispatch.Outcome
@@ -18,6 +18,8 @@ final class WebhookSenders: @unchecked Sendable {  // `queue`, `results`, `stopp
     private var results: [Finished] = []
     private var stopping = false
     private var threads = 0
+    /// Workers in the middle of a POST.
+    private var busy = 0
 
     init(count: Int, timeoutMs: Int) {
         self.count = max(1, count)
@@ -54,8 +56,6 @@ final class WebhookSenders: @unchecked Sendable {  // `queue`, `results`, `stopp
         condition.broadcast()
         condition.unlock()
     }
-
-    private var busy = 0
 
     private func startThread() {
         threads += 1

@@ -27,24 +27,31 @@ import Webhooks
         var settlement = dispatch.finish(delivery: 1, attempts: 0, ageSeconds: 0, outcome: .rejected("HTTP 500"), now: 10)
         #expect(settlement == .retry(afterMs: 500, error: "HTTP 500"))
         #expect(dispatch.endpoints[7] == .failing(inFlight: 2, failures: 1, pausedUntil: 10.5))
-        #expect(dispatch.allowance(now: 11).overrides[7] == 0)  // two still in flight
-        settlement = dispatch.finish(delivery: 2, attempts: 3, ageSeconds: 0, outcome: .rejected("timeout"), now: 12)
+        // A POST of the same incident failing within the pause does not lengthen it.
+        settlement = dispatch.finish(delivery: 2, attempts: 3, ageSeconds: 0, outcome: .rejected("timeout"), now: 10.2)
         #expect(settlement == .retry(afterMs: 2_000, error: "timeout"))  // the row's own backoff, capped
+        #expect(dispatch.endpoints[7] == .failing(inFlight: 1, failures: 1, pausedUntil: 10.5))
+        #expect(dispatch.allowance(now: 11).overrides[7] == 0)  // one still in flight
+        // One failing after the pause counts: 500 ms · 2 = 1 s.
         settlement = dispatch.finish(delivery: 3, attempts: 0, ageSeconds: 0, outcome: .rejected("refused"), now: 12)
-        #expect(dispatch.endpoints[7] == .failing(inFlight: 0, failures: 3, pausedUntil: 14))  // 500 ms · 2² = 2 s
-        #expect(dispatch.allowance(now: 13.9) == .init(total: 8, perSubscription: 7, overrides: [7: 0]))
-        var started = [dispatch.start(delivery: 4, subscription: 7, now: 13.9)]
+        #expect(dispatch.endpoints[7] == .failing(inFlight: 0, failures: 2, pausedUntil: 13))
+        #expect(dispatch.allowance(now: 12.9) == .init(total: 8, perSubscription: 7, overrides: [7: 0]))
+        var started = [dispatch.start(delivery: 4, subscription: 7, now: 12.9)]
         #expect(started == [false])  // paused
-        #expect(dispatch.allowance(now: 14) == .init(total: 8, perSubscription: 7, overrides: [7: 1]))
-        started = [dispatch.start(delivery: 4, subscription: 7, now: 14), dispatch.start(delivery: 5, subscription: 7, now: 14)]
+        #expect(dispatch.allowance(now: 13) == .init(total: 8, perSubscription: 7, overrides: [7: 1]))
+        started = [dispatch.start(delivery: 4, subscription: 7, now: 13), dispatch.start(delivery: 5, subscription: 7, now: 13)]
         #expect(started == [true, false])  // one probe at a time
+        settlement = dispatch.finish(delivery: 4, attempts: 1, ageSeconds: 0, outcome: .rejected("HTTP 503"), now: 13.5)
+        #expect(dispatch.endpoints[7] == .failing(inFlight: 0, failures: 3, pausedUntil: 15.5))  // 500 ms · 2² = 2 s, the cap
         // Another subscription is untouched by the failing one.
         started = (10..<17).map { dispatch.start(delivery: Int64($0), subscription: 8, now: 14) }
         #expect(started == Array(repeating: true, count: 7))
-        settlement = dispatch.finish(delivery: 4, attempts: 1, ageSeconds: 0, outcome: .accepted, now: 15)
+        started = [dispatch.start(delivery: 6, subscription: 7, now: 15.5)]
+        #expect(started == [true])
+        settlement = dispatch.finish(delivery: 6, attempts: 1, ageSeconds: 0, outcome: .accepted, now: 16)
         #expect(settlement == .delivered)
         #expect(dispatch.endpoints[7] == nil)  // healthy and idle: forgotten
-        #expect(dispatch.allowance(now: 15).overrides[7] == nil)
+        #expect(dispatch.allowance(now: 16).overrides[7] == nil)
     }
 
     @Test func deadAfterMaxAttemptsOrMaxAge() {

@@ -40,9 +40,7 @@ public struct DrawStats: Sendable, Equatable {
         var tiers: [Tier] = []
         for (index, tier) in draw.table.tiers.enumerated() {
             let campaign = index < draw.prizeCampaigns.count && draw.prizeCampaigns[index] > 0 ? draw.prizeCampaigns[index] : nil
-            let coupons = try campaign.map {
-                try postgres.execute("SELECT count(*) FROM coupons WHERE campaign_id = $1", [$0]).first?.int64(0) ?? 0
-            } ?? 0
+            let coupons = try campaign.map { try DrawStore.prizeCoupons(campaignId: $0, on: postgres) } ?? 0
             tiers.append(
                 Tier(
                     name: tier.name, stock: tier.stock, left: left[String(index + 1)].flatMap(Int64.init) ?? 0, won: count(index + 2),

@@ -158,6 +158,11 @@ public enum DrawStore {
         return (full, code)
     }
 
+    /// Prize coupons of a tier's campaign in PostgreSQL (`DrawStats`).
+    static func prizeCoupons(campaignId: Int64, on connection: PostgresConnection) throws -> Int64 {
+        try connection.execute("SELECT count(*) FROM coupons WHERE campaign_id = $1", [campaignId]).first?.int64(0) ?? 0
+    }
+
     public static func attempt(_ attemptId: String, on connection: PostgresConnection) throws -> DrawAttempt? {
         guard let row = try connection.execute(
             """
