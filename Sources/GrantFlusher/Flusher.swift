@@ -260,8 +260,9 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
             touched.insert(stream)
         }
         // The grants are in PostgreSQL now: their user-index hints have served (the wallet reads
-        // the index before PostgreSQL, so it sees each grant in one of them).
-        if !grants.isEmpty { for result in try redis.pipeline(grants.map(GrantHints.removeCommand)) { _ = try result.get() } }
+        // the index before PostgreSQL, so it sees each grant in one of them). One MULTI … EXEC: one
+        // AOF fsync for the batch, not one per 16 KiB of ZREMs (a bulk job's burst is 800k of them).
+        if !grants.isEmpty { for result in try redis.pipelineAsOneWrite(grants.map(GrantHints.removeCommand)) { _ = try result.get() } }
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         for grant in grants { metrics.lagMilliseconds.record(max(0, nowMs - grant.issuedAtMs)) }
         CommitLag.record(grants, nowMs: nowMs, on: redis)
