@@ -6,14 +6,15 @@ import RedisClient
 /// (state, window, eligibility, per-user limit, stock — the shared claim rules), with the request
 /// id `bulk-<job>-<line>`. A line decided before (the batch is re-run after a crash or a
 /// takeover) is answered with its first grant, never a second one, so a job is exactly-once
-/// however often a batch runs. The batch is one pipeline of `BulkGrantScript` calls of
-/// `linesPerCall` lines each: one round trip, one AOF fsync per call.
+/// however often a batch runs. The batch is a stream of `BulkGrantScript` calls of
+/// `linesPerCall` lines each (one AOF fsync per call), each followed by its grants' hints.
 public enum BulkGrantBatch {
     /// Lines per script call: one AOF fsync each with `appendfsync always`, and a bound on how
     /// long one call holds Redis (≈ 15 µs per line here: 500 lines ≈ 7 ms a claim may wait).
     public static let defaultLinesPerCall = 500
-    /// Grants whose user-index hints go in one `MULTI … EXEC` (one AOF write, ≈ 4 ms of Redis).
-    static let hintsPerWrite = 1_000
+    /// Script calls and hint writes queued in Redis at once: enough that a call is always queued
+    /// behind the one running; a claim waits behind at most these (≈ 2 calls).
+    public static let defaultCallsInFlight = 4
 
     /// What the lines of a batch came to.
     public struct Outcome: Sendable, Equatable {
@@ -43,47 +44,73 @@ public enum BulkGrantBatch {
     static func requestIdPrefix(jobId: Int64) -> String { "bulk-\(jobId)-" }
 
     /// Decides `lines` of job `jobId` on `redis`, `linesPerCall` per script call; codes come from `codes`.
+    /// The calls are streamed with `callsInFlight` of them queued in Redis, and each call's grants
+    /// get their user-index hints as soon as its reply is read (`hintsCommands`), so Redis always
+    /// has the next call to run while the node builds arguments and reads replies.
     public static func run(
         jobId: Int64, campaignId: Int64, lines: [(line: Int64, userId: String)], codes: CouponCodeGenerator,
-        linesPerCall: Int = defaultLinesPerCall, on redis: BlockingRedisConnection
+        linesPerCall: Int = defaultLinesPerCall, callsInFlight: Int = defaultCallsInFlight, on redis: BlockingRedisConnection
     ) throws -> Outcome {
+        enum Sent {
+            case decide(Range<Int>)
+            case hints(count: Int, oneWrite: Bool)
+        }
         let scriptKeys = ClaimScript.keys(CampaignKeys(campaignId: campaignId))
-        var commands: [[RedisArgument]] = [BulkGrantScript.script.loadCommand]  // SCRIPT FLUSH cannot break the batch
-        for start in stride(from: 0, to: lines.count, by: linesPerCall) {
-            let args = BulkGrantScript.arguments(
-                jobId: jobId, channel: channel, lines: lines[start..<min(start + linesPerCall, lines.count)], codes: codes)
-            commands.append(BulkGrantScript.script.evalshaCommand(keys: scriptKeys, args: args))
-        }
-        let replies = try redis.pipeline(commands)
-        _ = try replies[0].get()
-        var perLine: [RESPValue] = []
-        perLine.reserveCapacity(lines.count)
-        for reply in replies.dropFirst() {
-            guard let items = try reply.get().array else { throw Failure.unexpected("\(reply)") }
-            perLine.append(contentsOf: items)
-        }
-        guard perLine.count == lines.count else { throw Failure.unexpected("\(perLine.count) replies for \(lines.count) lines") }
-        let outcome = try decode(jobId: jobId, campaignId: campaignId, lines: lines, replies: perLine)
-        try writeHints(outcome.granted, campaignId: campaignId, on: redis)
+        let oneWrite = !redis.isCluster
+        var sent: [Sent] = []  // groups in flight, oldest first
+        var hints: [(commands: [[RedisArgument]], count: Int)] = []  // groups to send next
+        var nextLine = 0
+        var outcome = Outcome()
+        outcome.granted.reserveCapacity(lines.count)
+        try redis.stream(
+            window: callsInFlight,
+            next: {
+                if !hints.isEmpty {
+                    let group = hints.removeFirst()
+                    sent.append(.hints(count: group.count, oneWrite: oneWrite))
+                    return group.commands
+                }
+                guard nextLine < lines.count else { return nil }
+                let range = nextLine..<min(nextLine + linesPerCall, lines.count)
+                var group = nextLine == 0 ? [BulkGrantScript.script.loadCommand] : []  // SCRIPT FLUSH cannot break the batch
+                group.append(
+                    BulkGrantScript.script.evalshaCommand(
+                        keys: scriptKeys, args: BulkGrantScript.arguments(jobId: jobId, channel: channel, lines: lines[range], codes: codes)))
+                nextLine = range.upperBound
+                sent.append(.decide(range))
+                return group
+            },
+            replies: { results in
+                switch sent.removeFirst() {
+                case .hints(let count, let wrapped):
+                    for result in wrapped ? OneWrite.replies(results, of: count) : results { _ = try result.get() }
+                case .decide(let range):
+                    for result in results.dropLast() { _ = try result.get() }  // SCRIPT LOAD
+                    let reply = try results.last!.get()
+                    guard let items = reply.array, items.count == range.count else { throw Failure.unexpected("\(reply)") }
+                    let before = outcome.granted.count
+                    try decode(jobId: jobId, campaignId: campaignId, lines: lines[range], replies: items, into: &outcome)
+                    let commands = hintsCommands(outcome.granted[before...], campaignId: campaignId)
+                    if !commands.isEmpty { hints.append((oneWrite ? OneWrite.wrap(commands) : commands, commands.count)) }
+                }
+            })
         return outcome
     }
 
-    /// The wallet's index of unflushed grants and the flushers' hint, as a claim writes them, a
-    /// thousand grants per `MULTI … EXEC`: one AOF fsync each instead of one per 16 KiB of commands.
-    static func writeHints(_ granted: [Grant], campaignId: Int64, on redis: BlockingRedisConnection) throws {
-        guard !granted.isEmpty else { return }
-        for start in stride(from: 0, to: granted.count, by: hintsPerWrite) {
-            var hints = granted[start..<min(start + hintsPerWrite, granted.count)].flatMap(GrantHints.indexCommands)
-            if start + hintsPerWrite >= granted.count { hints.append(GrantHints.markDirtyCommand([campaignId])) }
-            for result in try redis.pipelineAsOneWrite(hints) { _ = try result.get() }
-        }
+    /// The wallet's index of unflushed grants and the flushers' hint, as a claim writes them
+    /// (sent as one `MULTI … EXEC` on a standalone Redis: one AOF fsync, not one per 16 KiB).
+    static func hintsCommands(_ granted: ArraySlice<Grant>, campaignId: Int64) -> [[RedisArgument]] {
+        guard !granted.isEmpty else { return [] }
+        var commands = granted.flatMap(GrantHints.indexCommands)
+        commands.append(GrantHints.markDirtyCommand([campaignId]))
+        return commands
     }
 
-    /// Maps the script's replies, one per line: a grant record (granted, or replayed by a re-run)
-    /// or a refusal code.
-    static func decode(jobId: Int64, campaignId: Int64, lines: [(line: Int64, userId: String)], replies: [RESPValue]) throws -> Outcome {
-        var outcome = Outcome()
-        outcome.granted.reserveCapacity(lines.count)
+    /// Adds the script's replies, one per line, to `outcome`: a grant record (granted, or
+    /// replayed by a re-run) or a refusal code.
+    static func decode(
+        jobId: Int64, campaignId: Int64, lines: ArraySlice<(line: Int64, userId: String)>, replies: [RESPValue], into outcome: inout Outcome
+    ) throws {
         for ((line, userId), reply) in zip(lines, replies) {
             guard let text = reply.string else { throw Failure.unexpected("\(reply)") }
             if text.utf8.contains(UInt8(ascii: "|")) {
@@ -98,6 +125,5 @@ public enum BulkGrantBatch {
                 throw Failure.unexpected(text)
             }
         }
-        return outcome
     }
 }

@@ -109,7 +109,12 @@ public enum ClaimRules {
           else
             vf, vu = now, now + tonumber(m[8]) * 86400000
           end
-          local nowText, vfText, vuText = ctx.nowText, fmt(vf), fmt(vu)
+          local texts = ctx.texts  -- vf and vu depend only on meta and now: the same for every claim of the call
+          if not texts then
+            texts = {fmt(vf), fmt(vu), fmt(vf - now), fmt(vu - now)}
+            ctx.texts = texts
+          end
+          local nowText, vfText, vuText = ctx.nowText, texts[1], texts[2]
 
           ctx.left = ctx.left - 1
           ctx.claimed[user] = claimed + 1
@@ -123,7 +128,7 @@ public enum ClaimRules {
             id = redis.call('XADD', ctx.grants, '*', \#(GrantStreamEntry.luaFields(code: "code", user: "user", request: "rid", at: "nowText", validFrom: "vfText", validUntil: "vuText")))
           end
           local grant = code .. '|' .. nowText .. '|' .. vfText .. '|' .. vuText .. '|' .. id
-          local record = user .. '\n' .. code .. '|' .. nowText .. '|' .. fmt(vf - now) .. '|' .. fmt(vu - now) .. '|' .. id
+          local record = user .. '\n' .. code .. '|' .. nowText .. '|' .. texts[3] .. '|' .. texts[4] .. '|' .. id
           ctx.written[rid] = record
           ctx.records[#ctx.records + 1] = rid
           ctx.records[#ctx.records + 1] = record
