@@ -55,6 +55,7 @@ public enum BulkGrantBatch {
             case decide(Range<Int>)
             case hints(count: Int, oneWrite: Bool)
         }
+        precondition((1...2_000).contains(linesPerCall), "the script unpacks a call's lines: Lua's stack holds ~8,000 values")
         let scriptKeys = ClaimScript.keys(CampaignKeys(campaignId: campaignId))
         let oneWrite = !redis.isCluster
         var sent: [Sent] = []  // groups in flight, oldest first
