@@ -72,7 +72,7 @@ t0=$(date +%s.%N)
 id=$(api -X POST --data-binary @"$list" -H 'Content-Type: text/csv' "http://127.0.0.1:$node_port/v1/campaigns/$big/bulk-grants" | json 'd["id"]')
 t_upload=$(date +%s.%N)
 rcli config resetstat >/dev/null
-redis_cpu_start=$(cpu_of "$redis_pid"); redis_wait_start=$(runq_wait_ns "$redis_pid"); pg_cpu_start=$(pg_cpu); load_start=$(cut -d' ' -f1 /proc/loadavg)
+redis_cpu_start=$(cpu_of "$redis_pid"); redis_sys_start=$(awk '{print $15}' "/proc/$redis_pid/stat"); redis_wait_start=$(runq_wait_ns "$redis_pid"); pg_cpu_start=$(pg_cpu); load_start=$(cut -d' ' -f1 /proc/loadavg)
 rss_max=0; killed=0; cpu_total=0; cpu_start=$(cpu_of "$node_pid")
 while :; do
   s=$(job "$id") || { sleep 0.2; continue; }
@@ -92,7 +92,7 @@ while :; do
 done
 t1=$(date +%s.%N)
 cpu_total=$(echo "$cpu_total + $(cpu_of "$node_pid") - $cpu_start" | bc)
-redis_cpu=$(( $(cpu_of "$redis_pid") - redis_cpu_start )); redis_wait_ms=$(( ($(runq_wait_ns "$redis_pid") - redis_wait_start) / 1000000 )); pg_cpu_job=$(( $(pg_cpu) - pg_cpu_start ))
+redis_cpu=$(( $(cpu_of "$redis_pid") - redis_cpu_start )); redis_sys=$(( $(awk '{print $15}' "/proc/$redis_pid/stat") - redis_sys_start )); redis_wait_ms=$(( ($(runq_wait_ns "$redis_pid") - redis_wait_start) / 1000000 )); pg_cpu_job=$(( $(pg_cpu) - pg_cpu_start ))
 load_end=$(cut -d' ' -f1 /proc/loadavg)
 rcli info commandstats | grep -E 'evalsha|xadd|zadd|pexpire|zrem|xreadgroup|xack|sadd|hget|hmget|hincrby|hset|exec' | tr -d '\r' \
   | sed 's/^cmdstat_/    /' >"$run_dir/commandstats.txt" || true
@@ -103,7 +103,7 @@ lines_per_s=$(echo "$lines / $run_s" | bc)
 echo "  upload ${upload_s}s, job ${run_s}s: $lines_per_s lines/s; claims/s (same run) $claims_per_s → ratio $(echo "scale=2; $lines_per_s / $claims_per_s" | bc)x"
 echo "  node CPU over the job: ${cpu_total} ticks ($(echo "scale=1; $cpu_total * 10000 / $lines" | bc) µs per line at 100 ticks/s)"
 echo "  node VmRSS max during the job: $((rss_max / 1024)) MB"
-echo "  Redis CPU over the job: ${redis_cpu} ticks ($(echo "scale=1; $redis_cpu * 10000 / $lines" | bc) µs per line);" \
+echo "  Redis CPU over the job: ${redis_cpu} ticks ($(echo "scale=1; $redis_cpu * 10000 / $lines" | bc) µs per line, of which system ${redis_sys} ticks: sockets, AOF write + fsync);" \
   "PostgreSQL CPU: ${pg_cpu_job} ticks ($(echo "scale=1; $pg_cpu_job * 10000 / $lines" | bc) µs per line, incl. the flusher's writes)"
 echo "  Redis waited ${redis_wait_ms} ms for a CPU (run queue) during the job"
 echo "  load average ${load_start} at the start, ${load_end} at the end; Redis commands during the job (calls, µs per call):"
