@@ -37,6 +37,17 @@ json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 status=0
 check() { if [ "$2" = "$3" ]; then echo "  ok   $1 = $2"; else echo "  FAIL $1 = $2, expected $3"; status=1; fi; }
 cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# PostgreSQL's CPU: the postmaster with its reaped children, plus the live backends.
+pg_cpu() {
+  local total; total=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pg_pid/stat")
+  for child in $(cat "/proc/$pg_pid/task/$pg_pid/children" 2>/dev/null); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$child/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+rcli() { redis-cli -p "$redis_port" "$@"; }
+# Nanoseconds a process' threads waited for a CPU (run queue, /proc/PID/task/*/schedstat field 2).
+runq_wait_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $2} END {printf "%.0f\n", s}'; }
 template=$(api -X POST "http://127.0.0.1:$node_port/v1/templates" -d '{"name":"bulk","currency":"CNY","kind":"amount_off","threshold":0,"amount":500,"validity":{"type":"relative","days":30}}' | json 'd["id"]')
 campaign() {  # campaign STOCK → id
   local now; now=$(date -u +%s)
@@ -60,6 +71,8 @@ big=$(campaign "$stock")
 t0=$(date +%s.%N)
 id=$(api -X POST --data-binary @"$list" -H 'Content-Type: text/csv' "http://127.0.0.1:$node_port/v1/campaigns/$big/bulk-grants" | json 'd["id"]')
 t_upload=$(date +%s.%N)
+rcli config resetstat >/dev/null
+redis_cpu_start=$(cpu_of "$redis_pid"); redis_sys_start=$(awk '{print $15}' "/proc/$redis_pid/stat"); redis_wait_start=$(runq_wait_ns "$redis_pid"); pg_cpu_start=$(pg_cpu); load_start=$(cut -d' ' -f1 /proc/loadavg)
 rss_max=0; killed=0; cpu_total=0; cpu_start=$(cpu_of "$node_pid")
 while :; do
   s=$(job "$id") || { sleep 0.2; continue; }
@@ -79,6 +92,10 @@ while :; do
 done
 t1=$(date +%s.%N)
 cpu_total=$(echo "$cpu_total + $(cpu_of "$node_pid") - $cpu_start" | bc)
+redis_cpu=$(( $(cpu_of "$redis_pid") - redis_cpu_start )); redis_sys=$(( $(awk '{print $15}' "/proc/$redis_pid/stat") - redis_sys_start )); redis_wait_ms=$(( ($(runq_wait_ns "$redis_pid") - redis_wait_start) / 1000000 )); pg_cpu_job=$(( $(pg_cpu) - pg_cpu_start ))
+load_end=$(cut -d' ' -f1 /proc/loadavg)
+rcli info commandstats | grep -E 'evalsha|xadd|zadd|pexpire|zrem|xreadgroup|xack|sadd|hget|hmget|hincrby|hset|exec' | tr -d '\r' \
+  | sed 's/^cmdstat_/    /' >"$run_dir/commandstats.txt" || true
 s=$(job "$id")
 echo "  $s"
 run_s=$(echo "$t1 - $t_upload" | bc); upload_s=$(echo "$t_upload - $t0" | bc)
@@ -86,6 +103,11 @@ lines_per_s=$(echo "$lines / $run_s" | bc)
 echo "  upload ${upload_s}s, job ${run_s}s: $lines_per_s lines/s; claims/s (same run) $claims_per_s → ratio $(echo "scale=2; $lines_per_s / $claims_per_s" | bc)x"
 echo "  node CPU over the job: ${cpu_total} ticks ($(echo "scale=1; $cpu_total * 10000 / $lines" | bc) µs per line at 100 ticks/s)"
 echo "  node VmRSS max during the job: $((rss_max / 1024)) MB"
+echo "  Redis CPU over the job: ${redis_cpu} ticks ($(echo "scale=1; $redis_cpu * 10000 / $lines" | bc) µs per line, of which system ${redis_sys} ticks: sockets, AOF write + fsync);" \
+  "PostgreSQL CPU: ${pg_cpu_job} ticks ($(echo "scale=1; $pg_cpu_job * 10000 / $lines" | bc) µs per line, incl. the flusher's writes)"
+echo "  Redis waited ${redis_wait_ms} ms for a CPU (run queue) during the job"
+echo "  load average ${load_start} at the start, ${load_end} at the end; Redis commands during the job (calls, µs per call):"
+cat "$run_dir/commandstats.txt"
 check state "$(echo "$s" | json 'd["state"]')" done
 check resumes "$(echo "$s" | json 'd["resumes"]')" "$kills"
 check granted "$(echo "$s" | json 'd["granted"]')" "$stock"

@@ -2,17 +2,19 @@ import CouponCore
 import Issuance
 import RedisClient
 
-/// One batch of a bulk job decided in Redis: every line runs the claim script, the same
-/// decision as an HTTP claim (state, window, eligibility, per-user limit, stock), with the
-/// request id `bulk-<job>-<line>`. A line decided before (the batch is re-run after a crash or
-/// a takeover) is answered `replayed` with its first grant, never a second one, so a job is
-/// exactly-once however often a batch runs. The batch is one pipeline of `ClaimBatchScript`
-/// calls — the engine's batched claim, the shared claim rules once per line inside each call —
-/// so a line is decided exactly as an HTTP claim is: one round trip, one fsync per call.
+/// One batch of a bulk job decided in Redis: every line gets the same decision as an HTTP claim
+/// (state, window, eligibility, per-user limit, stock — the shared claim rules), with the request
+/// id `bulk-<job>-<line>`. A line decided before (the batch is re-run after a crash or a
+/// takeover) is answered with its first grant, never a second one, so a job is exactly-once
+/// however often a batch runs. The batch is a stream of `BulkGrantScript` calls of
+/// `linesPerCall` lines each (one AOF fsync per call), each followed by its grants' hints.
 public enum BulkGrantBatch {
     /// Lines per script call: one AOF fsync each with `appendfsync always`, and a bound on how
-    /// long one call holds Redis (≈ this many claim decisions).
-    public static let linesPerCall = 200
+    /// long one call holds Redis (≈ 15 µs per line here: 500 lines ≈ 7 ms a claim may wait).
+    public static let defaultLinesPerCall = 500
+    /// Script calls and hint writes queued in Redis at once: enough that a call is always queued
+    /// behind the one running; a claim waits behind at most these (≈ 2 calls).
+    public static let defaultCallsInFlight = 4
 
     /// What the lines of a batch came to.
     public struct Outcome: Sendable, Equatable {
@@ -36,56 +38,93 @@ public enum BulkGrantBatch {
     public static let channel = "bulk"
 
     /// The request id of line `line` of job `jobId`.
-    public static func requestId(jobId: Int64, line: Int64) -> String { "bulk-\(jobId)-\(line)" }
+    public static func requestId(jobId: Int64, line: Int64) -> String { requestIdPrefix(jobId: jobId) + String(line) }
 
-    /// Decides `lines` of job `jobId` on `redis`; codes come from `codes`.
+    /// `bulk-<job>-`: what the script prefixes to each line number.
+    static func requestIdPrefix(jobId: Int64) -> String { "bulk-\(jobId)-" }
+
+    /// Decides `lines` of job `jobId` on `redis`, `linesPerCall` per script call; codes come from `codes`.
+    /// The calls are streamed with `callsInFlight` of them queued in Redis, and each call's grants
+    /// get their user-index hints as soon as its reply is read (`hintsCommands`), so Redis always
+    /// has the next call to run while the node builds arguments and reads replies.
     public static func run(
         jobId: Int64, campaignId: Int64, lines: [(line: Int64, userId: String)], codes: CouponCodeGenerator,
-        on redis: BlockingRedisConnection
+        linesPerCall: Int = defaultLinesPerCall, callsInFlight: Int = defaultCallsInFlight, on redis: BlockingRedisConnection
     ) throws -> Outcome {
-        let keys = CampaignKeys(campaignId: campaignId)
-        var commands: [[RedisArgument]] = [ClaimBatchScript.script.loadCommand]  // SCRIPT FLUSH cannot break the batch
-        let scriptKeys = ClaimScript.keys(keys)
-        for start in stride(from: 0, to: lines.count, by: linesPerCall) {
-            let slice = lines[start..<min(start + linesPerCall, lines.count)]
-            let args = ClaimBatchScript.arguments(
-                slice.map { (userId: $0.userId, requestId: requestId(jobId: jobId, line: $0.line), code: codes.code(), tags: [], channel: channel) })
-            commands.append(ClaimBatchScript.script.evalshaCommand(keys: scriptKeys, args: args))
+        enum Sent {
+            case decide(Range<Int>)
+            case hints(count: Int, oneWrite: Bool)
         }
-        let replies = try redis.pipeline(commands)
-        _ = try replies[0].get()
-        var perLine: [RESPValue] = []
-        perLine.reserveCapacity(lines.count)
-        for reply in replies.dropFirst() {
-            guard let items = try reply.get().array else { throw Failure.unexpected("\(reply)") }
-            perLine.append(contentsOf: items)
-        }
-        guard perLine.count == lines.count else { throw Failure.unexpected("\(perLine.count) replies for \(lines.count) lines") }
-        let outcome = try decode(jobId: jobId, campaignId: campaignId, lines: lines, replies: perLine)
-        if !outcome.granted.isEmpty {
-            // The wallet's index of unflushed grants and the flushers' hint, as a claim writes them.
-            var hints = outcome.granted.flatMap(GrantHints.indexCommands)
-            hints.append(GrantHints.markDirtyCommand([campaignId]))
-            for result in try redis.pipeline(hints) { _ = try result.get() }
-        }
+        precondition((1...2_000).contains(linesPerCall), "the script unpacks a call's lines: Lua's stack holds ~8,000 values")
+        let scriptKeys = ClaimScript.keys(CampaignKeys(campaignId: campaignId))
+        let oneWrite = !redis.isCluster
+        var sent: [Sent] = []  // groups in flight, oldest first
+        var hints: [(commands: [[RedisArgument]], count: Int)] = []  // groups to send next
+        var nextLine = 0
+        var outcome = Outcome()
+        outcome.granted.reserveCapacity(lines.count)
+        try redis.stream(
+            window: callsInFlight,
+            next: {
+                if !hints.isEmpty {
+                    let group = hints.removeFirst()
+                    sent.append(.hints(count: group.count, oneWrite: oneWrite))
+                    return group.commands
+                }
+                guard nextLine < lines.count else { return nil }
+                let range = nextLine..<min(nextLine + linesPerCall, lines.count)
+                var group = nextLine == 0 ? [BulkGrantScript.script.loadCommand] : []  // SCRIPT FLUSH cannot break the batch
+                group.append(
+                    BulkGrantScript.script.evalshaCommand(
+                        keys: scriptKeys, args: BulkGrantScript.arguments(jobId: jobId, channel: channel, lines: lines[range], codes: codes)))
+                nextLine = range.upperBound
+                sent.append(.decide(range))
+                return group
+            },
+            replies: { results in
+                switch sent.removeFirst() {
+                case .hints(let count, let wrapped):
+                    for result in wrapped ? OneWrite.replies(results, of: count) : results { _ = try result.get() }
+                case .decide(let range):
+                    for result in results.dropLast() { _ = try result.get() }  // SCRIPT LOAD
+                    let reply = try results.last!.get()
+                    guard let items = reply.array, items.count == range.count else { throw Failure.unexpected("\(reply)") }
+                    let before = outcome.granted.count
+                    try decode(jobId: jobId, campaignId: campaignId, lines: lines[range], replies: items, into: &outcome)
+                    let commands = hintsCommands(outcome.granted[before...], campaignId: campaignId)
+                    if !commands.isEmpty { hints.append((oneWrite ? OneWrite.wrap(commands) : commands, commands.count)) }
+                }
+            })
         return outcome
     }
 
-    /// Maps the claim script's replies, one per line.
-    static func decode(jobId: Int64, campaignId: Int64, lines: [(line: Int64, userId: String)], replies: [RESPValue]) throws -> Outcome {
-        var outcome = Outcome()
+    /// The wallet's index of unflushed grants and the flushers' hint, as a claim writes them
+    /// (sent as one `MULTI … EXEC` on a standalone Redis: one AOF fsync, not one per 16 KiB).
+    static func hintsCommands(_ granted: ArraySlice<Grant>, campaignId: Int64) -> [[RedisArgument]] {
+        guard !granted.isEmpty else { return [] }
+        var commands = granted.flatMap(GrantHints.indexCommands)
+        commands.append(GrantHints.markDirtyCommand([campaignId]))
+        return commands
+    }
+
+    /// Adds the script's replies, one per line, to `outcome`: a grant record (granted, or
+    /// replayed by a re-run) or a refusal code.
+    static func decode(
+        jobId: Int64, campaignId: Int64, lines: ArraySlice<(line: Int64, userId: String)>, replies: [RESPValue], into outcome: inout Outcome
+    ) throws {
         for ((line, userId), reply) in zip(lines, replies) {
-            let requestId = requestId(jobId: jobId, line: line)
-            guard let decision = ClaimDecision(reply: reply, campaignId: campaignId, userId: userId, requestId: requestId) else {
-                throw Failure.unexpected("\(reply)")
-            }
-            switch decision {
-            case .granted(let grant), .replayed(let grant): outcome.granted.append(grant)
-            case .refused(let refusal): outcome.refusals.append((line, userId, refusal.rawValue))
-            case .requestConflict: outcome.refusals.append((line, userId, "request_conflict"))
-            case .unknownCampaign: throw Failure.unknownCampaign
+            guard let text = reply.string else { throw Failure.unexpected("\(reply)") }
+            if text.utf8.contains(UInt8(ascii: "|")) {
+                guard let grant = Grant(record: text, campaignId: campaignId, userId: userId, requestId: requestId(jobId: jobId, line: line))
+                else { throw Failure.unexpected(text) }
+                outcome.granted.append(grant)
+            } else if text == "unknown_campaign" {
+                throw Failure.unknownCampaign
+            } else if text == "request_conflict" || ClaimRefusal(rawValue: text) != nil {
+                outcome.refusals.append((line, userId, text))
+            } else {
+                throw Failure.unexpected(text)
             }
         }
-        return outcome
     }
 }

@@ -3,7 +3,9 @@
 /// here holds for both. `claim_context` reads what every claim of one call shares (meta, time,
 /// stock, the request buckets); `claim` decides one claim in order, keeping its writes in the
 /// context so later claims of the same call see them; `claim_finish` applies the counter writes,
-/// which cannot fail. Within one script call the claims run atomically, so deciding them one
+/// which cannot fail (a caller that read every request record and user count of its call ahead
+/// sets `ctx.prefetched`: `claim` then asks Redis for neither, `claim_finish` writes the counts in
+/// one `HSET`). Within one script call the claims run atomically, so deciding them one
 /// after another against the context is exactly deciding them as separate single-claim calls.
 ///
 /// Request records (idempotency) live in per-window hashes `cp:{c:ID}:rq:<window number>`, field
@@ -61,7 +63,9 @@ public enum ClaimRules {
         end
 
         local function claim(ctx, user, rid, code, tags, channel)
-          local prior = ctx.written[rid] or redis.call('HGET', ctx.bucket, rid) or redis.call('HGET', ctx.previous, rid)
+          -- ctx.prefetched: the caller read every request record of the call ahead (a bulk batch, one HMGET per bucket).
+          local prior = ctx.written[rid]
+          if not prior and not ctx.prefetched then prior = redis.call('HGET', ctx.bucket, rid) or redis.call('HGET', ctx.previous, rid) end
           if prior then
             local sep = string.find(prior, '\n', 1, true)
             if string.sub(prior, 1, sep - 1) ~= user then return {'request_conflict'} end
@@ -105,7 +109,12 @@ public enum ClaimRules {
           else
             vf, vu = now, now + tonumber(m[8]) * 86400000
           end
-          local nowText, vfText, vuText = ctx.nowText, fmt(vf), fmt(vu)
+          local texts = ctx.texts  -- vf and vu depend only on meta and now: the same for every claim of the call
+          if not texts then
+            texts = {fmt(vf), fmt(vu), fmt(vf - now), fmt(vu - now)}
+            ctx.texts = texts
+          end
+          local nowText, vfText, vuText = ctx.nowText, texts[1], texts[2]
 
           ctx.left = ctx.left - 1
           ctx.claimed[user] = claimed + 1
@@ -119,7 +128,7 @@ public enum ClaimRules {
             id = redis.call('XADD', ctx.grants, '*', \#(GrantStreamEntry.luaFields(code: "code", user: "user", request: "rid", at: "nowText", validFrom: "vfText", validUntil: "vuText")))
           end
           local grant = code .. '|' .. nowText .. '|' .. vfText .. '|' .. vuText .. '|' .. id
-          local record = user .. '\n' .. code .. '|' .. nowText .. '|' .. fmt(vf - now) .. '|' .. fmt(vu - now) .. '|' .. id
+          local record = user .. '\n' .. code .. '|' .. nowText .. '|' .. texts[3] .. '|' .. texts[4] .. '|' .. id
           ctx.written[rid] = record
           ctx.records[#ctx.records + 1] = rid
           ctx.records[#ctx.records + 1] = record
@@ -131,7 +140,13 @@ public enum ClaimRules {
             redis.call('DECRBY', ctx.stock, ctx.granted)
             redis.call('HINCRBY', ctx.meta, '\#(CampaignMeta.issued)', ctx.granted)
             ctx.counts['granted'] = ctx.granted
-            for user, n in pairs(ctx.added) do redis.call('HINCRBY', ctx.users, user, n) end
+            if ctx.prefetched then  -- counts are absolute in ctx.claimed (each was read before it grew): one HSET
+              local fields = {}
+              for user in pairs(ctx.added) do fields[#fields + 1] = user; fields[#fields + 1] = ctx.claimed[user] end
+              redis.call('HSET', ctx.users, unpack(fields))
+            else
+              for user, n in pairs(ctx.added) do redis.call('HINCRBY', ctx.users, user, n) end
+            end
             redis.call('HSET', ctx.bucket, unpack(ctx.records))
             if redis.call('PTTL', ctx.bucket) < 0 then redis.call('PEXPIREAT', ctx.bucket, ctx.expires) end
             caps_finish(ctx.caps)

@@ -130,6 +130,67 @@ public final class BlockingRedisConnection: @unchecked Sendable {  // the hiredi
         }
     }
 
+    /// `commands` pipelined inside one `MULTI … EXEC` (`OneWrite`) on a standalone server: many
+    /// small writes that need no atomicity reach the AOF in one write, one fsync. On a cluster
+    /// the keys may span slots, which one transaction cannot: there it is `pipeline`.
+    public func pipelineAsOneWrite(_ commands: [[RedisArgument]]) throws(RedisError) -> [Result<RESPValue, RedisError>] {
+        if cluster != nil || commands.count < 2 { return try pipeline(commands) }
+        return OneWrite.replies(try pipeline(OneWrite.wrap(commands)), of: commands.count)
+    }
+
+    /// True when opened on Redis Cluster (commands are routed per key; `OneWrite` cannot span slots).
+    public var isCluster: Bool { cluster != nil }
+
+    /// Streams groups of commands with up to `window` groups in flight: `next` is asked for a
+    /// group only when it can be sent, and `replies` gets each group's replies, in order, as soon
+    /// as they are read — so the server has the following groups queued while the caller builds
+    /// commands and works on replies (a `pipeline` per group leaves it idle meanwhile). `replies`
+    /// may give `next` more to send: `next` is asked again after every group; the stream ends
+    /// when `next` returns nil with nothing in flight. An I/O error, or an error thrown by either
+    /// closure, ends it and drops the connection (replies may be outstanding). On a cluster, one
+    /// group at a time.
+    public func stream(
+        window: Int, next: () throws -> [[RedisArgument]]?, replies: ([Result<RESPValue, RedisError>]) throws -> Void
+    ) throws {
+        precondition(window >= 1)
+        if let cluster {
+            while let group = try next() { try replies(try cluster.pipeline(group)) }
+            return
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        var inFlight: [Int] = []  // commands per group sent, oldest first
+        do {
+            let context = try liveContext()
+            while true {
+                while inFlight.count < window, let group = try next() {
+                    for args in group {
+                        let status = withArgv(args) { argc, argv, lengths in redisAppendCommandArgv(context, argc, argv, lengths) }
+                        guard status == REDIS_OK else { throw failure(of: context) }
+                    }
+                    var written: Int32 = 0
+                    repeat {
+                        guard redisBufferWrite(context, &written) == REDIS_OK else { throw failure(of: context) }
+                    } while written == 0
+                    inFlight.append(group.count)
+                }
+                guard !inFlight.isEmpty else { return }
+                var results: [Result<RESPValue, RedisError>] = []
+                results.reserveCapacity(inFlight[0])
+                for _ in 0..<inFlight.removeFirst() {
+                    var raw: UnsafeMutableRawPointer?
+                    guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw failure(of: context) }
+                    results.append(RESPValue(copying: raw.assumingMemoryBound(to: redisReply.self)).asResult)
+                    freeReplyObject(raw)
+                }
+                try replies(results)
+            }
+        } catch {
+            dropContext()
+            throw error
+        }
+    }
+
     /// `commands` pipelined, then `WAIT` right behind them on the same connection (on a
     /// cluster: on each master's connection, behind that master's commands). Each reply is
     /// judged by the `WAIT` that covers it (`ReplicaWait.judge`): `.unconfirmed` when fewer
