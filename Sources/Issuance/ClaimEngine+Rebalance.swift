@@ -19,7 +19,7 @@ extension ClaimEngine {
         let key = BatchKey(campaignId: pending.request.campaignId, shard: pending.shard)
         guard pending.attempt < options.rebalanceAttempts else {
             shardCounters.refusedWithStockElsewhere.add(1, ordering: .relaxed)
-            return pending.completion(.success(.refused(.soldOut)))
+            return complete(pending, .success(.refused(.soldOut)))
         }
         if rebalancing[key] != nil { return rebalancing[key]!.append(pending) }
         rebalancing[key] = [pending]
@@ -58,7 +58,7 @@ extension ClaimEngine {
         if mark && options.soldOutMarkMs > 0 {
             soldOut.mark(key.campaignId, forNanoseconds: UInt64(options.soldOutMarkMs) * 1_000_000)
         }
-        for item in waiting { item.completion(.success(.refused(.soldOut))) }
+        for item in waiting { complete(item, .success(.refused(.soldOut))) }
     }
 
     /// Every shard's `GET stock` and `HLEN xout`, pipelined; nil when any reply failed.

@@ -44,7 +44,10 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
 
     struct Pending {
         let request: ClaimRequest
-        let completion: Completion
+        /// Who hears the decision. A waiter of up to three words (the HTTP claim path's: its
+        /// handler and responder) sits inline in the existential, so a claim costs no closure
+        /// context.
+        let waiter: any ClaimWaiter
         /// The user's home shard (0 for an unsharded campaign).
         var shard = 0
         /// Home-shard retries after a rebalance so far.
@@ -91,8 +94,13 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
 
     /// Decides `request`; `completion` runs on this loop.
     public func claim(_ request: ClaimRequest, _ completion: @escaping Completion) {
+        claim(request, waiter: ClosureWaiter(body: completion))
+    }
+
+    /// Decides `request`; `waiter.claimDecided` runs on this loop.
+    public func claim(_ request: ClaimRequest, waiter: some ClaimWaiter) {
         loop.preconditionInEventLoop()
-        let pending = Pending(request: request, completion: completion)
+        let pending = Pending(request: request, waiter: waiter)
         guard let count = shardCounts[request.campaignId] else { return resolveShards(pending) }
         route(pending, shardCount: count)
     }
@@ -109,11 +117,11 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
             let waiting = resolving.removeValue(forKey: campaignId) ?? []
             switch result {
             case .failure(let error):
-                for item in waiting { item.completion(.failure(.redis(error))) }
+                for item in waiting { complete(item, .failure(.redis(error))) }
             case .success(let reply):
                 let fields = reply.array ?? []
                 guard fields.count == 2, fields[0].string != nil else {
-                    for item in waiting { item.completion(.success(.unknownCampaign)) }
+                    for item in waiting { complete(item, .success(.unknownCampaign)) }
                     return
                 }
                 let count = min(max(fields[1].string.flatMap(Int.init) ?? 1, 1), CampaignShards.maxCount)
@@ -152,7 +160,7 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
         ) { [self] result in
             guard case .success(let reply) = result, SoldOutProbe.isSoldOut(reply) else { return enqueue(pending) }
             countLocalRefusal(request.campaignId)
-            pending.completion(.success(.refused(.soldOut)))
+            complete(pending, .success(.refused(.soldOut)))
         }
     }
 
@@ -268,7 +276,7 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
             default: break
             }
         }
-        pending.completion(result)
+        complete(pending, result)
         if case .success(.granted(let grant)) = result { recordHints(grant) }
         if case .success(.replayed(let grant)) = result { recordHints(grant) }
         if let unconfirmed { recordHints(unconfirmed) }

@@ -105,6 +105,37 @@ import Testing
         #expect(RouteParameters(dictionaryLiteral: ("a", "1"), ("b", "2")).dictionary == ["a": "1", "b": "2"])
     }
 
+    /// The head's copy and its spans share one array: cut from the middle of a buffer (a
+    /// pipelined request after another), names, values, duplicates and byte lookups stay right.
+    @Test func headerFieldsShareOneAllocationWithTheirSpans() {
+        let before = Array("GET / HTTP/1.1\r\n".utf8)
+        let lines = Array("Host: a\r\nX-Two: 1\r\nx-two: 2\r\nAuthorization: Bearer k\r\n".utf8)
+        let buffer = before + lines + Array("\r\n".utf8)
+        func span(_ name: String, _ value: String) -> RawHeaderFields.Span {
+            let line = Array("\(name): \(value)".utf8)
+            let start = before.count + (0...(lines.count - line.count)).first { Array(lines[$0..<($0 + line.count)]) == line }!
+            let valueStart = start + name.utf8.count + 2
+            return .init(nameStart: Int32(start), nameEnd: Int32(start + name.utf8.count),
+                         valueStart: Int32(valueStart), valueEnd: Int32(valueStart + value.utf8.count))
+        }
+        let raw = RawHeaderFields(
+            head: buffer[before.count..<(before.count + lines.count)],
+            spans: [span("Host", "a"), span("X-Two", "1"), span("x-two", "2"), span("Authorization", "Bearer k")])
+        let headers = HTTPHeaders(raw: raw)
+        #expect(headers.count == 4 && raw.indices == 0..<4)
+        #expect(headers.map(\.name) == ["Host", "X-Two", "x-two", "Authorization"])
+        #expect(headers["x-TWO"] == "1" && headers.values(for: "X-two") == ["1", "2"] && headers["host"] == "a")
+        #expect(headers.withFirstValueBytes(for: "authorization") { $0.map { Array($0) } } == Array("Bearer k".utf8))
+        #expect(headers["missing"] == nil && !headers.contains(name: "hos"))
+    }
+
+    /// The claim handler's answer (its handler and responder) fits an existential's three inline
+    /// words, so the engine holds it without allocating.
+    @Test func claimAnswerFitsTheInlineWaiter() {
+        #expect(MemoryLayout<ClaimHandler.Answer>.size <= 3 * MemoryLayout<Int>.size)
+        #expect(MemoryLayout<ClaimHandler.Answer>.alignment <= MemoryLayout<Int>.alignment)
+    }
+
     /// A loop's last key answers only while `KeyCache.lookup` would answer the same: the same
     /// key's bytes, younger than the refresh age, and no change to the cache since.
     @Test func lastKeyServesOnlyWhatTheCacheWould() {

@@ -7,11 +7,14 @@ import RiskControl
 
 /// `POST /v1/campaigns/{id}/claims`: the flash-sale hot path, as translation only. Parses the
 /// request, applies the claim rate limit, hands the claim to the loop's `ClaimEngine` and
-/// answers its `ClaimDecision`; all on the connection's event loop.
-struct ClaimHandler {
+/// answers its `ClaimDecision`; all on the connection's event loop. A class, made once per
+/// node, so that a claim's `Answer` (this and the responder) fits the engine's inline waiter.
+final class ClaimHandler: Sendable {
     let api: API
     /// Per-second outcome counts in Redis for the console's charts (see `ClaimSeries`).
     let series = ClaimSeries.Recorder()
+
+    init(api: API) { self.api = api }
 
     func handle(_ request: HTTPRequest, _ parameters: RouteParameters, _ responder: Responder) {
         guard let campaignId = parameters.resourceID("id"), campaignId > 0 else {
@@ -34,13 +37,24 @@ struct ClaimHandler {
         }
         guard let loop = EventLoop.current else { return responder.respond(APIError.internalError) }
         let request = ClaimRequest(campaignId: campaignId, userId: userId, requestId: requestId, tags: tags, channel: channel)
-        let engine = api.engine(on: loop)
-        engine.claim(request) { [api, series] result in
+        api.engine(on: loop).claim(request, waiter: Answer(handler: self, responder: responder))
+    }
+
+    /// Answers a claim's decision: the handler and the responder, three words, held inline by
+    /// the engine (no closure context per claim).
+    struct Answer: ClaimWaiter {
+        let handler: ClaimHandler
+        let responder: Responder
+
+        func claimDecided(_ result: Result<ClaimDecision, ClaimEngineError>, request: ClaimRequest, engine: ClaimEngine) {
+            let api = handler.api
             switch result {
             case .success(let decision):
                 api.metrics.recordClaim(outcome: decision.outcome)
-                if api.configuration.claimSeries { series.record(campaignId, outcome: decision.outcome, redis: engine.redis, loop: loop) }
-                responder.respond(Self.response(decision))
+                if api.configuration.claimSeries {
+                    handler.series.record(request.campaignId, outcome: decision.outcome, redis: engine.redis, loop: engine.loop)
+                }
+                responder.respond(ClaimHandler.response(decision))
             case .failure(.badReply(let reply)):
                 api.logger.error("claim_bad_reply", ["reply": reply])
                 responder.respond(APIError.internalError)

@@ -350,17 +350,9 @@ public struct HTTPRequestParser: Sendable {
         if hostCount == 0 && version == .http1_1 { return fail(.missingHost) }
         let keepAlive = version == .http1_1 ? !connectionClose : (connectionKeepAlive && !connectionClose)
         let length = contentLength ?? 0
-        // One copy of the header lines; spans relative to it.
-        // `spans` keeps its capacity for the next head; the copy is made at its final size.
-        let shift = Int32(headStart)
-        var relative: [RawHeaderFields.Span] = []
-        relative.reserveCapacity(spans.count)
-        for span in spans {
-            relative.append(RawHeaderFields.Span(
-                nameStart: span.nameStart - shift, nameEnd: span.nameEnd - shift,
-                valueStart: span.valueStart - shift, valueEnd: span.valueEnd - shift))
-        }
-        let raw = RawHeaderFields(bytes: Array(buffer[headStart..<headEnd]), spans: relative)
+        // One copy of the header lines and their spans (one allocation); `spans` keeps its
+        // capacity for the next head.
+        let raw = RawHeaderFields(head: buffer[headStart..<headEnd], spans: spans)
         let head = HTTPRequestHead(
             method: method, target: target, version: version, headers: HTTPHeaders(raw: raw),
             contentLength: length, keepAlive: keepAlive, expectsContinue: expectsContinue,

@@ -27,13 +27,13 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         self.raw = raw
     }
 
-    public var count: Int { raw?.spans.count ?? fields.count }
+    public var count: Int { raw?.count ?? fields.count }
     public var isEmpty: Bool { count == 0 }
 
     /// Every field as Strings, in order.
     private var allFields: [(name: String, value: String)] {
         guard let raw else { return fields }
-        return raw.spans.indices.map { (name: raw.name($0), value: raw.value($0)) }
+        return raw.indices.map { (name: raw.name($0), value: raw.value($0)) }
     }
 
     private mutating func materialize() {
@@ -78,8 +78,8 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     public func withFirstValueBytes<R>(for name: String, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
         if let raw {
             guard let index = raw.firstIndex(named: name) else { return body(nil) }
-            let span = raw.spans[index]
-            return raw.bytes.withUnsafeBufferPointer { all in
+            let span = raw[span: index]
+            return raw.withHeadBytes { all in
                 body(UnsafeBufferPointer(rebasing: all[Int(span.valueStart)..<Int(span.valueEnd)]))
             }
         }
@@ -127,30 +127,68 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
 }
 
 /// A request head's header fields as spans of one copy of the head's bytes (made by
-/// `HTTPRequestParser`): no `String` per name or value until one is asked for.
+/// `HTTPRequestParser`): no `String` per name or value until one is asked for. The copy and the
+/// spans share one allocation: the head's bytes, then one 16-byte `Span` per field.
 struct RawHeaderFields: Sendable {
-    struct Span: Sendable {
+    struct Span: Sendable, Equatable {
         var nameStart: Int32, nameEnd: Int32, valueStart: Int32, valueEnd: Int32
     }
 
-    let bytes: [UInt8]
-    let spans: [Span]
+    /// The head's bytes (`headCount` of them), then `count` spans relative to them.
+    private let storage: [UInt8]
+    private let headCount: Int
+    /// Number of fields.
+    let count: Int
+
+    /// Copies `head` and `spans` (positions in the buffer `head` was cut from, made relative to
+    /// `head.startIndex`) into one array.
+    init(head: ArraySlice<UInt8>, spans: [Span]) {
+        let shift = Int32(head.startIndex)
+        let spanBytes = MemoryLayout<Span>.stride
+        headCount = head.count
+        count = spans.count
+        storage = [UInt8](unsafeUninitializedCapacity: head.count + spans.count * spanBytes) { out, initialized in
+            let base = UnsafeMutableRawBufferPointer(out)
+            head.withUnsafeBytes { base.copyMemory(from: $0) }
+            for (index, span) in spans.enumerated() {
+                let relative = Span(
+                    nameStart: span.nameStart - shift, nameEnd: span.nameEnd - shift,
+                    valueStart: span.valueStart - shift, valueEnd: span.valueEnd - shift)
+                base.storeBytes(of: relative, toByteOffset: head.count + index * spanBytes, as: Span.self)
+            }
+            initialized = head.count + spans.count * spanBytes
+        }
+    }
+
+    var indices: Range<Int> { 0..<count }
+
+    subscript(span index: Int) -> Span {
+        precondition(index >= 0 && index < count, "header index out of range")
+        return storage.withUnsafeBytes {
+            $0.loadUnaligned(fromByteOffset: headCount + index * MemoryLayout<Span>.stride, as: Span.self)
+        }
+    }
+
+    /// Calls `body` with the head's bytes.
+    func withHeadBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        storage.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0..<headCount])) }
+    }
 
     func name(_ index: Int) -> String {
-        let span = spans[index]
-        return String(decoding: bytes[Int(span.nameStart)..<Int(span.nameEnd)], as: UTF8.self)
+        let span = self[span: index]
+        return String(decoding: storage[Int(span.nameStart)..<Int(span.nameEnd)], as: UTF8.self)
     }
 
     func value(_ index: Int) -> String {
-        let span = spans[index]
-        return String(decoding: bytes[Int(span.valueStart)..<Int(span.valueEnd)], as: UTF8.self)
+        let span = self[span: index]
+        return String(decoding: storage[Int(span.valueStart)..<Int(span.valueEnd)], as: UTF8.self)
     }
 
     func firstIndex(named name: String) -> Int? {
         var name = name
         return name.withUTF8 { wanted in
-            bytes.withUnsafeBufferPointer { all in
-                for index in spans.indices where Self.nameEquals(all, spans[index], wanted) { return index }
+            withHeadBytes { all in
+                for index in indices where Self.nameEquals(all, self[span: index], wanted) { return index }
                 return nil
             }
         }
@@ -159,7 +197,7 @@ struct RawHeaderFields: Sendable {
     func indices(named name: String) -> [Int] {
         var name = name
         return name.withUTF8 { wanted in
-            bytes.withUnsafeBufferPointer { all in spans.indices.filter { Self.nameEquals(all, spans[$0], wanted) } }
+            withHeadBytes { all in indices.filter { Self.nameEquals(all, self[span: $0], wanted) } }
         }
     }
 
