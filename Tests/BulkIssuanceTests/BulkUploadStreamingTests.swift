@@ -13,11 +13,6 @@ import TestSupport
 /// mid-upload, a bad line or too many lines create nothing and free the upload's slot.
 @Suite(.serialized) struct BulkUploadStreamingTests {
     /// Resident set of this process (the in-process node), in bytes.
-    static func residentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-        let fields = text.split(separator: " ")
-        return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
-    }
 
     static func head(_ path: String, length: Int, key: String) -> [UInt8] {
         Array("POST \(path) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\nContent-Type: text/csv\r\nContent-Length: \(length)\r\n\r\n".utf8)
@@ -39,17 +34,8 @@ import TestSupport
 
         let lines = 300_000
         let length = (1...lines).reduce(0) { $0 + Self.line($1).utf8.count }
-        let baseline = Self.residentBytes()
-        let peak = Atomic<Int>(baseline)
-        let sampling = Atomic<Bool>(true)
-        let sampler = Thread {
-            while sampling.load(ordering: .relaxed) {
-                let now = Self.residentBytes()
-                if now > peak.load(ordering: .relaxed) { peak.store(now, ordering: .relaxed) }
-                usleep(5_000)
-            }
-        }
-        sampler.start()
+        let rss = PeakResidentSampler()
+        let baseline = rss.baseline
         let started = Date()
         let connection = try RawConnection(port: node.port, timeoutSeconds: 60)
         var sent = connection.send(Self.head("/v1/campaigns/\(campaign)/bulk-grants", length: length, key: adminKey))
@@ -62,12 +48,12 @@ import TestSupport
         }
         let answer = String(decoding: connection.read(atLeast: 12), as: UTF8.self)
         let seconds = Date().timeIntervalSince(started)
-        sampling.store(false, ordering: .relaxed)
+        rss.stop()
         usleep(20_000)
-        let growth = peak.load(ordering: .relaxed) - baseline
+        let growth = rss.peak - baseline
         print(
             "bulk upload streaming: \(lines) lines, body \(length) B in \(String(format: "%.2f", seconds)) s "
-                + "(\(Int(Double(lines) / seconds)) lines/s); node RSS baseline \(baseline / 1024) KiB, peak \(peak.load(ordering: .relaxed) / 1024) KiB, "
+                + "(\(Int(Double(lines) / seconds)) lines/s); node RSS baseline \(baseline / 1024) KiB, peak \(rss.peak / 1024) KiB, "
                 + "growth \(growth / 1024) KiB = \(String(format: "%.1f", Double(growth) * 100 / Double(length)))% of the body")
         #expect(answer.hasPrefix("HTTP/1.1 202"))
         let copied = try node.postgres().execute(
@@ -130,5 +116,36 @@ import TestSupport
         // The connection-level answers came before the bodies ended; the same keep-alive
         // client can go on (the rest of each body was read and dropped).
         #expect(try bulk.submit(campaignId: campaign, lines: ["x1"]) > 0)
+    }
+}
+
+/// This process's resident set (the node runs in it), sampled every 5 ms from creation until
+/// `stop`: `baseline` when started, `peak` the largest seen.
+final class PeakResidentSampler: Sendable {
+    let baseline: Int
+    private let largest: Atomic<Int>
+    private let sampling = Atomic<Bool>(true)
+
+    init() {
+        baseline = Self.residentBytes()
+        largest = Atomic(baseline)
+        let thread = Thread { [self] in
+            while sampling.load(ordering: .relaxed) {
+                let now = Self.residentBytes()
+                if now > largest.load(ordering: .relaxed) { largest.store(now, ordering: .relaxed) }
+                usleep(5_000)
+            }
+        }
+        thread.start()
+    }
+
+    var peak: Int { largest.load(ordering: .relaxed) }
+
+    func stop() { sampling.store(false, ordering: .relaxed) }
+
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
     }
 }

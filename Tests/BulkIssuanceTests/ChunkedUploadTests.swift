@@ -162,17 +162,8 @@ import TestSupport
 
         let lines = 300_000
         var length = 0
-        let baseline = BulkUploadStreamingTests.residentBytes()
-        let peak = Atomic<Int>(baseline)
-        let sampling = Atomic<Bool>(true)
-        let sampler = Thread {
-            while sampling.load(ordering: .relaxed) {
-                let now = BulkUploadStreamingTests.residentBytes()
-                if now > peak.load(ordering: .relaxed) { peak.store(now, ordering: .relaxed) }
-                usleep(5_000)
-            }
-        }
-        sampler.start()
+        let rss = PeakResidentSampler()
+        let baseline = rss.baseline
         let started = Date()
         let connection = try RawConnection(port: node.port, timeoutSeconds: 60)
         connection.send(Self.head("POST", "/v1/campaigns/\(campaign)/bulk-grants", key: adminKey))
@@ -188,12 +179,12 @@ import TestSupport
         connection.send(Self.last)
         let answer = String(decoding: connection.read(atLeast: 12), as: UTF8.self)
         let seconds = Date().timeIntervalSince(started)
-        sampling.store(false, ordering: .relaxed)
+        rss.stop()
         usleep(20_000)
-        let growth = peak.load(ordering: .relaxed) - baseline
+        let growth = rss.peak - baseline
         print(
             "FIGURE: chunked bulk upload streaming: \(lines) lines, \(length) B decoded in \(String(format: "%.2f", seconds)) s "
-                + "(\(Int(Double(lines) / seconds)) lines/s); node RSS baseline \(baseline / 1024) KiB, peak \(peak.load(ordering: .relaxed) / 1024) KiB, "
+                + "(\(Int(Double(lines) / seconds)) lines/s); node RSS baseline \(baseline / 1024) KiB, peak \(rss.peak / 1024) KiB, "
                 + "growth \(growth / 1024) KiB = \(String(format: "%.1f", Double(growth) * 100 / Double(length)))% of the body")
         #expect(answer.hasPrefix("HTTP/1.1 202"))
         let copied = try node.postgres().execute(
