@@ -145,10 +145,13 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
         return made
     }
 
-    private func route(_ pending: Pending, shardCount: Int) {
-        var pending = pending
-        let request = pending.request
-        pending.shard = CampaignShards.homeShard(userId: request.userId, count: shardCount)
+    private func route(_ submitted: Pending, shardCount: Int) {
+        // A `let` for the probe's closure to capture: a captured `var` is boxed on the heap on
+        // every call, whichever branch runs.
+        let request = submitted.request
+        let pending = Pending(
+            request: request, waiter: submitted.waiter,
+            shard: CampaignShards.homeShard(userId: request.userId, count: shardCount), attempt: submitted.attempt)
         guard soldOut.isMarked(request.campaignId) else { return enqueue(pending) }
         // Marked sold out: idempotency beats the mark. The read-only probe answers only a plain
         // sold out (no grant preparation, no write, no fsync wait); anything else goes to the script.

@@ -55,6 +55,15 @@ import Testing
             ])
     }
 
+    /// A target equal to the previous request's shares its `String`; a different one (even a
+    /// prefix or an extension of it) is its own.
+    @Test func repeatedTargetsStayExact() {
+        let targets = ["/v1/campaigns/1/claims", "/v1/campaigns/1/claims", "/v1/campaigns/1/claim", "/v1/campaigns/1/claims?x=1",
+                       "/v1/campaigns/1/claims", "/v1/campaigns/12/claims", "/v1/campaigns/12/claims"]
+        let chunk = targets.map { "GET \($0) HTTP/1.1\r\nHost: h\r\n\r\n" }.joined()
+        #expect(parse([bytes(chunk)]) == targets.flatMap { [.head(head(.GET, $0, headers: [("Host", "h")])), .complete] })
+    }
+
     @Test func bareLineFeedsAndLeadingEmptyLinesAndOtherMethod() {
         #expect(
             parse([bytes("\r\n\nPURGE /x HTTP/1.1\nHost:   h  \n\n")]) == [

@@ -36,6 +36,10 @@ public struct HTTPRequestParser: Sendable {
     // until the head is complete; then one copy of them becomes the request's `RawHeaderFields`.
     private var method = HTTPMethod.GET
     private var target = ""
+    /// The previous request's target: a keep-alive connection usually asks for the same one
+    /// again (a client claiming in one campaign), and then shares this `String` instead of
+    /// allocating another.
+    private var lastTarget = ""
     private var version = HTTPVersion.http1_1
     /// Where the header lines of the head being read start in `buffer`.
     private var headStart = 0
@@ -273,7 +277,12 @@ public struct HTTPRequestParser: Sendable {
             case .malformed: return versionBytes.contains(0x20) ? .malformedRequestLine : .malformedVersion
             }
             method = HTTPMethod.parse(methodBytes)
-            target = String(decoding: targetBytes, as: UTF8.self)
+            if lastTarget.utf8.elementsEqual(targetBytes) {
+                target = lastTarget
+            } else {
+                target = String(decoding: targetBytes, as: UTF8.self)
+                lastTarget = target
+            }
             return nil
         }
     }
