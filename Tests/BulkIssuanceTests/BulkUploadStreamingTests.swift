@@ -12,8 +12,6 @@ import TestSupport
 /// PostgreSQL while it arrives, so the node's memory does not grow with it; a client gone
 /// mid-upload, a bad line or too many lines create nothing and free the upload's slot.
 @Suite(.serialized) struct BulkUploadStreamingTests {
-    /// Resident set of this process (the in-process node), in bytes.
-
     static func head(_ path: String, length: Int, key: String) -> [UInt8] {
         Array("POST \(path) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\nContent-Type: text/csv\r\nContent-Length: \(length)\r\n\r\n".utf8)
     }
@@ -25,6 +23,39 @@ import TestSupport
     @Test func a300kLineUploadIsCopiedWhileItArrivesWithoutGrowingTheNode() throws {
         let node = try TestNode.start { $0.bulkJobs = false }
         defer { node.stop() }
+        let lines = 300_000
+        let length = (1...lines).reduce(0) { $0 + Self.line($1).utf8.count }
+        let upload = try Self.uploadBig(
+            to: node, lines: lines, label: "bulk upload streaming (Content-Length)",
+            head: { Self.head($0, length: length, key: $1) }, send: { _ = $0.send($1) }, end: { _ in })
+        #expect(upload.answer.hasPrefix("HTTP/1.1 202"))
+        #expect(upload.length == length)
+        #expect(upload.copied == [lines, lines, lines])
+        #expect(try node.postgres().execute("SELECT total FROM bulk_jobs ORDER BY id DESC LIMIT 1").first!.int(0) == lines)
+        // A buffered body alone would be `length` bytes (34 MB); the stream holds one chunk.
+        #expect(upload.growth < length / 4)
+    }
+
+    /// A big upload as measured by `uploadBig`.
+    struct BigUpload {
+        /// The start of the node's answer.
+        let answer: String
+        /// Body bytes before framing.
+        let length: Int
+        let rssBaseline: Int, rssPeak: Int
+        /// Lines copied for the latest job: count, distinct users, highest line number.
+        let copied: [Int]
+        var growth: Int { rssPeak - rssBaseline }
+    }
+
+    /// Uploads lines 1…`lines` (`line(_:)`) to a new campaign of `node` as one request:
+    /// `head(path, key)` opens it, `send` writes each piece of 2,000 lines (framed as the head
+    /// says), `end` closes the body. Pieces are generated one at a time, so the test holds no
+    /// copy of the body either; this process's RSS (the node runs in it) is sampled meanwhile.
+    static func uploadBig(
+        to node: TestNode, lines: Int, label: String, head: (String, String) -> [UInt8],
+        send: (RawConnection, [UInt8]) -> Void, end: (RawConnection) -> Void
+    ) throws -> BigUpload {
         let adminKey = node.keys[.admin]!
         let campaign = try node.createCampaign(stock: 10, perUserLimit: 1)
         // Warm the key cache and the worker's connections with one small upload.
@@ -32,38 +63,35 @@ import TestSupport
             "POST", "/v1/campaigns/\(campaign)/bulk-grants", body: Array("w1\n".utf8))
         #expect(warm.status == 202)
 
-        let lines = 300_000
-        let length = (1...lines).reduce(0) { $0 + Self.line($1).utf8.count }
+        var length = 0
         let rss = PeakResidentSampler()
-        let baseline = rss.baseline
         let started = Date()
         let connection = try RawConnection(port: node.port, timeoutSeconds: 60)
-        var sent = connection.send(Self.head("/v1/campaigns/\(campaign)/bulk-grants", length: length, key: adminKey))
+        _ = connection.send(head("/v1/campaigns/\(campaign)/bulk-grants", adminKey))
         var n = 1
-        while n <= lines {  // generated piece by piece: the test holds no copy of the body either
+        while n <= lines {
             var piece = ""
-            for index in n..<min(n + 2_000, lines + 1) { piece += Self.line(index) }
+            for index in n..<min(n + 2_000, lines + 1) { piece += line(index) }
+            let bytes = Array(piece.utf8)
+            length += bytes.count
+            send(connection, bytes)
             n += 2_000
-            sent += connection.send(Array(piece.utf8))
         }
+        end(connection)
         let answer = String(decoding: connection.read(atLeast: 12), as: UTF8.self)
         let seconds = Date().timeIntervalSince(started)
         rss.stop()
         usleep(20_000)
-        let growth = rss.peak - baseline
+        let upload = BigUpload(
+            answer: answer, length: length, rssBaseline: rss.baseline, rssPeak: rss.peak,
+            copied: try node.postgres().execute(
+                "SELECT count(*), count(DISTINCT user_id), max(line_no) FROM bulk_job_lines WHERE job_id = (SELECT max(id) FROM bulk_jobs)"
+            ).first.map { row in try (0..<3).map { try row.int($0) } } ?? [])
         print(
-            "bulk upload streaming: \(lines) lines, body \(length) B in \(String(format: "%.2f", seconds)) s "
-                + "(\(Int(Double(lines) / seconds)) lines/s); node RSS baseline \(baseline / 1024) KiB, peak \(rss.peak / 1024) KiB, "
-                + "growth \(growth / 1024) KiB = \(String(format: "%.1f", Double(growth) * 100 / Double(length)))% of the body")
-        #expect(answer.hasPrefix("HTTP/1.1 202"))
-        let copied = try node.postgres().execute(
-            "SELECT count(*), count(DISTINCT user_id), max(line_no) FROM bulk_job_lines WHERE job_id = (SELECT max(id) FROM bulk_jobs)").first!
-        #expect(try copied.int(0) == lines)
-        #expect(try copied.int(1) == lines)
-        #expect(try copied.int(2) == lines)
-        #expect(try node.postgres().execute("SELECT total FROM bulk_jobs ORDER BY id DESC LIMIT 1").first!.int(0) == lines)
-        // A buffered body alone would be `length` bytes (34 MB); the stream holds one chunk.
-        #expect(growth < length / 4)
+            "FIGURE: \(label): \(lines) lines, \(length) B in \(String(format: "%.2f", seconds)) s "
+                + "(\(Int(Double(lines) / seconds)) lines/s); node RSS baseline \(upload.rssBaseline / 1024) KiB, peak \(upload.rssPeak / 1024) KiB, "
+                + "growth \(upload.growth / 1024) KiB = \(String(format: "%.1f", Double(upload.growth) * 100 / Double(length)))% of the body")
+        return upload
     }
 
     @Test func aClientGoneMidUploadCreatesNothingAndFreesItsSlot() throws {

@@ -154,44 +154,20 @@ import TestSupport
     @Test func a300kLineChunkedUploadIsNotHeldWholeByTheNode() throws {
         let node = try TestNode.start { $0.bulkJobs = false }
         defer { node.stop() }
-        let adminKey = node.keys[.admin]!
-        let campaign = try node.createCampaign(stock: 10, perUserLimit: 1)
-        let warm = try BulkJobClient(port: node.port, adminKey: adminKey).send(
-            "POST", "/v1/campaigns/\(campaign)/bulk-grants", body: Array("w1\n".utf8))
-        #expect(warm.status == 202)
-
         let lines = 300_000
-        var length = 0
-        let rss = PeakResidentSampler()
-        let baseline = rss.baseline
-        let started = Date()
-        let connection = try RawConnection(port: node.port, timeoutSeconds: 60)
-        connection.send(Self.head("POST", "/v1/campaigns/\(campaign)/bulk-grants", key: adminKey))
-        var n = 1
-        while n <= lines {  // generated piece by piece, each piece in random chunks: no copy of the body anywhere
-            var piece = ""
-            for index in n..<min(n + 2_000, lines + 1) { piece += BulkUploadStreamingTests.line(index) }
-            let data = Array(piece.utf8)
-            length += data.count
-            connection.send(Self.chunks(data, seed: UInt64(n)))
-            n += 2_000
-        }
-        connection.send(Self.last)
-        let answer = String(decoding: connection.read(atLeast: 12), as: UTF8.self)
-        let seconds = Date().timeIntervalSince(started)
-        rss.stop()
-        usleep(20_000)
-        let growth = rss.peak - baseline
-        print(
-            "FIGURE: chunked bulk upload streaming: \(lines) lines, \(length) B decoded in \(String(format: "%.2f", seconds)) s "
-                + "(\(Int(Double(lines) / seconds)) lines/s); node RSS baseline \(baseline / 1024) KiB, peak \(rss.peak / 1024) KiB, "
-                + "growth \(growth / 1024) KiB = \(String(format: "%.1f", Double(growth) * 100 / Double(length)))% of the body")
-        #expect(answer.hasPrefix("HTTP/1.1 202"))
-        let copied = try node.postgres().execute(
-            "SELECT count(*), count(DISTINCT user_id), max(line_no) FROM bulk_job_lines WHERE job_id = (SELECT max(id) FROM bulk_jobs)").first!
-        #expect(try (0..<3).map { try copied.int($0) } == [lines, lines, lines])
+        var pieces: UInt64 = 0
+        let upload = try BulkUploadStreamingTests.uploadBig(
+            to: node, lines: lines, label: "chunked bulk upload streaming",
+            head: { Self.head("POST", $0, key: $1) },
+            send: { connection, piece in  // each piece in random chunks
+                pieces += 1
+                _ = connection.send(Self.chunks(piece, seed: pieces))
+            },
+            end: { _ = $0.send(Self.last) })
+        #expect(upload.answer.hasPrefix("HTTP/1.1 202"))
+        #expect(upload.copied == [lines, lines, lines])
         // Buffered, the body alone would be `length` bytes (34 MB); the stream holds one read.
-        #expect(growth < length / 4)
+        #expect(upload.growth < upload.length / 4)
     }
 
     @Test func anIdempotentRetryChunkedDifferentlyReturnsTheSameJob() throws {
