@@ -36,6 +36,18 @@ import TestSupport
         #expect(upload.growth < length / 4)
     }
 
+    /// While `cut` streams, the node's one upload slot is taken: another upload is refused with
+    /// 503 (the probe names no campaign, so a free slot would answer 404 and create nothing);
+    /// once `cut` hangs up, the slot is free again.
+    static func expectSlotHeldUntilHangUp(_ cut: RawConnection, bulk: BulkJobClient) {
+        func probe() -> Int {
+            (try? bulk.send("POST", "/v1/campaigns/999999/bulk-grants", body: Array("u1\n".utf8)).status) ?? 0
+        }
+        #expect(TestEnvironment.waitUntil(seconds: 5) { probe() == 503 })
+        cut.close()
+        #expect(TestEnvironment.waitUntil(seconds: 5) { probe() == 404 })
+    }
+
     /// A big upload as measured by `uploadBig`.
     struct BigUpload {
         /// The start of the node's answer.
@@ -105,19 +117,7 @@ import TestSupport
         let cut = try RawConnection(port: node.port)
         cut.send(Self.head("/v1/campaigns/\(campaign)/bulk-grants", length: 10_000_000, key: adminKey))
         for index in 1...5_000 { cut.send(Array(Self.line(index).utf8)) }
-        // While it streams, the one upload slot is taken: another upload is refused (the probe
-        // names no campaign, so a free slot would answer 404 and create nothing).
-        var probe = 0
-        #expect(TestEnvironment.waitUntil(seconds: 5) {
-            probe = (try? bulk.send("POST", "/v1/campaigns/999999/bulk-grants", body: Array("u1\n".utf8)).status) ?? 0
-            return probe == 503
-        })
-        cut.close()
-        var after = 0
-        #expect(TestEnvironment.waitUntil(seconds: 5) {
-            after = (try? bulk.send("POST", "/v1/campaigns/999999/bulk-grants", body: Array("u1\n".utf8)).status) ?? 0
-            return after == 404
-        })
+        Self.expectSlotHeldUntilHangUp(cut, bulk: bulk)
         let counts = try node.postgres().execute("SELECT (SELECT count(*) FROM bulk_jobs), (SELECT count(*) FROM bulk_job_lines)").first!
         #expect(try counts.int(0) == 0)
         #expect(try counts.int(1) == 0)

@@ -231,17 +231,7 @@ import TestSupport
         let cut = try RawConnection(port: node.port)
         cut.send(Self.head("POST", "/v1/segments?name=cut", key: adminKey))
         cut.send(Self.chunks(Array((1...20_000).map { "k\($0)\n" }.joined().utf8), seed: 5))
-        var probe = 0
-        #expect(TestEnvironment.waitUntil(seconds: 5) {
-            probe = (try? bulk.send("POST", "/v1/campaigns/999999/bulk-grants", body: Array("u1\n".utf8)).status) ?? 0
-            return probe == 503
-        })
-        cut.close()
-        var after = 0
-        #expect(TestEnvironment.waitUntil(seconds: 5) {
-            after = (try? bulk.send("POST", "/v1/campaigns/999999/bulk-grants", body: Array("u1\n".utf8)).status) ?? 0
-            return after == 404
-        })
+        BulkUploadStreamingTests.expectSlotHeldUntilHangUp(cut, bulk: bulk)
         #expect(try Self.counts(node) == before)
     }
 
