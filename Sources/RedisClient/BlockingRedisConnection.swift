@@ -114,20 +114,30 @@ public final class BlockingRedisConnection: @unchecked Sendable {  // the hiredi
         if let cluster { return try cluster.pipeline(commands) }
         return try locked { () throws(RedisError) -> [Result<RESPValue, RedisError>] in
             let context = try liveContext()
-            for args in commands {
-                let status = withArgv(args) { argc, argv, lengths in redisAppendCommandArgv(context, argc, argv, lengths) }
-                guard status == REDIS_OK else { throw failure(of: context) }
-            }
-            var results: [Result<RESPValue, RedisError>] = []
-            results.reserveCapacity(commands.count)
-            for _ in commands {
-                var raw: UnsafeMutableRawPointer?
-                guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw failure(of: context) }
-                results.append(RESPValue(copying: raw.assumingMemoryBound(to: redisReply.self)).asResult)
-                freeReplyObject(raw)
-            }
-            return results
+            try append(commands, to: context)
+            return try readReplies(commands.count, from: context)
         }
+    }
+
+    /// Queues `commands` in hiredis' output buffer (written by the next read or flush).
+    private func append(_ commands: [[RedisArgument]], to context: UnsafeMutablePointer<redisContext>) throws(RedisError) {
+        for args in commands {
+            let status = withArgv(args) { argc, argv, lengths in redisAppendCommandArgv(context, argc, argv, lengths) }
+            guard status == REDIS_OK else { throw failure(of: context) }
+        }
+    }
+
+    /// The next `count` replies, in order (hiredis writes what is still queued first).
+    private func readReplies(_ count: Int, from context: UnsafeMutablePointer<redisContext>) throws(RedisError) -> [Result<RESPValue, RedisError>] {
+        var results: [Result<RESPValue, RedisError>] = []
+        results.reserveCapacity(count)
+        for _ in 0..<count {
+            var raw: UnsafeMutableRawPointer?
+            guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw failure(of: context) }
+            results.append(RESPValue(copying: raw.assumingMemoryBound(to: redisReply.self)).asResult)
+            freeReplyObject(raw)
+        }
+        return results
     }
 
     /// `commands` pipelined inside one `MULTI … EXEC` (`OneWrite`) on a standalone server: many
@@ -164,10 +174,7 @@ public final class BlockingRedisConnection: @unchecked Sendable {  // the hiredi
             let context = try liveContext()
             while true {
                 while inFlight.count < window, let group = try next() {
-                    for args in group {
-                        let status = withArgv(args) { argc, argv, lengths in redisAppendCommandArgv(context, argc, argv, lengths) }
-                        guard status == REDIS_OK else { throw failure(of: context) }
-                    }
+                    try append(group, to: context)
                     var written: Int32 = 0
                     repeat {
                         guard redisBufferWrite(context, &written) == REDIS_OK else { throw failure(of: context) }
@@ -175,15 +182,7 @@ public final class BlockingRedisConnection: @unchecked Sendable {  // the hiredi
                     inFlight.append(group.count)
                 }
                 guard !inFlight.isEmpty else { return }
-                var results: [Result<RESPValue, RedisError>] = []
-                results.reserveCapacity(inFlight[0])
-                for _ in 0..<inFlight.removeFirst() {
-                    var raw: UnsafeMutableRawPointer?
-                    guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw failure(of: context) }
-                    results.append(RESPValue(copying: raw.assumingMemoryBound(to: redisReply.self)).asResult)
-                    freeReplyObject(raw)
-                }
-                try replies(results)
+                try replies(try readReplies(inFlight.removeFirst(), from: context))
             }
         } catch {
             dropContext()
