@@ -26,7 +26,7 @@ public final class BulkJobRunner: @unchecked Sendable {  // connections are touc
 
     private let owner: String
     private let conninfo: String
-    private let redisEndpoint: RedisEndpoint
+    private let redisDeployment: RedisDeployment
     private let options: Options
     private let log: @Sendable (String, [String: String]) -> Void
     private let task: BackgroundTask
@@ -37,12 +37,12 @@ public final class BulkJobRunner: @unchecked Sendable {  // connections are touc
     public let linesDecided = Atomic<Int>(0)
 
     public init(
-        owner: String, conninfo: String, redis: RedisEndpoint, options: Options,
+        owner: String, conninfo: String, redis: RedisDeployment, options: Options,
         log: @escaping @Sendable (String, [String: String]) -> Void
     ) {
         self.owner = owner
         self.conninfo = conninfo
-        self.redisEndpoint = redis
+        self.redisDeployment = redis
         self.options = options
         self.log = log
         let pollMs = Int(options.pollSeconds * 1000)
@@ -70,7 +70,7 @@ public final class BulkJobRunner: @unchecked Sendable {  // connections are touc
     /// Takes the lease of one runnable job and runs it; 0 when there is none.
     private func runNextJob() throws -> Int {
         if postgres?.isUsable != true { postgres = try PostgresConnection(conninfo: conninfo) }
-        if redis == nil { redis = try BlockingRedisConnection(endpoint: redisEndpoint, timeoutSeconds: 5) }
+        redis = try BlockingRedisConnection.reusing(redis, or: redisDeployment)
         guard let job = try BulkJobStore.acquire(owner: owner, leaseSeconds: options.leaseSeconds, on: postgres!) else { return 0 }
         log("bulk_job_started", ["job_id": String(job.id), "done": String(job.done), "total": String(job.total)])
         try run(job, postgres: postgres!, redis: redis!, codes: codes)

@@ -133,12 +133,9 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         pointsFlusher?.start()
         expirySweeper = ExpirySweeper(conninfo: configuration.postgres, log: { [logger] in logger.warning($0, $1) }).start()
         scheduleCampaignSync()
-        // The runner decides lines on a standalone Redis only (its batches pipeline one
-        // campaign's script calls and the users' hints on one connection); on a cluster the
-        // route refuses jobs (409 `bulk_jobs_unavailable`) and no runner starts.
-        if configuration.bulkJobs, configuration.redisCluster.isEmpty {
+        if configuration.bulkJobs {
             bulkRunner = BulkJobRunner(
-                owner: configuration.nodeId, conninfo: configuration.postgres, redis: configuration.redis,
+                owner: configuration.nodeId, conninfo: configuration.postgres, redis: configuration.redisDeployment,
                 options: configuration.bulkRunnerOptions, log: { [logger] event, fields in logger.info(event, fields) }
             ).start()
         }

@@ -44,19 +44,5 @@ import Testing
         #expect(TestNode.code(of: response) == "unavailable")
         #expect(response.headers["retry-after"] == "1")
     }
-
-    /// Bulk jobs run on a standalone Redis only: a node on Redis Cluster refuses an upload with
-    /// 409 `bulk_jobs_unavailable` and stores nothing (no job a runner would never take).
-    @Test func bulkJobsAreRefusedOnACluster() throws {
-        let cluster = try RedisCluster.shared()
-        let node = try TestNode.start(cluster: cluster)
-        defer { node.stop() }
-        let campaign = try node.createCampaign(stock: 10, perUserLimit: 1)
-        let response = try node.request("POST", "/v1/campaigns/\(campaign)/bulk-grants", as: .admin, body: "u1\nu2\n")
-        #expect(response.status == 409)
-        #expect(TestNode.code(of: response) == "bulk_jobs_unavailable")
-        let jobs = try node.postgres().execute("SELECT count(*) FROM bulk_jobs").first?.string(0)
-        #expect(jobs == "0")
-    }
 }
 

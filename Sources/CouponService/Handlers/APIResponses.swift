@@ -19,12 +19,6 @@ enum APIError {
         .error(status: 409, code: "sharded_campaign", message: message)
     }
 
-    /// 409 `bulk_jobs_unavailable`: the job runner decides lines on a standalone Redis only; a
-    /// node on Redis Cluster refuses bulk jobs rather than queue one no runner would take.
-    static let bulkJobsNeedStandalone = HTTPResponse.error(
-        status: 409, code: "bulk_jobs_unavailable",
-        message: "bulk grant jobs need a standalone Redis; this node runs on Redis Cluster")
-
     static func notFound(_ what: String) -> HTTPResponse {
         .error(status: 404, code: "not_found", message: "\(what) not found")
     }

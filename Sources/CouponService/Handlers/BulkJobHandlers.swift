@@ -28,7 +28,6 @@ struct BulkJobHandlers {
         guard let campaignId = parameters.resourceID("id"), campaignId > 0 else {
             return responder.respond(APIError.notFound("campaign"))
         }
-        guard api.configuration.redisCluster.isEmpty else { return responder.respond(APIError.bulkJobsNeedStandalone) }
         let key: String?
         switch IdempotencyKey.header(request) {
         case .success(let value): key = value
