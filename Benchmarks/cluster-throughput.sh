@@ -128,3 +128,46 @@ s, c1, c3 = (float(x) / 2 for x in sys.argv[1:])
 print(f"mean of two runs: standalone {s:.0f}/s, cluster(1 master) {c1:.0f}/s, cluster(3 masters) {c3:.0f}/s")
 print(f"ratio cluster(1 master)/standalone = {c1/s:.2f}x; cluster(3 masters)/standalone = {c3/s:.2f}x; 3 masters/1 master = {c3/c1:.2f}x")
 PY
+
+# Bulk jobs (issue 12) on each backend: a CLUSTER_BENCH_BULK_LINES-line job (default 100,000;
+# 0 skips) on a fresh campaign with that much stock, limit 1, each backend twice in ABCCBA order:
+# lines/s from upload to `done`, and the node's CPU per line.
+bulk_lines=${CLUSTER_BENCH_BULK_LINES:-100000}
+[ "$bulk_lines" -gt 0 ] || exit 0
+seq -f 'b%.0f' 1 "$bulk_lines" >"$run_dir/bulk-users.txt"
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+declare -A bulk_total
+round=0
+for name in standalone cluster1 cluster3 cluster3 cluster1 standalone; do
+  round=$((round + 1))
+  sleep 3
+  admin=$(sed -n 's/^COUPOND_ADMIN_KEY=//p' "${node_keys[$name]}")
+  api() { curl -sS -H "Authorization: Bearer $admin" "$@"; }
+  base="http://127.0.0.1:${node_port[$name]}"
+  template=$(api -X POST "$base/v1/templates" -d '{"name":"bulk","currency":"CNY","kind":"amount_off","threshold":0,"amount":500,"validity":{"type":"relative","days":30}}' | json 'd["id"]')
+  now=$(date -u +%s)
+  campaign=$(api -X POST "$base/v1/campaigns" -d "{\"template_id\":$template,\"name\":\"bulk-$round\",\"stock\":$bulk_lines,\"per_user_limit\":1,
+    \"claim_start\":\"$(date -u -d @$((now - 60)) +%FT%TZ)\",\"claim_end\":\"$(date -u -d @$((now + 86400)) +%FT%TZ)\"}" | json 'd["id"]')
+  before=$(cpu_ticks "${node_pid[$name]}")
+  t0=$(date +%s.%N)
+  job=$(api -X POST --data-binary @"$run_dir/bulk-users.txt" "$base/v1/campaigns/$campaign/bulk-grants" | json 'd["id"]')
+  state=queued
+  while [ "$state" != done ]; do
+    sleep 0.1
+    state=$(api "$base/v1/jobs/$job" | json 'd["state"]')
+    case $state in cancelled|failed) echo "bulk job on $name: $state"; exit 1 ;; esac
+  done
+  t1=$(date +%s.%N)
+  after=$(cpu_ticks "${node_pid[$name]}")
+  granted=$(api "$base/v1/jobs/$job" | json 'd["granted"]')
+  [ "$granted" = "$bulk_lines" ] || { echo "bulk job on $name granted $granted of $bulk_lines"; exit 1; }
+  per_s=$(echo "$bulk_lines / ($t1 - $t0)" | bc)
+  bulk_total[$name]=$(( ${bulk_total[$name]:-0} + per_s ))
+  echo "bulk round $round $name: $bulk_lines lines in $(echo "$t1 - $t0" | bc) s = $per_s lines/s, node CPU $(echo "scale=1; ($after - $before) * 10000 / $bulk_lines" | bc) µs/line"
+done
+python3 - "${bulk_total[standalone]}" "${bulk_total[cluster1]}" "${bulk_total[cluster3]}" <<'PY'
+import sys
+s, c1, c3 = (float(x) / 2 for x in sys.argv[1:])
+print(f"bulk lines/s, mean of two runs: standalone {s:.0f}, cluster(1 master) {c1:.0f}, cluster(3 masters) {c3:.0f}")
+print(f"bulk ratio cluster(1 master)/standalone = {c1/s:.2f}x; cluster(3 masters)/standalone = {c3/s:.2f}x")
+PY
