@@ -21,6 +21,10 @@ public final class BulkJobRunner: @unchecked Sendable {  // connections are touc
         /// Lines per second per node at most (0 = as fast as Redis answers): keeps a job from
         /// crowding out concurrent claims.
         public var maxLinesPerSecond = 0
+        /// While idle, the runner deletes the staged lines of jobs finished this long ago
+        /// (`BulkJobStore.purgeFinishedLines`), `purgeBatch` per statement.
+        public var linesRetentionSeconds = 3_600.0
+        public var purgeBatch = 50_000
         public init() {}
     }
 
@@ -67,11 +71,15 @@ public final class BulkJobRunner: @unchecked Sendable {  // connections are touc
     /// Sleeps up to `seconds`; false when stopped meanwhile.
     private func pause(_ seconds: Double) -> Bool { task.pause(milliseconds: Int(seconds * 1000)) }
 
-    /// Takes the lease of one runnable job and runs it; 0 when there is none.
+    /// Takes the lease of one runnable job and runs it; with none, deletes a batch of finished
+    /// jobs' staged lines. 0 when there was nothing to do.
     private func runNextJob() throws -> Int {
         if postgres?.isUsable != true { postgres = try PostgresConnection(conninfo: conninfo) }
         redis = try BlockingRedisConnection.reusing(redis, or: redisDeployment)
-        guard let job = try BulkJobStore.acquire(owner: owner, leaseSeconds: options.leaseSeconds, on: postgres!) else { return 0 }
+        guard let job = try BulkJobStore.acquire(owner: owner, leaseSeconds: options.leaseSeconds, on: postgres!) else {
+            return try BulkJobStore.purgeFinishedLines(
+                finishedBefore: options.linesRetentionSeconds, batch: options.purgeBatch, on: postgres!)
+        }
         log("bulk_job_started", ["job_id": String(job.id), "done": String(job.done), "total": String(job.total)])
         try run(job, postgres: postgres!, redis: redis!, codes: codes)
         return 1

@@ -154,6 +154,27 @@ public enum BulkJobStore {
         return try find(id: id, on: connection)
     }
 
+    /// Deletes up to `batch` staged lines of the oldest job finished (done, cancelled or failed)
+    /// at least `finishedBefore` seconds ago that still has some; returns how many. A finished job never reads its lines again: its
+    /// grants are in `coupons` (request id `bulk-<job>-<line>`), its refusals in
+    /// `bulk_job_refusals`, its counters in `bulk_jobs`.
+    public static func purgeFinishedLines(finishedBefore seconds: Double, batch: Int, on connection: PostgresConnection) throws -> Int {
+        guard let job = try connection.execute(
+            """
+            SELECT j.id FROM bulk_jobs j
+            WHERE j.state IN ('done', 'cancelled', 'failed') AND j.finished_at <= now() - $1 * interval '1 second'
+              AND EXISTS (SELECT 1 FROM bulk_job_lines l WHERE l.job_id = j.id)
+            ORDER BY j.id LIMIT 1
+            """, [seconds]
+        ).first?.int64(0) else { return 0 }
+        return try connection.execute(
+            """
+            DELETE FROM bulk_job_lines WHERE job_id = $1
+              AND line_no <= (SELECT max(line_no) FROM (SELECT line_no FROM bulk_job_lines WHERE job_id = $1 ORDER BY line_no LIMIT $2) first)
+            """, [job, Int64(batch)]
+        ).rowsAffected
+    }
+
     /// The refused lines as CSV `line,user_id,reason`, in line order.
     public static func refusalsCSV(jobId: Int64, on connection: PostgresConnection) throws -> String {
         var csv = "line,user_id,reason\n"

@@ -11,7 +11,7 @@ import TestSupport
 /// counters, the refusals CSV, the coupons in PostgreSQL, bad input, cancel.
 @Suite(.serialized) struct BulkJobHTTPTests {
     @Test func aJobGrantsThroughTheClaimDecisionAndReportsEveryRefusal() throws {
-        let node = try TestNode.start()
+        let node = try TestNode.start { $0.bulkLinesRetentionSeconds = 0 }
         defer { node.stop() }
         let bulk = BulkJobClient(port: node.port, adminKey: node.keys[.admin]!)
         let campaign = try node.createCampaign(stock: 50, perUserLimit: 1)
@@ -35,6 +35,12 @@ import TestSupport
         #expect(rows.first == "line,user_id,reason")
         #expect(rows[1] == "51,u51,sold_out")
         #expect(Array(rows.suffix(5)) == (1...5).map { "\(95 + $0),u\($0),limit_reached" })
+        // Finished (retention 0 here): the idle runner deletes the job's staged lines; its
+        // refusals, counters and grants stay.
+        let staged = { try node.postgres().execute("SELECT count(*) FROM bulk_job_lines WHERE job_id = $1", [id]).first!.int(0) }
+        #expect(TestEnvironment.waitUntil(seconds: 10, interval: 0.05) { (try? staged()) == 0 })
+        #expect(try bulk.send("GET", "/v1/jobs/\(id)/refusals").bodyString == csv.bodyString)
+        #expect(try bulk.job(id).count("granted") == 50)
 
         #expect(try node.waitForFlush(campaignId: campaign, expected: 50))
         let stored = try node.postgres().execute(

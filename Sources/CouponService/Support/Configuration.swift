@@ -91,6 +91,7 @@ public struct Configuration: Sendable {
     public var bulkBatchSize = 5_000
     public var bulkLeaseSeconds = 10.0
     public var bulkMaxLinesPerSecond = 0
+    public var bulkLinesRetentionSeconds = 3_600.0
     public var bulkBodyLimitBytes = 64 * 1024 * 1024
     public var bulkMaxLines = 5_000_000
     /// Bulk-grants uploads streamed at once per node (each holds a worker thread); more get 503.
@@ -167,6 +168,7 @@ public struct Configuration: Sendable {
         ("bulk-batch-size", "lines per bulk-job batch: one Redis pipeline, one checkpoint (5000)"),
         ("bulk-lease-seconds", "a bulk job whose node has not renewed its lease this long is resumed by another node (10)"),
         ("bulk-max-lines-per-second", "bulk-job lines decided per second per node, 0 = unlimited (0)"),
+        ("bulk-lines-retention-seconds", "a finished bulk job's uploaded lines are deleted this long after it ended (3600)"),
         ("bulk-body-limit-bytes", "largest bulk-grants upload body (67108864)"),
         ("bulk-max-lines", "most user ids in one bulk job (5000000)"),
         ("bulk-max-uploads", "uploads (bulk grants and segments) streamed at once on this node, each holding a worker; more get 503 (2)"),
@@ -333,6 +335,7 @@ public struct Configuration: Sendable {
         case "bulk-batch-size": bulkBatchSize = try int(1...100_000)
         case "bulk-lease-seconds": bulkLeaseSeconds = try double()
         case "bulk-max-lines-per-second": bulkMaxLinesPerSecond = try int(0...10_000_000)
+        case "bulk-lines-retention-seconds": bulkLinesRetentionSeconds = try double()
         case "bulk-body-limit-bytes": bulkBodyLimitBytes = try int(1024...(1 << 31))
         case "bulk-max-lines": bulkMaxLines = try int(1...100_000_000)
         case "bulk-max-uploads": bulkMaxUploads = try int(1...64)
@@ -404,6 +407,7 @@ extension Configuration {
         options.batchSize = bulkBatchSize
         options.leaseSeconds = bulkLeaseSeconds
         options.maxLinesPerSecond = bulkMaxLinesPerSecond
+        options.linesRetentionSeconds = bulkLinesRetentionSeconds
         return options
     }
 }
