@@ -123,7 +123,7 @@ public final class WebhookDeliverer: @unchecked Sendable {  // mutable state is 
         guard !settlements.isEmpty else { return 0 }
         // One transaction per turn. A failure drops the connection; the rows' leases run out and they are sent again.
         try postgres.transaction { postgres in
-            for (delivery, settlement) in settlements { try WebhookStore.settle(delivery.id, settlement, on: postgres) }
+            try WebhookStore.settle(settlements.map { ($0.0.id, $0.1) }, on: postgres)
         }
         for case (let delivery, .dead(let error)) in settlements {
             log("webhook_dead", ["delivery": String(delivery.id), "subscription": String(delivery.subscriptionId), "error": error])

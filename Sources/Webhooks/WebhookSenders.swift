@@ -3,8 +3,10 @@ import Foundation
 import HTTPServer
 
 /// The deliverer's worker threads (issue 12): each takes a leased row, POSTs it with its
-/// signature over a fresh connection and reports how it went. Knows nothing of PostgreSQL;
-/// the deliverer settles the rows. `count` threads, started lazily, stopped with `stop`.
+/// signature and reports how it went. Each thread keeps one keep-alive connection per endpoint
+/// (`Connections`), so a busy subscription costs a POST per event, not a TCP handshake too; a
+/// failed or timed-out POST closes its connection. Knows nothing of PostgreSQL; the deliverer
+/// settles the rows. `count` threads, started lazily, stopped with `stop`.
 final class WebhookSenders: @unchecked Sendable {  // `queue`, `results`, `stopping`, `threads`, `busy` are guarded by `condition`
     struct Finished: Sendable {
         let delivery: WebhookStore.Delivery
@@ -68,6 +70,8 @@ final class WebhookSenders: @unchecked Sendable {  // `queue`, `results`, `stopp
     }
 
     private func work() {
+        var connections = Connections(timeoutMs: timeoutMs)
+        defer { connections.closeAll() }
         condition.lock()
         while true {
             while queue.isEmpty && !stopping { condition.wait() }
@@ -75,7 +79,7 @@ final class WebhookSenders: @unchecked Sendable {  // `queue`, `results`, `stopp
             let delivery = queue.removeFirst()
             busy += 1
             condition.unlock()
-            let outcome = Self.post(delivery, timeoutMs: timeoutMs)
+            let outcome = Self.post(delivery, on: connections.client(for: delivery.url))
             condition.lock()
             busy -= 1
             if stopping { break }
@@ -86,12 +90,37 @@ final class WebhookSenders: @unchecked Sendable {  // `queue`, `results`, `stopp
         condition.unlock()
     }
 
-    /// One POST: `accepted` on a 2xx, else what went wrong.
-    static func post(_ delivery: WebhookStore.Delivery, timeoutMs: Int) -> WebhookDispatch.Outcome {
+    /// One worker's keep-alive connections, one per endpoint (host and port), at most
+    /// `maxEndpoints` (beyond that the idle ones are closed and the map starts over).
+    struct Connections {
+        static let maxEndpoints = 32
+        let timeoutMs: Int
+        private var clients: [String: BlockingHTTPClient] = [:]
+
+        init(timeoutMs: Int) { self.timeoutMs = timeoutMs }
+
+        mutating func client(for url: WebhookURL) -> BlockingHTTPClient {
+            let key = "\(url.host):\(url.port)"
+            if let client = clients[key] { return client }
+            if clients.count >= Self.maxEndpoints { closeAll() }
+            let client = BlockingHTTPClient(host: url.host, port: url.port, timeoutSeconds: Double(timeoutMs) / 1000)
+            clients[key] = client
+            return client
+        }
+
+        mutating func closeAll() {
+            for client in clients.values { client.close() }
+            clients.removeAll()
+        }
+    }
+
+    /// One POST on `client` (kept open after a 2xx or 4xx/5xx answer, closed after any error:
+    /// a timed-out connection may still carry the late answer): `accepted` on a 2xx, else what
+    /// went wrong. A reused connection the endpoint had closed is retried once on a fresh one
+    /// (`BlockingHTTPClient`); the receiver may then see the row twice, as at-least-once allows.
+    static func post(_ delivery: WebhookStore.Delivery, on client: BlockingHTTPClient) -> WebhookDispatch.Outcome {
         let body = Array(delivery.payload.utf8)
         let timestamp = Int64(Date().timeIntervalSince1970)
-        let client = BlockingHTTPClient(host: delivery.url.host, port: delivery.url.port, timeoutSeconds: Double(timeoutMs) / 1000)
-        defer { client.close() }
         do {
             let response = try client.send(
                 method: "POST", path: delivery.url.path,
@@ -100,6 +129,7 @@ final class WebhookSenders: @unchecked Sendable {  // `queue`, `results`, `stopp
                 body: body)
             return (200..<300).contains(response.status) ? .accepted : .rejected("HTTP \(response.status)")
         } catch {
+            client.close()
             return .rejected("\(error)")
         }
     }

@@ -97,27 +97,35 @@ public enum WebhookStore {
             [arrayLiteral(ids.map(String.init))])
     }
 
-    /// Writes the outcome of one attempt. Delivered wins over dead (a row swept dead by age
-    /// while its last attempt was succeeding counts as delivered).
-    public static func settle(_ id: Int64, _ settlement: WebhookDispatch.Settlement, on connection: PostgresConnection) throws {
-        switch settlement {
-        case .delivered:
-            try connection.execute(
-                "UPDATE webhook_outbox SET delivered_at = now(), dead_at = NULL, attempts = attempts + 1, last_error = NULL WHERE id = $1",
-                [id])
-        case .retry(let afterMs, let error):
-            try connection.execute(
-                """
-                UPDATE webhook_outbox SET attempts = attempts + 1, next_at = now() + $2 * interval '1 millisecond', last_error = $3
-                WHERE id = $1 AND delivered_at IS NULL
-                """, [id, afterMs, String(error.prefix(500))])
-        case .dead(let error):
-            try connection.execute(
-                """
-                UPDATE webhook_outbox SET attempts = attempts + 1, dead_at = now(), last_error = $2
-                WHERE id = $1 AND delivered_at IS NULL
-                """, [id, String(error.prefix(500))])
+    /// Writes the outcomes of finished attempts: every delivered row in one statement, each
+    /// retry or dead row in its own (they carry their own delay and error). Delivered wins over
+    /// dead (a row swept dead by age while its last attempt was succeeding counts as delivered).
+    public static func settle(_ settlements: [(id: Int64, settlement: WebhookDispatch.Settlement)], on connection: PostgresConnection) throws {
+        var delivered: [Int64] = []
+        for (id, settlement) in settlements {
+            switch settlement {
+            case .delivered:
+                delivered.append(id)
+            case .retry(let afterMs, let error):
+                try connection.execute(
+                    """
+                    UPDATE webhook_outbox SET attempts = attempts + 1, next_at = now() + $2 * interval '1 millisecond', last_error = $3
+                    WHERE id = $1 AND delivered_at IS NULL
+                    """, [id, afterMs, String(error.prefix(500))])
+            case .dead(let error):
+                try connection.execute(
+                    """
+                    UPDATE webhook_outbox SET attempts = attempts + 1, dead_at = now(), last_error = $2
+                    WHERE id = $1 AND delivered_at IS NULL
+                    """, [id, String(error.prefix(500))])
+            }
         }
+        guard !delivered.isEmpty else { return }
+        try connection.execute(
+            """
+            UPDATE webhook_outbox SET delivered_at = now(), dead_at = NULL, attempts = attempts + 1, last_error = NULL
+            WHERE id = ANY ($1::bigint[])
+            """, [arrayLiteral(delivered.map(String.init))])
     }
 
     /// Marks dead, in batches of `batch`, due rows queued more than `maxAgeSeconds` ago that

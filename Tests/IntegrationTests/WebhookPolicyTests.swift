@@ -102,6 +102,28 @@ import Webhooks
         #expect(pendingForHanging == 20)
     }
 
+    /// A busy endpoint is served over kept-alive connections: 40 deliveries arrive and the
+    /// receiver still holds between 1 and `webhook-concurrency` (4) open connections from the
+    /// node — a connection per POST would leave none open.
+    @Test func aBusyEndpointIsServedOverKeptAliveConnections() throws {
+        let receiver = try Receiver()
+        receiver.mode.withLock { $0 = .accept }
+        try receiver.start()
+        defer { receiver.stop() }
+        let node = try TestNode.start(configure: { $0.webhookConcurrency = 4 })
+        defer { node.stop() }
+        let subscription = try Self.subscribe(node, port: receiver.port, events: #""coupon.granted""#)
+        receiver.secret.withLock { $0 = subscription.secret }
+        let campaign = try node.createCampaign(stock: 50, perUserLimit: 1)
+        for user in 0..<40 { _ = try node.claim(campaignId: campaign, userId: "k\(user)", requestId: "k\(user)") }
+        #expect(try node.waitForFlush(campaignId: campaign, expected: 40))
+        let arrived = Self.waitUntil(seconds: 10) { Set(receiver.log.withLock { $0 }.map(\.delivery)).count >= 40 }
+        #expect(arrived)
+        #expect(receiver.log.withLock { $0 }.allSatisfy { $0.signatureValid })
+        let open = try #require(receiver.server).connectionCount
+        #expect((1...4).contains(open), "open connections from the node: \(open)")
+    }
+
     /// A receiver that always answers 500: each row is dead after 3 attempts, the coupon's later
     /// `coupon.redeemed` is not blocked by its dead `coupon.granted` (it goes its own way to
     /// dead); the admin API lists them and re-queues some, then all, and they are delivered.
