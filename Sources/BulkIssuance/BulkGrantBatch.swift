@@ -7,7 +7,7 @@ import RedisClient
 /// id `bulk-<job>-<line>`. A line decided before (the batch is re-run after a crash or a
 /// takeover) is answered with its first grant, never a second one, so a job is exactly-once
 /// however often a batch runs. The batch is a stream of `BulkGrantScript` calls of
-/// `linesPerCall` lines each (one AOF fsync per call), each followed by its grants' hints.
+/// `linesPerCall` lines each (one AOF fsync per call), each followed by the flushers' dirty mark.
 public enum BulkGrantBatch {
     /// Lines per script call: one AOF fsync each with `appendfsync always`, and a bound on how
     /// long one call holds Redis (≈ 15 µs per line here: 500 lines ≈ 7 ms a claim may wait).
@@ -34,8 +34,9 @@ public enum BulkGrantBatch {
         case unexpected(String)
     }
 
-    /// The channel every bulk grant records (issue 12).
-    public static let channel = "bulk"
+    /// The channel every bulk grant records (issue 12). Grants on it are not put in their
+    /// users' wallet indexes (`GrantHints.isIndexed`): see `run`.
+    public static let channel = GrantHints.unindexedChannel
 
     /// The request id of line `line` of job `jobId`.
     public static func requestId(jobId: Int64, line: Int64) -> String { requestIdPrefix(jobId: jobId) + String(line) }
@@ -44,67 +45,47 @@ public enum BulkGrantBatch {
     static func requestIdPrefix(jobId: Int64) -> String { "bulk-\(jobId)-" }
 
     /// Decides `lines` of job `jobId` on `redis`, `linesPerCall` per script call; codes come from `codes`.
-    /// The calls are streamed with `callsInFlight` of them queued in Redis, and each call's grants
-    /// get their user-index hints as soon as its reply is read (`hintsCommands`), so Redis always
-    /// has the next call to run while the node builds arguments and reads replies.
+    /// The calls are streamed with `callsInFlight` of them queued in Redis, so Redis always has
+    /// the next call to run while the node builds arguments and reads replies. Each call is
+    /// followed by the campaign's mark in the flushers' dirty set (`GrantHints.markDirtyCommand`,
+    /// after the call's stream entries exist); no wallet-index entries are written: a bulk
+    /// grant's user hears of it from the `coupon.granted` webhook, sent once the grant is in
+    /// PostgreSQL, where the wallet and checkout read it — and the index's `ZADD`, `PEXPIRE`
+    /// and the flusher's `ZREM` would be about a third of Redis' CPU per line.
     public static func run(
         jobId: Int64, campaignId: Int64, lines: [(line: Int64, userId: String)], codes: CouponCodeGenerator,
         linesPerCall: Int = defaultLinesPerCall, callsInFlight: Int = defaultCallsInFlight, on redis: BlockingRedisConnection
     ) throws -> Outcome {
-        enum Sent {
-            case decide(Range<Int>)
-            case hints(count: Int, oneWrite: Bool)
-        }
         precondition((1...2_000).contains(linesPerCall), "the script unpacks a call's lines: Lua's stack holds ~8,000 values")
         let scriptKeys = ClaimScript.keys(CampaignKeys(campaignId: campaignId))
-        let oneWrite = !redis.isCluster
-        var sent: [Sent] = []  // groups in flight, oldest first
-        var hints: [(commands: [[RedisArgument]], count: Int)] = []  // groups to send next
+        let markDirty = GrantHints.markDirtyCommand([campaignId])
+        var sent: [Range<Int>] = []  // calls in flight, oldest first
         var nextLine = 0
         var outcome = Outcome()
         outcome.granted.reserveCapacity(lines.count)
         try redis.stream(
             window: callsInFlight,
             next: {
-                if !hints.isEmpty {
-                    let group = hints.removeFirst()
-                    sent.append(.hints(count: group.count, oneWrite: oneWrite))
-                    return group.commands
-                }
                 guard nextLine < lines.count else { return nil }
                 let range = nextLine..<min(nextLine + linesPerCall, lines.count)
                 var group = nextLine == 0 ? [BulkGrantScript.script.loadCommand] : []  // SCRIPT FLUSH cannot break the batch
                 group.append(
                     BulkGrantScript.script.evalshaCommand(
                         keys: scriptKeys, args: BulkGrantScript.arguments(jobId: jobId, channel: channel, lines: lines[range], codes: codes)))
+                group.append(markDirty)
                 nextLine = range.upperBound
-                sent.append(.decide(range))
+                sent.append(range)
                 return group
             },
             replies: { results in
-                switch sent.removeFirst() {
-                case .hints(let count, let wrapped):
-                    for result in wrapped ? OneWrite.replies(results, of: count) : results { _ = try result.get() }
-                case .decide(let range):
-                    for result in results.dropLast() { _ = try result.get() }  // SCRIPT LOAD
-                    let reply = try results.last!.get()
-                    guard let items = reply.array, items.count == range.count else { throw Failure.unexpected("\(reply)") }
-                    let before = outcome.granted.count
-                    try decode(jobId: jobId, campaignId: campaignId, lines: lines[range], replies: items, into: &outcome)
-                    let commands = hintsCommands(outcome.granted[before...], campaignId: campaignId)
-                    if !commands.isEmpty { hints.append((oneWrite ? OneWrite.wrap(commands) : commands, commands.count)) }
-                }
+                let range = sent.removeFirst()
+                for result in results.dropLast(2) { _ = try result.get() }  // SCRIPT LOAD
+                _ = try results.last!.get()  // SADD
+                let reply = try results[results.count - 2].get()
+                guard let items = reply.array, items.count == range.count else { throw Failure.unexpected("\(reply)") }
+                try decode(jobId: jobId, campaignId: campaignId, lines: lines[range], replies: items, into: &outcome)
             })
         return outcome
-    }
-
-    /// The wallet's index of unflushed grants and the flushers' hint, as a claim writes them
-    /// (sent as one `MULTI … EXEC` on a standalone Redis: one AOF fsync, not one per 16 KiB).
-    static func hintsCommands(_ granted: ArraySlice<Grant>, campaignId: Int64) -> [[RedisArgument]] {
-        guard !granted.isEmpty else { return [] }
-        var commands = granted.flatMap(GrantHints.indexCommands)
-        commands.append(GrantHints.markDirtyCommand([campaignId]))
-        return commands
     }
 
     /// Adds the script's replies, one per line, to `outcome`: a grant record (granted, or

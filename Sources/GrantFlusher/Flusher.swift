@@ -271,9 +271,10 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
         }
         // The grants are in PostgreSQL now: their user-index hints have served (the wallet reads
         // the index before PostgreSQL, so it sees each grant in one of them). One MULTI … EXEC: one
-        // AOF fsync for the batch, not one per 16 KiB of ZREMs (a bulk job's burst is 800k of them).
-        for start in stride(from: 0, to: grants.count, by: options.batchSize) {  // ≤ batchSize per EXEC: bounds how long one holds Redis
-            let chunk = grants[start..<min(start + options.batchSize, grants.count)]
+        // AOF fsync for the batch, not one per 16 KiB of ZREMs.
+        let indexed = grants.filter(GrantHints.isIndexed)  // bulk-job grants have no entry
+        for start in stride(from: 0, to: indexed.count, by: options.batchSize) {  // ≤ batchSize per EXEC: bounds how long one holds Redis
+            let chunk = indexed[start..<min(start + options.batchSize, indexed.count)]
             for result in try redis.pipelineAsOneWrite(chunk.map(GrantHints.removeCommand)) { _ = try result.get() }
         }
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)

@@ -280,9 +280,10 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
             }
         }
         complete(pending, result)
-        if case .success(.granted(let grant)) = result { recordHints(grant) }
-        if case .success(.replayed(let grant)) = result { recordHints(grant) }
-        if let unconfirmed { recordHints(unconfirmed) }
+        let indexed = GrantHints.isIndexed(channel: pending.request.channel)
+        if case .success(.granted(let grant)) = result { recordHints(grant, indexed: indexed) }
+        if case .success(.replayed(let grant)) = result { recordHints(grant, indexed: indexed) }
+        if let unconfirmed { recordHints(unconfirmed, indexed: indexed) }
     }
 
     /// This loop's CSPRNG-backed code source, for other grant paths on the loop (exchanges, draws).
@@ -292,12 +293,15 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
     /// the engine does for its own grants.
     public func recordGrantHints(_ grant: Grant) { recordHints(grant) }
 
-    /// `GrantHints` after the reply, without waiting: the user-index entry per grant, and one
-    /// `SADD cp:dirty` per loop turn for every campaign granted in that turn.
-    private func recordHints(_ grant: Grant) {
-        indexCommands.with(grant) { zadd, pexpire in
-            redis.sendDiscardingReply(zadd)
-            redis.sendDiscardingReply(pexpire)
+    /// `GrantHints` after the reply, without waiting: the user-index entry per grant (`indexed`:
+    /// not for the `bulk` channel, `GrantHints.isIndexed`), and one `SADD cp:dirty` per loop
+    /// turn for every campaign granted in that turn.
+    private func recordHints(_ grant: Grant, indexed: Bool = true) {
+        if indexed {
+            indexCommands.with(grant) { zadd, pexpire in
+                redis.sendDiscardingReply(zadd)
+                redis.sendDiscardingReply(pexpire)
+            }
         }
         let first = dirty.isEmpty
         dirty.insert(grant.campaignId)

@@ -30,6 +30,17 @@ public enum GrantHints {
     }
     public static let userIndexTTLMs: Int64 = ClaimScript.requestTTLMs
 
+    /// The channel of bulk-job grants (issue 12), which are not indexed: nobody is answered
+    /// "you got it" for them — their users hear of them from the `coupon.granted` webhook, sent
+    /// once the grant is in PostgreSQL, where the wallet and checkout read it.
+    public static let unindexedChannel = "bulk"
+
+    /// False for grants no user index holds (the flusher then has no entry to remove).
+    public static func isIndexed(_ grant: Grant) -> Bool { isIndexed(channel: grant.channel) }
+
+    /// False for grants of `channel` (a claim naming `bulk` is treated as a bulk grant).
+    public static func isIndexed(channel: String?) -> Bool { channel != unindexedChannel }
+
     /// The two commands that add `grant` to its user's index (plain commands, no script: this
     /// is on the claim path). Old entries are dropped by readers (`trimCommand`).
     public static func indexCommands(_ grant: Grant) -> [[RedisArgument]] {

@@ -62,8 +62,10 @@ import TestSupport
         let bulkState = try state(bulkCampaign)
         #expect(bulkState == (try state(claimCampaign)))
         #expect(bulkState.contains("a=2") && bulkState.contains("p1=2") && bulkState.contains("h=1"))
-        // The hints a claim writes: the grant in the user's index, the campaign in the flushers' dirty set.
-        #expect(try redis.command(["ZCARD", .string(GrantHints.userIndex(of: "a"))]).int == 2)
+        // The hints: the campaign in the flushers' dirty set, and no wallet-index entry for a bulk
+        // grant ("a" has none; p1's index holds its two HTTP claims only).
+        #expect(try redis.command(["EXISTS", .string(GrantHints.userIndex(of: "a"))]).int == 0)
+        #expect(try redis.command(["ZCARD", .string(GrantHints.userIndex(of: "p1"))]).int == 2)
         #expect(try redis.command(["SISMEMBER", .string(GrantHints.dirtyCampaigns), .string(String(bulkCampaign))]).int == 1)
 
         // The batch re-run (a takeover after a crash): the same grants, no new one, the same refusals.
