@@ -12,7 +12,8 @@
 # up phase is the clean baseline for the down phase after it.
 # Prints per phase claim p99/p50, claims answered,
 # node CPU per claim (/proc/PID/stat), webhook rows delivered and pending at the end; and the
-# same-run ratios p99(down phase) / p99(the up phase before it) and their medians; then, with
+# same-run ratios p99(down phase) / p99(the up phase before it) and their medians, and the
+# percentiles of every phase of a kind pooled (coupon-load's latency buckets); then, with
 # no claims and the last hang phase's backlog waiting, node + PostgreSQL CPU and delivery
 # attempts over 10 s with the receiver hanging and refusing. Also the
 # load average (the machine is shared: read the ratios with it).
@@ -112,6 +113,7 @@ phase() {  # phase LABEL → one line in $run_dir/phases: label p99 p50 answered
   after=$(cpu_ticks)
   python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); l=o["latency_ms"]; print(sys.argv[2], l["p99"], l["p50"], o["answered"], int(sys.argv[3]), *sys.argv[4:])' \
     "$json" "$label" "$((after - before))" $(outbox) >>"$run_dir/phases"
+  python3 -c 'import json,sys; print(sys.argv[2], json.dumps(json.load(open(sys.argv[1]))["latency_buckets_us"]))' "$json" "$label" >>"$run_dir/buckets"
 }
 
 for _ in $(seq 1 "$rounds"); do
@@ -166,6 +168,32 @@ def median(values):
 p99 = {k: median([float(r[1]) for r in rows if r[0] == k]) for k in ("up", "refused", "hang")}
 print("median p99 ms: " + ", ".join(f"{k} {v:.2f}" for k, v in p99.items()))
 parts = [f"{k}/up median {median(v):.3f} (rounds {', '.join(f'{r:.3f}' for r in v)})" for k, v in ratios.items() if v]
+# Pooled: every phase of one kind in one histogram (coupon-load's buckets), so a percentile rests on
+# all of that kind's claims (rounds × seconds × rate) rather than on one phase's 1 %.
+import json
+pooled = {}
+for line in open(sys.argv[1][: -len("phases")] + "buckets"):
+    label, buckets = line.split(" ", 1)
+    into = pooled.setdefault(label, {})
+    for edge, count in json.loads(buckets):
+        into[edge] = into.get(edge, 0) + count
+def quantile(hist, q):
+    total = sum(hist.values())
+    rank, seen = max(1, int(-(-total * q // 1))), 0
+    for edge in sorted(hist):
+        seen += hist[edge]
+        if seen >= rank:
+            return edge / 1000
+    return 0.0
+print("pooled over every phase of a kind (claims; p50 / p99 / p99.9 ms):")
+for label in ("up", "refused", "hang"):
+    if label in pooled:
+        h = pooled[label]
+        print(f"  {label:8} {sum(h.values()):7d}  {quantile(h, 0.5):7.2f} {quantile(h, 0.99):8.2f} {quantile(h, 0.999):8.2f}")
+if "up" in pooled:
+    up99 = quantile(pooled["up"], 0.99)
+    pooled_parts = [f"{k}/up {quantile(pooled[k], 0.99) / up99:.3f}" for k in ("refused", "hang") if k in pooled]
+    print(f"FIGURE: pooled claim p99, receiver down vs up: {'; '.join(pooled_parts)} (up {up99:.2f} ms)")
 print(f"FIGURE: claim p99 with the webhook receiver down vs up (same run, each down phase over the up phase before it): "
       f"{'; '.join(parts)}; open loop {rate}/s, {connections} connections, {seconds} s per phase, "
       f"webhook-timeout-ms {timeout_ms}, release build; load average {load1} (1 min) {load5} (5 min)")

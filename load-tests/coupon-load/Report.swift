@@ -58,6 +58,8 @@ struct RunReport {
                 "p50": millis(h.percentile(0.5)), "p90": millis(h.percentile(0.9)), "p99": millis(h.percentile(0.99)),
                 "p99.9": millis(h.percentile(0.999)), "max": millis(h.maxMicros), "mean": h.meanMicros / 1000,
             ],
+            // Non-empty buckets as [upper edge µs, count]: runs can be pooled (e.g. every phase of one kind).
+            "latency_buckets_us": h.counts.indices.filter { h.counts[$0] > 0 }.map { [LatencyHistogram.upperEdge($0), h.counts[$0]] },
             "per_second": seconds.map { ["claims": $0.count, "p99_ms": $0.p99Ms] },
             "checks": checks.map { ["name": $0.name, "passed": $0.passed, "detail": $0.detail] },
             "passed": checks.allSatisfy(\.passed),
