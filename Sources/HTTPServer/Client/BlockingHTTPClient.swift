@@ -1,8 +1,8 @@
 import CSystem
 import Glibc
 
-/// A blocking HTTP/1.1 client over one keep-alive TCP connection, for tests, tools and the
-/// load generator (one per thread; not thread-safe). Reconnects lazily when the server has
+/// A blocking HTTP/1.1 client over one keep-alive TCP connection to a host name or address,
+/// for tests, tools, the load generator and webhook senders (one per thread; not thread-safe). Reconnects lazily when the server has
 /// closed the connection, and retries a request once if a reused connection turned out dead
 /// before any response byte arrived.
 public final class BlockingHTTPClient {
@@ -111,34 +111,41 @@ public final class BlockingHTTPClient {
         return false
     }
 
+    /// Connects to `host` — an IPv4 or IPv6 literal or a name (`getaddrinfo`: each address in
+    /// turn until one accepts; a name that does not resolve is `.connectFailed(EHOSTUNREACH)`).
+    /// The socket timeouts bound `connect` too (Linux applies `SO_SNDTIMEO` to it).
     private func connectIfNeeded() throws(HTTPClientError) {
         if fd >= 0 { return }
-        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        if socketFD < 0 { throw .connectFailed(errno: errno) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
-            _ = Glibc.close(socketFD)
-            throw .connectFailed(errno: EINVAL)
-        }
-        var timeout = timeval(tv_sec: Int(timeoutSeconds), tv_usec: Int((timeoutSeconds - Double(Int(timeoutSeconds))) * 1_000_000))
-        _ = setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        _ = setsockopt(socketFD, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        _ = csystem_setsockopt_int(socketFD, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
-        let result = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICSERV
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &list) == 0, let list else { throw .connectFailed(errno: EHOSTUNREACH) }
+        defer { freeaddrinfo(list) }
+        var lastError = ECONNREFUSED
+        var candidate: UnsafeMutablePointer<addrinfo>? = list
+        while let address = candidate {
+            candidate = address.pointee.ai_next
+            let socketFD = socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            if socketFD < 0 {
+                lastError = errno
+                continue
             }
-        }
-        if result < 0 {
-            let code = errno
+            var timeout = timeval(tv_sec: Int(timeoutSeconds), tv_usec: Int((timeoutSeconds - Double(Int(timeoutSeconds))) * 1_000_000))
+            _ = setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            _ = setsockopt(socketFD, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            _ = csystem_setsockopt_int(socketFD, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+            if connect(socketFD, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 {
+                fd = socketFD
+                parser = HTTPResponseParser()
+                requestsOnConnection = 0
+                return
+            }
+            lastError = errno
             _ = Glibc.close(socketFD)
-            throw .connectFailed(errno: code)
         }
-        fd = socketFD
-        parser = HTTPResponseParser()
-        requestsOnConnection = 0
+        throw .connectFailed(errno: lastError)
     }
 
     private func writeAll(_ bytes: [UInt8]) throws(HTTPClientError) {
