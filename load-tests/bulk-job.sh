@@ -26,7 +26,9 @@ mkdir -p "$out"
 start_redis
 start_postgres
 wait_backends
-node_flags=(--flusher-takeover-idle-ms 1000 --bulk-lease-seconds 3 --log-level info)
+# BULK_NODE_FLAGS: more coupond flags, e.g. "--bulk-calls-in-flight 1 --bulk-lines-per-call 100".
+# shellcheck disable=SC2206
+node_flags=(--flusher-takeover-idle-ms 1000 --bulk-lease-seconds 3 --log-level info ${BULK_NODE_FLAGS:-})
 start_node "${node_flags[@]}"
 # shellcheck disable=SC1090
 . "$keys_file"

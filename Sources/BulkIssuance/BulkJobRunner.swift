@@ -21,6 +21,10 @@ public final class BulkJobRunner: @unchecked Sendable {  // connections are touc
         /// Lines per second per node at most (0 = as fast as Redis answers): keeps a job from
         /// crowding out concurrent claims.
         public var maxLinesPerSecond = 0
+        /// Lines per script call and calls queued in Redis at once (`BulkGrantBatch.run`): how
+        /// long a claim may wait behind the job in Redis (≈ calls × lines × 15 µs).
+        public var linesPerCall = BulkGrantBatch.defaultLinesPerCall
+        public var callsInFlight = BulkGrantBatch.defaultCallsInFlight
         /// While idle, the runner deletes the staged lines of jobs finished this long ago
         /// (`BulkJobStore.purgeFinishedLines`), `purgeBatch` per statement.
         public var linesRetentionSeconds = 3_600.0
@@ -103,7 +107,9 @@ public final class BulkJobRunner: @unchecked Sendable {  // connections are touc
             phases.add(\.readNanos, since: &mark)
             let outcome: BulkGrantBatch.Outcome
             do {
-                outcome = try BulkGrantBatch.run(jobId: job.id, campaignId: job.campaignId, lines: lines, codes: codes, on: redis)
+                outcome = try BulkGrantBatch.run(
+                    jobId: job.id, campaignId: job.campaignId, lines: lines, codes: codes, linesPerCall: options.linesPerCall,
+                    callsInFlight: options.callsInFlight, on: redis)
                 phases.add(\.redisNanos, since: &mark)
             } catch BulkGrantBatch.Failure.unknownCampaign {
                 try BulkJobStore.fail(jobId: job.id, owner: owner, error: "campaign \(job.campaignId) is not published to Redis", on: postgres)

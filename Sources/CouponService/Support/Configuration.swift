@@ -92,6 +92,8 @@ public struct Configuration: Sendable {
     public var bulkLeaseSeconds = 10.0
     public var bulkMaxLinesPerSecond = 0
     public var bulkLinesRetentionSeconds = 3_600.0
+    public var bulkLinesPerCall = BulkGrantBatch.defaultLinesPerCall
+    public var bulkCallsInFlight = BulkGrantBatch.defaultCallsInFlight
     public var bulkBodyLimitBytes = 64 * 1024 * 1024
     public var bulkMaxLines = 5_000_000
     /// Bulk-grants uploads streamed at once per node (each holds a worker thread); more get 503.
@@ -168,6 +170,8 @@ public struct Configuration: Sendable {
         ("bulk-batch-size", "lines per bulk-job batch: one Redis pipeline, one checkpoint (5000)"),
         ("bulk-lease-seconds", "a bulk job whose node has not renewed its lease this long is resumed by another node (10)"),
         ("bulk-max-lines-per-second", "bulk-job lines decided per second per node, 0 = unlimited (0)"),
+        ("bulk-lines-per-call", "bulk-job lines decided per Redis script call (500)"),
+        ("bulk-calls-in-flight", "bulk-job script calls queued in Redis at once (4)"),
         ("bulk-lines-retention-seconds", "a finished bulk job's uploaded lines are deleted this long after it ended (3600)"),
         ("bulk-body-limit-bytes", "largest bulk-grants upload body (67108864)"),
         ("bulk-max-lines", "most user ids in one bulk job (5000000)"),
@@ -336,6 +340,8 @@ public struct Configuration: Sendable {
         case "bulk-lease-seconds": bulkLeaseSeconds = try double()
         case "bulk-max-lines-per-second": bulkMaxLinesPerSecond = try int(0...10_000_000)
         case "bulk-lines-retention-seconds": bulkLinesRetentionSeconds = try double()
+        case "bulk-lines-per-call": bulkLinesPerCall = try int(1...2_000)
+        case "bulk-calls-in-flight": bulkCallsInFlight = try int(1...64)
         case "bulk-body-limit-bytes": bulkBodyLimitBytes = try int(1024...(1 << 31))
         case "bulk-max-lines": bulkMaxLines = try int(1...100_000_000)
         case "bulk-max-uploads": bulkMaxUploads = try int(1...64)
@@ -408,6 +414,8 @@ extension Configuration {
         options.leaseSeconds = bulkLeaseSeconds
         options.maxLinesPerSecond = bulkMaxLinesPerSecond
         options.linesRetentionSeconds = bulkLinesRetentionSeconds
+        options.linesPerCall = bulkLinesPerCall
+        options.callsInFlight = bulkCallsInFlight
         return options
     }
 }
