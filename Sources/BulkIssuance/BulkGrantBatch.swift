@@ -7,7 +7,7 @@ import RedisClient
 /// id `bulk-<job>-<line>`. A line decided before (the batch is re-run after a crash or a
 /// takeover) is answered with its first grant, never a second one, so a job is exactly-once
 /// however often a batch runs. The batch is a stream of `BulkGrantScript` calls of
-/// `linesPerCall` lines each (one AOF fsync per call), each followed by the flushers' dirty mark.
+/// `linesPerCall` lines each (one AOF fsync per call), then the flushers' dirty mark.
 public enum BulkGrantBatch {
     /// Lines per script call: one AOF fsync each with `appendfsync always`, and a bound on how
     /// long one call holds Redis (≈ 15 µs per line here: 500 lines ≈ 7 ms a claim may wait).
@@ -46,9 +46,10 @@ public enum BulkGrantBatch {
 
     /// Decides `lines` of job `jobId` on `redis`, `linesPerCall` per script call; codes come from `codes`.
     /// The calls are streamed with `callsInFlight` of them queued in Redis, so Redis always has
-    /// the next call to run while the node builds arguments and reads replies. Each call is
-    /// followed by the campaign's mark in the flushers' dirty set (`GrantHints.markDirtyCommand`,
-    /// after the call's stream entries exist); no wallet-index entries are written: a bulk
+    /// the next call to run while the node builds arguments and reads replies (on a cluster, on
+    /// the campaign's master). Then, when anything was granted, the campaign is marked in the
+    /// flushers' dirty set (`GrantHints.markDirtyCommand`; a batch cut off before it leaves its
+    /// entries to the re-run or the flushers' sweep). No wallet-index entries are written: a bulk
     /// grant's user hears of it from the `coupon.granted` webhook, sent once the grant is in
     /// PostgreSQL, where the wallet and checkout read it — and the index's `ZADD`, `PEXPIRE`
     /// and the flusher's `ZREM` would be about a third of Redis' CPU per line.
@@ -58,7 +59,6 @@ public enum BulkGrantBatch {
     ) throws -> Outcome {
         precondition((1...2_000).contains(linesPerCall), "the script unpacks a call's lines: Lua's stack holds ~8,000 values")
         let scriptKeys = ClaimScript.keys(CampaignKeys(campaignId: campaignId))
-        let markDirty = GrantHints.markDirtyCommand([campaignId])
         var sent: [Range<Int>] = []  // calls in flight, oldest first
         var nextLine = 0
         var outcome = Outcome()
@@ -72,19 +72,18 @@ public enum BulkGrantBatch {
                 group.append(
                     BulkGrantScript.script.evalshaCommand(
                         keys: scriptKeys, args: BulkGrantScript.arguments(jobId: jobId, channel: channel, lines: lines[range], codes: codes)))
-                group.append(markDirty)
                 nextLine = range.upperBound
                 sent.append(range)
                 return group
             },
             replies: { results in
                 let range = sent.removeFirst()
-                for result in results.dropLast(2) { _ = try result.get() }  // SCRIPT LOAD
-                _ = try results.last!.get()  // SADD
-                let reply = try results[results.count - 2].get()
+                for result in results.dropLast() { _ = try result.get() }  // SCRIPT LOAD
+                let reply = try results.last!.get()
                 guard let items = reply.array, items.count == range.count else { throw Failure.unexpected("\(reply)") }
                 try decode(jobId: jobId, campaignId: campaignId, lines: lines[range], replies: items, into: &outcome)
             })
+        if !outcome.granted.isEmpty { try redis.command(GrantHints.markDirtyCommand([campaignId])) }
         return outcome
     }
 

@@ -64,6 +64,78 @@ final class BlockingClusterRouter: @unchecked Sendable {  // every field is touc
     func pipeline(_ commands: [[RedisArgument]], confirmedBy wait: ReplicaWait?) throws(RedisError) -> [Result<RESPValue, RedisError>] {
         lock.lock()
         defer { lock.unlock() }
+        return try pipelineHoldingLock(commands, confirmedBy: wait)
+    }
+
+    /// `BlockingRedisConnection.stream` on a cluster: groups go with up to `window` in flight on
+    /// one master's connection as long as every command of each group maps to that master (a
+    /// bulk job's script calls for one campaign). A group spanning masters (or holding a
+    /// `SCRIPT` command) runs alone through `pipeline`, redirections followed; a group for
+    /// another master ends the stream on the first (its in-flight replies are read) and starts
+    /// one there. A redirection, `TRYAGAIN` or `CLUSTERDOWN` reply inside a stream is handed to
+    /// `replies` as it is — later commands were sent already, so nothing is resent — and the
+    /// slot map is reloaded, so the caller's retry goes where the slot lives now.
+    func stream(
+        window: Int, next: () throws -> [[RedisArgument]]?, replies: ([Result<RESPValue, RedisError>]) throws -> Void
+    ) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        var pending = try next()
+        while let group = pending {
+            pending = nil
+            guard let master = master(of: group) else {
+                try replies(try pipelineHoldingLock(group, confirmedBy: nil))
+                pending = try next()
+                continue
+            }
+            var first: [[RedisArgument]]? = group
+            var ended = false  // `next` gave nil or a group for another master: ask it no more here
+            var stale = false
+            defer { if stale { reloadMap() } }  // after the stream: the master's connection is free again
+            try node(master).stream(
+                window: window,
+                next: {
+                    if let group = first {
+                        first = nil
+                        return group
+                    }
+                    guard !ended else { return nil }
+                    guard let group = try next() else {
+                        ended = true
+                        return nil
+                    }
+                    guard self.master(of: group) == master else {
+                        (ended, pending) = (true, group)
+                        return nil
+                    }
+                    return group
+                },
+                replies: { results in
+                    if results.contains(where: Self.meansStaleMap) { stale = true }
+                    try replies(results)
+                })
+        }
+    }
+
+    /// The one master every command of `group` maps to; nil when they span masters or one goes to all.
+    private func master(of group: [[RedisArgument]]) -> RedisEndpoint? {
+        var found: RedisEndpoint?
+        for args in group {
+            guard !isEveryMaster(args), let target = ClusterCommandRouting(slot: RedisCommandKey.slot(of: args)).target(in: map)
+            else { return nil }
+            if found == nil { found = target } else if found != target { return nil }
+        }
+        return found
+    }
+
+    private static func meansStaleMap(_ result: Result<RESPValue, RedisError>) -> Bool {
+        guard case .failure(.server(let error)) = result else { return false }
+        return [.moved, .ask, .tryagain, .clusterdown].contains(error.prefix)
+    }
+
+    private func pipelineHoldingLock(_ commands: [[RedisArgument]], confirmedBy wait: ReplicaWait?) throws(RedisError)
+        -> [Result<RESPValue, RedisError>]
+    {
         var byMaster: [RedisEndpoint: [Int]] = [:]
         var order: [RedisEndpoint] = []
         let masters = map.masters

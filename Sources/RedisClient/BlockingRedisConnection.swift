@@ -157,16 +157,14 @@ public final class BlockingRedisConnection: @unchecked Sendable {  // the hiredi
     /// commands and works on replies (a `pipeline` per group leaves it idle meanwhile). `replies`
     /// may give `next` more to send: `next` is asked again after every group; the stream ends
     /// when `next` returns nil with nothing in flight. An I/O error, or an error thrown by either
-    /// closure, ends it and drops the connection (replies may be outstanding). On a cluster, one
-    /// group at a time.
+    /// closure, ends it and drops the connection (replies may be outstanding). On a cluster,
+    /// groups whose commands all map to one master stream on its connection; see
+    /// `BlockingClusterRouter.stream`.
     public func stream(
         window: Int, next: () throws -> [[RedisArgument]]?, replies: ([Result<RESPValue, RedisError>]) throws -> Void
     ) throws {
         precondition(window >= 1)
-        if let cluster {
-            while let group = try next() { try replies(try cluster.pipeline(group)) }
-            return
-        }
+        if let cluster { return try cluster.stream(window: window, next: next, replies: replies) }
         lock.lock()
         defer { lock.unlock() }
         var inFlight: [Int] = []  // commands per group sent, oldest first
