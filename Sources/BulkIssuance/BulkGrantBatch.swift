@@ -44,7 +44,8 @@ public enum BulkGrantBatch {
     /// `bulk-<job>-`: what the script prefixes to each line number.
     static func requestIdPrefix(jobId: Int64) -> String { "bulk-\(jobId)-" }
 
-    /// Decides `lines` of job `jobId` on `redis`, `linesPerCall` per script call; codes come from `codes`.
+    /// Decides `lines` of job `jobId` on `redis`, `linesPerCall` per script call; codes come from
+    /// `codes`; `beforeCall` is told each call's line count before it is sent.
     /// The calls are streamed with `callsInFlight` of them queued in Redis, so Redis always has
     /// the next call to run while the node builds arguments and reads replies (on a cluster, on
     /// the campaign's master). Then, when anything was granted, the campaign is marked in the
@@ -55,7 +56,8 @@ public enum BulkGrantBatch {
     /// and the flusher's `ZREM` would be about a third of Redis' CPU per line.
     public static func run(
         jobId: Int64, campaignId: Int64, lines: [(line: Int64, userId: String)], codes: CouponCodeGenerator,
-        linesPerCall: Int = defaultLinesPerCall, callsInFlight: Int = defaultCallsInFlight, on redis: BlockingRedisConnection
+        linesPerCall: Int = defaultLinesPerCall, callsInFlight: Int = defaultCallsInFlight, on redis: BlockingRedisConnection,
+        beforeCall: (_ lines: Int) -> Void = { _ in }
     ) throws -> Outcome {
         precondition((1...2_000).contains(linesPerCall), "the script unpacks a call's lines: Lua's stack holds ~8,000 values")
         let scriptKeys = ClaimScript.keys(CampaignKeys(campaignId: campaignId))
@@ -68,6 +70,7 @@ public enum BulkGrantBatch {
             next: {
                 guard nextLine < lines.count else { return nil }
                 let range = nextLine..<min(nextLine + linesPerCall, lines.count)
+                beforeCall(range.count)  // the runner's pacing (`BulkPacing`) may hold the call back here
                 var group = nextLine == 0 ? [BulkGrantScript.script.loadCommand] : []  // SCRIPT FLUSH cannot break the batch
                 group.append(
                     BulkGrantScript.script.evalshaCommand(

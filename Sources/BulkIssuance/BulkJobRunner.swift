@@ -18,9 +18,9 @@ public final class BulkJobRunner: @unchecked Sendable {  // connections are touc
         public var leaseSeconds = 10.0
         /// Poll for runnable jobs this often while idle.
         public var pollSeconds = 0.5
-        /// Lines per second per node at most (0 = as fast as Redis answers): keeps a job from
-        /// crowding out concurrent claims.
-        public var maxLinesPerSecond = 0
+        /// Lines per second per node at most (0 = as fast as Redis answers), and the claims-first
+        /// cap while the node answers many claims (`BulkPacing`).
+        public var pacing = BulkPacing.Limits()
         /// Lines per script call and calls queued in Redis at once (`BulkGrantBatch.run`): how
         /// long a claim may wait behind the job in Redis (≈ calls × lines × 15 µs).
         public var linesPerCall = BulkGrantBatch.defaultLinesPerCall
@@ -41,13 +41,16 @@ public final class BulkJobRunner: @unchecked Sendable {  // connections are touc
     private var postgres: PostgresConnection?
     private var redis: BlockingRedisConnection?
     private let codes = CouponCodeGenerator()
+    /// The node's claims answered so far (monotonic): how busy its claim path is.
+    private let claimsAnswered: @Sendable () -> Int
     /// Lines decided by this node (metrics).
     public let linesDecided = Atomic<Int>(0)
 
     public init(
         owner: String, conninfo: String, redis: RedisDeployment, options: Options,
-        log: @escaping @Sendable (String, [String: String]) -> Void
+        claimsAnswered: @escaping @Sendable () -> Int = { 0 }, log: @escaping @Sendable (String, [String: String]) -> Void
     ) {
+        self.claimsAnswered = claimsAnswered
         self.owner = owner
         self.conninfo = conninfo
         self.redisDeployment = redis
@@ -92,8 +95,7 @@ public final class BulkJobRunner: @unchecked Sendable {  // connections are touc
     /// Runs `job` until it is finished, cancelled, its lease is lost, or the runner stops.
     func run(_ start: BulkJob, postgres: PostgresConnection, redis: BlockingRedisConnection, codes: CouponCodeGenerator) throws {
         var job = start
-        let started = DispatchTime.now().uptimeNanoseconds
-        var decidedHere = 0
+        var pacing = BulkPacing(limits: options.pacing)
         var phases = BatchPhases()
         defer { log("bulk_job_run_ended", ["job_id": String(job.id), "done": String(job.done)].merging(phases.fields) { $1 }) }
         while job.done < job.total {
@@ -109,7 +111,13 @@ public final class BulkJobRunner: @unchecked Sendable {  // connections are touc
             do {
                 outcome = try BulkGrantBatch.run(
                     jobId: job.id, campaignId: job.campaignId, lines: lines, codes: codes, linesPerCall: options.linesPerCall,
-                    callsInFlight: options.callsInFlight, on: redis)
+                    callsInFlight: options.callsInFlight, on: redis,
+                    beforeCall: { count in
+                        let now = Self.now()
+                        pacing.observe(claims: claimsAnswered(), now: now)
+                        let wait = pacing.delay(sending: count, now: now)
+                        if wait > 0 { _ = pause(wait) }  // stopping: the batch finishes unpaced
+                    })
                 phases.add(\.redisNanos, since: &mark)
             } catch BulkGrantBatch.Failure.unknownCampaign {
                 try BulkJobStore.fail(jobId: job.id, owner: owner, error: "campaign \(job.campaignId) is not published to Redis", on: postgres)
@@ -129,18 +137,15 @@ public final class BulkJobRunner: @unchecked Sendable {  // connections are touc
             phases.add(\.commitNanos, since: &mark)
             phases.batches += 1
             linesDecided.add(lines.count, ordering: .relaxed)
-            decidedHere += lines.count
             if state != .running {
                 log("bulk_job_stopped", ["job_id": String(job.id), "state": state.rawValue])
                 return
             }
-            if options.maxLinesPerSecond > 0 {
-                let due = Double(decidedHere) / Double(options.maxLinesPerSecond)
-                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-                if due > elapsed, !pause(due - elapsed) { continue }
-            }
         }
     }
+
+    /// Monotonic seconds, for the pacing.
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 }
 
 /// Where a run's wall time went (logged when the run ends): reading lines, deciding them in

@@ -93,6 +93,8 @@ public struct Configuration: Sendable {
     public var bulkMaxLinesPerSecond = 0
     public var bulkLinesRetentionSeconds = 3_600.0
     public var bulkLinesPerCall = BulkGrantBatch.defaultLinesPerCall
+    public var bulkYieldLinesPerSecond = BulkPacing.Limits().yieldLinesPerSecond
+    public var bulkYieldAboveClaimsPerSecond = BulkPacing.Limits().yieldAboveClaimsPerSecond
     public var bulkCallsInFlight = BulkGrantBatch.defaultCallsInFlight
     public var bulkBodyLimitBytes = 64 * 1024 * 1024
     public var bulkMaxLines = 5_000_000
@@ -170,6 +172,8 @@ public struct Configuration: Sendable {
         ("bulk-batch-size", "lines per bulk-job batch: one Redis pipeline, one checkpoint (5000)"),
         ("bulk-lease-seconds", "a bulk job whose node has not renewed its lease this long is resumed by another node (10)"),
         ("bulk-max-lines-per-second", "bulk-job lines decided per second per node, 0 = unlimited (0)"),
+        ("bulk-yield-lines-per-second", "claims first: a bulk job's lines per second while its node answers many claims, 0 = never yield (5000)"),
+        ("bulk-yield-above-claims-per-second", "claims per second on a node above which its bulk job yields (500)"),
         ("bulk-lines-per-call", "bulk-job lines decided per Redis script call (500)"),
         ("bulk-calls-in-flight", "bulk-job script calls queued in Redis at once (4)"),
         ("bulk-lines-retention-seconds", "a finished bulk job's uploaded lines are deleted this long after it ended (3600)"),
@@ -341,6 +345,8 @@ public struct Configuration: Sendable {
         case "bulk-max-lines-per-second": bulkMaxLinesPerSecond = try int(0...10_000_000)
         case "bulk-lines-retention-seconds": bulkLinesRetentionSeconds = try double()
         case "bulk-lines-per-call": bulkLinesPerCall = try int(1...2_000)
+        case "bulk-yield-lines-per-second": bulkYieldLinesPerSecond = try int(0...10_000_000)
+        case "bulk-yield-above-claims-per-second": bulkYieldAboveClaimsPerSecond = try int(1...10_000_000)
         case "bulk-calls-in-flight": bulkCallsInFlight = try int(1...64)
         case "bulk-body-limit-bytes": bulkBodyLimitBytes = try int(1024...(1 << 31))
         case "bulk-max-lines": bulkMaxLines = try int(1...100_000_000)
@@ -412,7 +418,9 @@ extension Configuration {
         var options = BulkJobRunner.Options()
         options.batchSize = bulkBatchSize
         options.leaseSeconds = bulkLeaseSeconds
-        options.maxLinesPerSecond = bulkMaxLinesPerSecond
+        options.pacing.maxLinesPerSecond = bulkMaxLinesPerSecond
+        options.pacing.yieldLinesPerSecond = bulkYieldLinesPerSecond
+        options.pacing.yieldAboveClaimsPerSecond = bulkYieldAboveClaimsPerSecond
         options.linesRetentionSeconds = bulkLinesRetentionSeconds
         options.linesPerCall = bulkLinesPerCall
         options.callsInFlight = bulkCallsInFlight
