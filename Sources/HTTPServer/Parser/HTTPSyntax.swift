@@ -10,12 +10,47 @@ enum HTTPSyntax {
             && (bytes.count == 0 || memcmp(bytes.baseAddress!, literal.utf8Start, bytes.count) == 0)
     }
 
+    /// Byte equality of two buffers (memcmp).
+    @inline(__always)
+    static func equals(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
+        lhs.count == rhs.count && (lhs.count == 0 || memcmp(lhs.baseAddress!, rhs.baseAddress!, lhs.count) == 0)
+    }
+
     /// tchar as a bitmap (bytes 0...63 and 64...127): one shift and mask per byte.
     @inline(__always)
     static func isTokenByteFast(_ byte: UInt8) -> Bool {
-        if byte < 64 { return (UInt64(0x03ff_6cfa_0000_0000) >> UInt64(byte)) & 1 != 0 }
-        if byte < 128 { return (UInt64(0x57ff_ffff_c7ff_fffe) >> UInt64(byte &- 64)) & 1 != 0 }
-        return false
+        tokenBit(byte) != 0
+    }
+
+    /// 1 for a tchar, else 0, without a branch (the half of the bitmap is picked by a select).
+    @inline(__always)
+    static func tokenBit(_ byte: UInt8) -> UInt64 {
+        let bitmap: UInt64 = byte < 64 ? 0x03ff_6cfa_0000_0000 : (byte < 128 ? 0x57ff_ffff_c7ff_fffe : 0)
+        return (bitmap >> UInt64(byte & 63)) & 1
+    }
+
+    /// Where the field name ends: the index of the first `:` (nil if none), and whether every
+    /// byte before it is a tchar. One pass, no early exit on a bad byte (none in real heads).
+    @inline(__always)
+    static func scanFieldName(_ start: UnsafePointer<UInt8>, count: Int) -> (colon: Int, allToken: Bool)? {
+        var index = 0
+        var valid: UInt64 = 1
+        while index < count {
+            let byte = start[index]
+            if byte == UInt8(ascii: ":") { return (index, valid != 0) }
+            valid &= tokenBit(byte)
+            index += 1
+        }
+        return nil
+    }
+
+    /// Every byte is visible ASCII (0x21...0x7E), as a request target's must be: the largest
+    /// `byte - 0x21` (wrapping) is below 0x5E. A max over the bytes, no branch per byte.
+    @inline(__always)
+    static func allVisibleASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var highest: UInt8 = 0
+        for byte in bytes { highest = max(highest, byte &- 0x21) }
+        return highest < 0x5E
     }
 
     /// tchar: "!#$%&'*+-.^_`|~", digits and letters.
