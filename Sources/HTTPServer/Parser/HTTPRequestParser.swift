@@ -203,6 +203,9 @@ public struct HTTPRequestParser: Sendable {
 
     private mutating func parseHead() -> HTTPParserAction {
         while true {
+            // Plain field lines first, in one pass each; the line they stop at (the blank line,
+            // an unusual or incomplete one) takes the general path below.
+            if case .headers = state, scanIndex == readIndex, let error = readPlainFieldLines() { return fail(error) }
             guard let lineFeed = findLineFeed() else {
                 scanIndex = buffer.count
                 let pending = buffer.count - readIndex
@@ -296,6 +299,59 @@ public struct HTTPRequestParser: Sendable {
         return .parsed(
             method: HTTPMethod.parse(methodBytes), target: repeated ? nil : String(decoding: targetBytes, as: UTF8.self),
             version: version)
+    }
+
+    /// Reads the plain field lines from `readIndex` on (see `plainFieldLine`) in one borrow of
+    /// the buffer, with the general path's checks in its order. Only called at a line's first
+    /// byte, so a line that arrives in pieces is scanned here once, not once per piece.
+    private mutating func readPlainFieldLines() -> HTTPParserError.Code? {
+        var cursor = readIndex
+        var bytes = headerBytes
+        let failure = buffer.withUnsafeBufferPointer { all -> HTTPParserError.Code? in
+            while let (lineFeed, span) = Self.plainFieldLine(all, at: cursor, headStart: headStart) {
+                bytes += lineFeed + 1 - cursor
+                cursor = lineFeed + 1
+                if bytes > limits.maxHeaderBytes { return .headerFieldsTooLarge }
+                if spans.count >= limits.maxHeaderCount { return .tooManyHeaderFields }
+                spans.append(span)
+            }
+            return nil
+        }
+        readIndex = cursor
+        scanIndex = cursor
+        headerBytes = bytes
+        return failure
+    }
+
+    /// The plain field line at `start` — `Name: value` up to CRLF or LF, no tab or other control
+    /// byte in it, the usual case — read in one pass that finds its line feed too. Nil for
+    /// anything else (the blank line, a tab, a stray byte, no line end yet), which the general
+    /// path (memchr for the line feed, then `parseHeaderLine`) answers as it always has.
+    private static func plainFieldLine(
+        _ all: UnsafeBufferPointer<UInt8>, at start: Int, headStart: Int
+    ) -> (lineFeed: Int, span: RawHeaderFields.Span)? {
+        let line = all.baseAddress! + start
+        let count = all.count - start
+        if count == 0 || line[0] == 0x0D || line[0] == 0x0A { return nil }
+        guard let (colon, allToken) = HTTPSyntax.scanFieldName(line, count: count), colon > 0, allToken else { return nil }
+        var valueStart = colon + 1
+        while valueStart < count && line[valueStart] == 0x20 { valueStart += 1 }
+        let stop = valueStart + HTTPSyntax.firstControlByte(line + valueStart, count: count - valueStart)
+        let lineFeed: Int
+        if stop < count && line[stop] == 0x0A {
+            lineFeed = stop
+        } else if stop + 1 < count && line[stop] == 0x0D && line[stop + 1] == 0x0A {
+            lineFeed = stop + 1
+        } else {
+            return nil
+        }
+        var valueEnd = stop
+        while valueEnd > valueStart && line[valueEnd - 1] == 0x20 { valueEnd -= 1 }
+        let origin = Int32(start - headStart)
+        let span = RawHeaderFields.Span(
+            nameStart: origin, nameEnd: origin + Int32(colon),
+            valueStart: origin + Int32(valueStart), valueEnd: origin + Int32(valueEnd))
+        return (start + lineFeed, span)
     }
 
     /// Validates one field line and records its name and (trimmed) value as spans.
