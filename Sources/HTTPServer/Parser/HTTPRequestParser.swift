@@ -414,14 +414,17 @@ public struct HTTPRequestParser: Sendable {
     private mutating func finishHead(headEnd: Int) -> HTTPParserAction {
         var fields = FieldSummary()
         // One copy of the header lines and their spans (one allocation), made from the same
-        // borrow of the buffer as the field checks; `spans` keeps its capacity for the next head.
-        let (failure, raw) = buffer.withUnsafeBufferPointer { all -> (HTTPParserError.Code?, RawHeaderFields?) in
-            for span in spans {
-                let name = UnsafeBufferPointer(rebasing: all[headStart + Int(span.nameStart)..<headStart + Int(span.nameEnd)])
-                let value = UnsafeBufferPointer(rebasing: all[headStart + Int(span.valueStart)..<headStart + Int(span.valueEnd)])
-                if let failure = fields.add(name: name, value: value) { return (failure, nil) }
+        // borrows as the field checks; `spans` keeps its capacity for the next head.
+        let (failure, raw) = spans.withUnsafeBufferPointer { headSpans in
+            buffer.withUnsafeBufferPointer { all -> (HTTPParserError.Code?, RawHeaderFields?) in
+                let head = UnsafeBufferPointer(rebasing: all[headStart..<headEnd])
+                for span in headSpans {
+                    let name = UnsafeBufferPointer(rebasing: head[Int(span.nameStart)..<Int(span.nameEnd)])
+                    let value = UnsafeBufferPointer(rebasing: head[Int(span.valueStart)..<Int(span.valueEnd)])
+                    if let failure = fields.add(name: name, value: value) { return (failure, nil) }
+                }
+                return (nil, RawHeaderFields(head: head, spans: headSpans))
             }
-            return (nil, RawHeaderFields(head: UnsafeBufferPointer(rebasing: all[headStart..<headEnd]), spans: spans))
         }
         if let failure { return fail(failure) }
         if fields.transferEncoding.present {

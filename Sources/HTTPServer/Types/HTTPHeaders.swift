@@ -146,19 +146,21 @@ struct RawHeaderFields: Sendable {
         let relative = spans.map {
             Span(nameStart: $0.nameStart - shift, nameEnd: $0.nameEnd - shift, valueStart: $0.valueStart - shift, valueEnd: $0.valueEnd - shift)
         }
-        self = head.withUnsafeBufferPointer { RawHeaderFields(head: $0, spans: relative) }
+        self = head.withUnsafeBufferPointer { bytes in
+            relative.withUnsafeBufferPointer { RawHeaderFields(head: bytes, spans: $0) }
+        }
     }
 
     /// Copies `head` and `spans` (positions in `head`) into one array: two appends to one
     /// reserved allocation. (`init(unsafeUninitializedCapacity:)` allocated through an
     /// unspecialized path that looked up the array's generic metadata on every call.)
-    init(head: UnsafeBufferPointer<UInt8>, spans: [Span]) {
+    init(head: UnsafeBufferPointer<UInt8>, spans: UnsafeBufferPointer<Span>) {
         headCount = head.count
         count = spans.count
         var bytes: [UInt8] = []
         bytes.reserveCapacity(head.count + spans.count * MemoryLayout<Span>.stride)
         bytes.append(contentsOf: head)
-        spans.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: UnsafeRawBufferPointer(spans))
         storage = bytes
     }
 
