@@ -278,7 +278,7 @@ public struct HTTPRequestParser: Sendable {
     private static func parseRequestLine(_ line: UnsafeBufferPointer<UInt8>, lastTarget: String) -> RequestLine {
         guard let firstSpace = line.firstIndex(of: 0x20) else { return .failed(.malformedRequestLine) }
         let afterMethod = firstSpace + 1
-        guard let secondSpace = line[afterMethod...].firstIndex(of: 0x20) else { return .failed(.malformedRequestLine) }
+        guard let secondSpace = HTTPSyntax.firstIndex(of: 0x20, in: line, from: afterMethod) else { return .failed(.malformedRequestLine) }
         let methodBytes = UnsafeBufferPointer(rebasing: line[0..<firstSpace])
         let targetBytes = UnsafeBufferPointer(rebasing: line[afterMethod..<secondSpace])
         let versionBytes = UnsafeBufferPointer(rebasing: line[(secondSpace + 1)...])

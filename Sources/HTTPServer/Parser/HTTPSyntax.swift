@@ -16,6 +16,14 @@ enum HTTPSyntax {
         lhs.count == rhs.count && (lhs.count == 0 || memcmp(lhs.baseAddress!, rhs.baseAddress!, lhs.count) == 0)
     }
 
+    /// The index of the first `byte` at or after `start` (memchr: the target before the
+    /// version is the longest stretch of a request line).
+    @inline(__always)
+    static func firstIndex(of byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard start < bytes.count, let found = memchr(bytes.baseAddress! + start, Int32(byte), bytes.count - start) else { return nil }
+        return start + UnsafeRawPointer(bytes.baseAddress! + start).distance(to: UnsafeRawPointer(found))
+    }
+
     /// tchar as a table lookup (one load per byte; `isTokenByte` is the readable rule).
     @inline(__always)
     static func isTokenByteFast(_ byte: UInt8) -> Bool {
