@@ -64,6 +64,28 @@ import Testing
         #expect(parse([bytes(chunk)]) == targets.flatMap { [.head(head(.GET, $0, headers: [("Host", "h")])), .complete] })
     }
 
+    /// Field lines the one-pass path reads and lines it leaves to the general path (tabs,
+    /// obs-text, bare LF, empty and space-only values, a long line) give the same head whole,
+    /// at every split point and byte by byte.
+    @Test func unusualFieldLinesAtEverySplitPoint() {
+        let long = String(repeating: "0123456789", count: 30)
+        let request = bytes(
+            "GET /u HTTP/1.1\r\nHost:h\r\nX-Tab:\ta\tb\t\r\nX-Space:   c d   \r\nX-Bare: e\nX-Empty:\r\n"
+                + "X-Spaces:    \r\nX-Obs: caf\u{e9}\r\nX-Long: \(long)\r\nx-7: !#$%&'*+-.^_`|~\r\n\r\n")
+        let expected: [ParsedEvent] = [
+            .head(head(.GET, "/u", headers: [
+                ("Host", "h"), ("X-Tab", "a\tb"), ("X-Space", "c d"), ("X-Bare", "e"), ("X-Empty", ""),
+                ("X-Spaces", ""), ("X-Obs", "caf\u{e9}"), ("X-Long", long), ("x-7", "!#$%&'*+-.^_`|~"),
+            ])),
+            .complete,
+        ]
+        #expect(parse([request]) == expected)
+        #expect(parse(request.map { [$0] }) == expected)
+        for split in 0...request.count {
+            #expect(parse([Array(request[..<split]), Array(request[split...])]) == expected, "split at \(split)")
+        }
+    }
+
     @Test func bareLineFeedsAndLeadingEmptyLinesAndOtherMethod() {
         #expect(
             parse([bytes("\r\n\nPURGE /x HTTP/1.1\nHost:   h  \n\n")]) == [

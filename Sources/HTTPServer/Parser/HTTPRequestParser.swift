@@ -35,14 +35,14 @@ public struct HTTPRequestParser: Sendable {
     // The head being built. Header lines stay in `buffer` (compaction keeps them) as spans
     // until the head is complete; then one copy of them becomes the request's `RawHeaderFields`.
     private var method = HTTPMethod.GET
+    /// The target of the head being read, kept after it: a keep-alive connection usually asks
+    /// for the same one again (a client claiming in one campaign), and then shares this
+    /// `String` instead of allocating another.
     private var target = ""
-    /// The previous request's target: a keep-alive connection usually asks for the same one
-    /// again (a client claiming in one campaign), and then shares this `String` instead of
-    /// allocating another.
-    private var lastTarget = ""
     private var version = HTTPVersion.http1_1
     /// Where the header lines of the head being read start in `buffer`.
     private var headStart = 0
+    /// The head's fields, as positions relative to `headStart` (so compaction leaves them be).
     private var spans: [RawHeaderFields.Span] = []
 
     public init(limits: HTTPParserLimits = HTTPParserLimits()) {
@@ -88,7 +88,9 @@ public struct HTTPRequestParser: Sendable {
 
     private mutating func compact() {
         // Header lines already parsed are still needed (their spans point into the buffer).
-        let keep = state == .headers ? headStart : readIndex
+        let inHead: Bool
+        if case .headers = state { inHead = true } else { inHead = false }
+        let keep = inHead ? headStart : readIndex
         if keep == 0 { return }
         if keep == buffer.count {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
@@ -99,16 +101,7 @@ public struct HTTPRequestParser: Sendable {
         }
         scanIndex -= keep
         readIndex -= keep
-        if state == .headers {
-            headStart = 0
-            let shift = Int32(keep)
-            for index in spans.indices {
-                spans[index].nameStart -= shift
-                spans[index].nameEnd -= shift
-                spans[index].valueStart -= shift
-                spans[index].valueEnd -= shift
-            }
-        }
+        if inHead { headStart = 0 }
     }
 
     // MARK: Output
@@ -210,10 +203,13 @@ public struct HTTPRequestParser: Sendable {
 
     private mutating func parseHead() -> HTTPParserAction {
         while true {
+            // Plain field lines first, in one pass each; the line they stop at (the blank line,
+            // an unusual or incomplete one) takes the general path below.
+            if case .headers = state, scanIndex == readIndex, let error = readPlainFieldLines() { return fail(error) }
             guard let lineFeed = findLineFeed() else {
                 scanIndex = buffer.count
                 let pending = buffer.count - readIndex
-                if state == .requestLine {
+                if case .requestLine = state {
                     // No LF within max+2 bytes means the line (minus CR) exceeds the limit.
                     if pending >= limits.maxRequestLineBytes + 2 { return fail(.requestLineTooLong) }
                 } else if headerBytes + pending > limits.maxHeaderBytes {
@@ -227,7 +223,8 @@ public struct HTTPRequestParser: Sendable {
             readIndex = lineFeed + 1
             scanIndex = readIndex
 
-            if state == .requestLine {
+            // `if case`, not `==`: the synthesized `==` compares every payload word of `State`.
+            if case .requestLine = state {
                 if lineEnd == lineStart { continue }  // RFC 9112 §2.2: ignore empty lines before a request
                 if lineEnd - lineStart > limits.maxRequestLineBytes { return fail(.requestLineTooLong) }
                 if let error = parseRequestLine(lineStart..<lineEnd) { return fail(error) }
@@ -256,35 +253,105 @@ public struct HTTPRequestParser: Sendable {
         }
     }
 
+    /// A request line's parts; `target` is nil when it is the previous request's target.
+    private enum RequestLine {
+        case parsed(method: HTTPMethod, target: String?, version: HTTPVersion)
+        case failed(HTTPParserError.Code)
+    }
+
     private mutating func parseRequestLine(_ range: Range<Int>) -> HTTPParserError.Code? {
-        buffer.withUnsafeBufferPointer { all -> HTTPParserError.Code? in
-            let line = UnsafeBufferPointer(rebasing: all[range])
-            guard let firstSpace = line.firstIndex(of: 0x20) else { return .malformedRequestLine }
-            let afterMethod = firstSpace + 1
-            guard let secondSpace = line[afterMethod...].firstIndex(of: 0x20) else { return .malformedRequestLine }
-            let methodBytes = UnsafeBufferPointer(rebasing: line[0..<firstSpace])
-            let targetBytes = UnsafeBufferPointer(rebasing: line[afterMethod..<secondSpace])
-            let versionBytes = UnsafeBufferPointer(rebasing: line[(secondSpace + 1)...])
-            if methodBytes.isEmpty || !methodBytes.allSatisfy(HTTPSyntax.isTokenByteFast) { return .invalidMethod }
-            if targetBytes.isEmpty { return .malformedRequestLine }
-            if !targetBytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) { return .invalidTarget }
-            if targetBytes[0] != UInt8(ascii: "/") && !(targetBytes.count == 1 && targetBytes[0] == UInt8(ascii: "*")) {
-                return .invalidTarget
-            }
-            switch HTTPSyntax.parseVersion(versionBytes) {
-            case .supported(let parsed): version = parsed
-            case .unsupported: return .unsupportedVersion
-            case .malformed: return versionBytes.contains(0x20) ? .malformedRequestLine : .malformedVersion
-            }
-            method = HTTPMethod.parse(methodBytes)
-            if lastTarget.utf8.elementsEqual(targetBytes) {
-                target = lastTarget
-            } else {
-                target = String(decoding: targetBytes, as: UTF8.self)
-                lastTarget = target
+        // The closure only reads, so the buffer is not retained around it.
+        let line = buffer.withUnsafeBufferPointer { all in
+            Self.parseRequestLine(UnsafeBufferPointer(rebasing: all[range]), lastTarget: target)
+        }
+        switch consume line {
+        case .failed(let code):
+            return code
+        case .parsed(let parsedMethod, let parsedTarget, let parsedVersion):
+            method = parsedMethod
+            version = parsedVersion
+            if let parsedTarget { target = parsedTarget }
+            return nil
+        }
+    }
+
+    private static func parseRequestLine(_ line: UnsafeBufferPointer<UInt8>, lastTarget: String) -> RequestLine {
+        guard let firstSpace = line.firstIndex(of: 0x20) else { return .failed(.malformedRequestLine) }
+        let afterMethod = firstSpace + 1
+        guard let secondSpace = HTTPSyntax.firstIndex(of: 0x20, in: line, from: afterMethod) else { return .failed(.malformedRequestLine) }
+        let methodBytes = UnsafeBufferPointer(rebasing: line[0..<firstSpace])
+        let targetBytes = UnsafeBufferPointer(rebasing: line[afterMethod..<secondSpace])
+        let versionBytes = UnsafeBufferPointer(rebasing: line[(secondSpace + 1)...])
+        if methodBytes.isEmpty || !methodBytes.allSatisfy(HTTPSyntax.isTokenByteFast) { return .failed(.invalidMethod) }
+        if targetBytes.isEmpty { return .failed(.malformedRequestLine) }
+        if !HTTPSyntax.allVisibleASCII(targetBytes) { return .failed(.invalidTarget) }
+        if targetBytes[0] != UInt8(ascii: "/") && !(targetBytes.count == 1 && targetBytes[0] == UInt8(ascii: "*")) {
+            return .failed(.invalidTarget)
+        }
+        let version: HTTPVersion
+        switch HTTPSyntax.parseVersion(versionBytes) {
+        case .supported(let parsed): version = parsed
+        case .unsupported: return .failed(.unsupportedVersion)
+        case .malformed: return .failed(versionBytes.contains(0x20) ? .malformedRequestLine : .malformedVersion)
+        }
+        // memcmp over the String's UTF-8 (the generic `elementsEqual` walked it byte by byte).
+        let repeated = lastTarget.utf8.withContiguousStorageIfAvailable { HTTPSyntax.equals($0, targetBytes) } == true
+        return .parsed(
+            method: HTTPMethod.parse(methodBytes), target: repeated ? nil : String(decoding: targetBytes, as: UTF8.self),
+            version: version)
+    }
+
+    /// Reads the plain field lines from `readIndex` on (see `plainFieldLine`) in one borrow of
+    /// the buffer, with the general path's checks in its order. Only called at a line's first
+    /// byte, so a line that arrives in pieces is scanned here once, not once per piece.
+    private mutating func readPlainFieldLines() -> HTTPParserError.Code? {
+        var cursor = readIndex
+        var bytes = headerBytes
+        let failure = buffer.withUnsafeBufferPointer { all -> HTTPParserError.Code? in
+            while let (lineFeed, span) = Self.plainFieldLine(all, at: cursor, headStart: headStart) {
+                bytes += lineFeed + 1 - cursor
+                cursor = lineFeed + 1
+                if bytes > limits.maxHeaderBytes { return .headerFieldsTooLarge }
+                if spans.count >= limits.maxHeaderCount { return .tooManyHeaderFields }
+                spans.append(span)
             }
             return nil
         }
+        readIndex = cursor
+        scanIndex = cursor
+        headerBytes = bytes
+        return failure
+    }
+
+    /// The plain field line at `start` — `Name: value` up to CRLF or LF, no tab or other control
+    /// byte in it, the usual case — read in one pass that finds its line feed too. Nil for
+    /// anything else (the blank line, a tab, a stray byte, no line end yet), which the general
+    /// path (memchr for the line feed, then `parseHeaderLine`) answers as it always has.
+    private static func plainFieldLine(
+        _ all: UnsafeBufferPointer<UInt8>, at start: Int, headStart: Int
+    ) -> (lineFeed: Int, span: RawHeaderFields.Span)? {
+        let line = all.baseAddress! + start
+        let count = all.count - start
+        if count == 0 || line[0] == 0x0D || line[0] == 0x0A { return nil }
+        guard let (colon, allToken) = HTTPSyntax.scanFieldName(line, count: count), colon > 0, allToken else { return nil }
+        var valueStart = colon + 1
+        while valueStart < count && line[valueStart] == 0x20 { valueStart += 1 }
+        let stop = valueStart + HTTPSyntax.firstControlByte(line + valueStart, count: count - valueStart)
+        let lineFeed: Int
+        if stop < count && line[stop] == 0x0A {
+            lineFeed = stop
+        } else if stop + 1 < count && line[stop] == 0x0D && line[stop + 1] == 0x0A {
+            lineFeed = stop + 1
+        } else {
+            return nil
+        }
+        var valueEnd = stop
+        while valueEnd > valueStart && line[valueEnd - 1] == 0x20 { valueEnd -= 1 }
+        let origin = Int32(start - headStart)
+        let span = RawHeaderFields.Span(
+            nameStart: origin, nameEnd: origin + Int32(colon),
+            valueStart: origin + Int32(valueStart), valueEnd: origin + Int32(valueEnd))
+        return (start + lineFeed, span)
     }
 
     /// Validates one field line and records its name and (trimmed) value as spans.
@@ -292,16 +359,14 @@ public struct HTTPRequestParser: Sendable {
         let span = buffer.withUnsafeBufferPointer { all -> RawHeaderFields.Span? in
             let base = all.baseAddress! + range.lowerBound
             let count = range.count
-            // Leading whitespace is obsolete line folding (RFC 9112 §5.2): refused.
-            var colon = 0
-            while colon < count && HTTPSyntax.isTokenByteFast(base[colon]) { colon += 1 }
-            guard colon > 0, colon < count, base[colon] == UInt8(ascii: ":") else { return nil }
+            // Leading whitespace is obsolete line folding (RFC 9112 §5.2): not a tchar, refused.
+            guard let (colon, allToken) = HTTPSyntax.scanFieldName(base, count: count), colon > 0, allToken else { return nil }
             var start = colon + 1
             var end = count
             while start < end && (base[start] == 0x20 || base[start] == 0x09) { start += 1 }
             while end > start && (base[end - 1] == 0x20 || base[end - 1] == 0x09) { end -= 1 }
             if !HTTPSyntax.allFieldValueBytes(base + start, count: end - start) { return nil }
-            let origin = Int32(range.lowerBound)
+            let origin = Int32(range.lowerBound - headStart)
             return RawHeaderFields.Span(
                 nameStart: origin, nameEnd: origin + Int32(colon), valueStart: origin + Int32(start), valueEnd: origin + Int32(end))
         }
@@ -310,65 +375,74 @@ public struct HTTPRequestParser: Sendable {
         return nil
     }
 
-    private mutating func finishHead(headEnd: Int) -> HTTPParserAction {
+    /// What the head's framing and connection fields say.
+    private struct FieldSummary {
         var contentLength: Int?
         var hostCount = 0
         var connectionClose = false
         var connectionKeepAlive = false
         var expectsContinue = false
         var transferEncoding = TransferCodings()
-        let failure: HTTPParserError.Code? = buffer.withUnsafeBufferPointer { all -> HTTPParserError.Code? in
-            for span in spans {
-                let name = UnsafeBufferPointer(rebasing: all[Int(span.nameStart)..<Int(span.nameEnd)])
-                let value = UnsafeBufferPointer(rebasing: all[Int(span.valueStart)..<Int(span.valueEnd)])
-                switch name.count {
-                case 17 where Self.equalsLowercase(name, "transfer-encoding"):
-                    transferEncoding.add(value)
-                case 14 where Self.equalsLowercase(name, "content-length"):
-                    if contentLength != nil { return .duplicateContentLength }
-                    guard let parsed = HTTPSyntax.parseContentLength(value) else { return .invalidContentLength }
-                    contentLength = parsed
-                case 6 where Self.equalsLowercase(name, "expect"):
-                    guard value.count == 12 && Self.equalsLowercase(value, "100-continue") else { return .expectationFailed }
-                    expectsContinue = true
-                case 4 where Self.equalsLowercase(name, "host"):
-                    hostCount += 1
-                case 10 where Self.equalsLowercase(name, "connection"):
-                    for token in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
-                        var option = token[...]
-                        while let first = option.first, first == 0x20 || first == 0x09 { option = option.dropFirst() }
-                        while let last = option.last, last == 0x20 || last == 0x09 { option = option.dropLast() }
-                        let bytes = UnsafeBufferPointer(rebasing: option)
-                        if bytes.count == 5 && Self.equalsLowercase(bytes, "close") { connectionClose = true }
-                        if bytes.count == 10 && Self.equalsLowercase(bytes, "keep-alive") { connectionKeepAlive = true }
-                    }
-                default:
-                    break
+
+        /// Reads the fields that matter to the parser; the length check skips every other name
+        /// without comparing a byte.
+        mutating func add(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> HTTPParserError.Code? {
+            switch name.count {
+            case 17 where HTTPRequestParser.equalsLowercase(name, "transfer-encoding"):
+                transferEncoding.add(value)
+            case 14 where HTTPRequestParser.equalsLowercase(name, "content-length"):
+                if contentLength != nil { return .duplicateContentLength }
+                guard let parsed = HTTPSyntax.parseContentLength(value) else { return .invalidContentLength }
+                contentLength = parsed
+            case 6 where HTTPRequestParser.equalsLowercase(name, "expect"):
+                guard HTTPRequestParser.equalsLowercase(value, "100-continue") else { return .expectationFailed }
+                expectsContinue = true
+            case 4 where HTTPRequestParser.equalsLowercase(name, "host"):
+                hostCount += 1
+            case 10 where HTTPRequestParser.equalsLowercase(name, "connection"):
+                HTTPRequestParser.forEachListElement(value) { option in
+                    if HTTPRequestParser.equalsLowercase(option, "close") { connectionClose = true }
+                    if HTTPRequestParser.equalsLowercase(option, "keep-alive") { connectionKeepAlive = true }
                 }
+            default:
+                break
             }
             return nil
         }
-        if let failure { return fail(failure) }
-        if transferEncoding.present {
-            // RFC 9112 §6.1 and §6.3: both framings together may be a smuggling attempt.
-            if contentLength != nil { return fail(.contentLengthWithTransferEncoding) }
-            if version == .http1_0 { return fail(.invalidTransferEncoding) }
-            if let error = transferEncoding.refusal { return fail(error) }
+    }
+
+    private mutating func finishHead(headEnd: Int) -> HTTPParserAction {
+        var fields = FieldSummary()
+        // One copy of the header lines and their spans (one allocation), made from the same
+        // borrows as the field checks; `spans` keeps its capacity for the next head.
+        let (failure, raw) = spans.withUnsafeBufferPointer { headSpans in
+            buffer.withUnsafeBufferPointer { all -> (HTTPParserError.Code?, RawHeaderFields?) in
+                let head = UnsafeBufferPointer(rebasing: all[headStart..<headEnd])
+                for span in headSpans {
+                    let name = UnsafeBufferPointer(rebasing: head[Int(span.nameStart)..<Int(span.nameEnd)])
+                    let value = UnsafeBufferPointer(rebasing: head[Int(span.valueStart)..<Int(span.valueEnd)])
+                    if let failure = fields.add(name: name, value: value) { return (failure, nil) }
+                }
+                return (nil, RawHeaderFields(head: head, spans: headSpans))
+            }
         }
-        if hostCount > 1 { return fail(.duplicateHost) }
-        if hostCount == 0 && version == .http1_1 { return fail(.missingHost) }
-        let keepAlive = version == .http1_1 ? !connectionClose : (connectionKeepAlive && !connectionClose)
-        let length = contentLength ?? 0
-        // One copy of the header lines and their spans (one allocation); `spans` keeps its
-        // capacity for the next head.
-        let raw = RawHeaderFields(head: buffer[headStart..<headEnd], spans: spans)
+        if let failure { return fail(failure) }
+        if fields.transferEncoding.present {
+            // RFC 9112 §6.1 and §6.3: both framings together may be a smuggling attempt.
+            if fields.contentLength != nil { return fail(.contentLengthWithTransferEncoding) }
+            if version == .http1_0 { return fail(.invalidTransferEncoding) }
+            if let error = fields.transferEncoding.refusal { return fail(error) }
+        }
+        if fields.hostCount > 1 { return fail(.duplicateHost) }
+        if fields.hostCount == 0 && version == .http1_1 { return fail(.missingHost) }
+        let keepAlive = version == .http1_1 ? !fields.connectionClose : (fields.connectionKeepAlive && !fields.connectionClose)
+        let length = fields.contentLength ?? 0
+        let chunked = fields.transferEncoding.present
         let head = HTTPRequestHead(
-            method: method, target: target, version: version, headers: HTTPHeaders(raw: raw),
-            contentLength: length, keepAlive: keepAlive, expectsContinue: expectsContinue,
-            isChunked: transferEncoding.present)
-        target = ""
-        spans.removeAll(keepingCapacity: true)
-        state = .awaitingBodyLimit(contentLength: length, chunked: transferEncoding.present)
+            method: method, target: target, version: version, headers: HTTPHeaders(raw: raw!),
+            contentLength: length, keepAlive: keepAlive, expectsContinue: fields.expectsContinue, isChunked: chunked)
+        // `spans` is emptied when the next head starts; `target` is kept for the next.
+        state = .awaitingBodyLimit(contentLength: length, chunked: chunked)
         return .headComplete(head)
     }
 
@@ -381,13 +455,9 @@ public struct HTTPRequestParser: Sendable {
 
         mutating func add(_ value: UnsafeBufferPointer<UInt8>) {
             present = true
-            for element in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
-                var coding = element[...]
-                while let first = coding.first, first == 0x20 || first == 0x09 { coding = coding.dropFirst() }
-                while let last = coding.last, last == 0x20 || last == 0x09 { coding = coding.dropLast() }
-                if coding.isEmpty { continue }  // RFC 9110 §5.6.1: empty list elements don't count
+            HTTPRequestParser.forEachListElement(value) { coding in
                 count += 1
-                lastIsChunked = HTTPRequestParser.equalsLowercase(UnsafeBufferPointer(rebasing: coding), "chunked")
+                lastIsChunked = HTTPRequestParser.equalsLowercase(coding, "chunked")
                 if lastIsChunked { chunkedCount += 1 }
             }
         }
@@ -401,9 +471,25 @@ public struct HTTPRequestParser: Sendable {
         }
     }
 
-    /// ASCII case-insensitive equality with a lower-case literal of the same length.
+    /// Calls `body` with each element of a comma-separated list, spaces and tabs trimmed; empty
+    /// elements don't count (RFC 9110 §5.6.1). No array of slices (`split` allocated one).
     @inline(__always)
-    private static func equalsLowercase(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
+    static func forEachListElement(_ list: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        var start = 0
+        while start <= list.count {
+            var end = start
+            while end < list.count && list[end] != UInt8(ascii: ",") { end += 1 }
+            var first = start, last = end
+            while first < last && (list[first] == 0x20 || list[first] == 0x09) { first += 1 }
+            while last > first && (list[last - 1] == 0x20 || list[last - 1] == 0x09) { last -= 1 }
+            if first < last { body(UnsafeBufferPointer(rebasing: list[first..<last])) }
+            start = end + 1
+        }
+    }
+
+    /// ASCII case-insensitive equality with a lower-case literal (false when the lengths differ).
+    @inline(__always)
+    static func equalsLowercase(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
         let count = lower.utf8CodeUnitCount
         guard bytes.count == count else { return false }
         let wanted = lower.utf8Start

@@ -10,12 +10,69 @@ enum HTTPSyntax {
             && (bytes.count == 0 || memcmp(bytes.baseAddress!, literal.utf8Start, bytes.count) == 0)
     }
 
-    /// tchar as a bitmap (bytes 0...63 and 64...127): one shift and mask per byte.
+    /// Byte equality of two buffers (memcmp).
+    @inline(__always)
+    static func equals(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
+        lhs.count == rhs.count && (lhs.count == 0 || memcmp(lhs.baseAddress!, rhs.baseAddress!, lhs.count) == 0)
+    }
+
+    /// The index of the first `byte` at or after `start` (memchr: the target before the
+    /// version is the longest stretch of a request line).
+    @inline(__always)
+    static func firstIndex(of byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard start < bytes.count, let found = memchr(bytes.baseAddress! + start, Int32(byte), bytes.count - start) else { return nil }
+        return start + UnsafeRawPointer(bytes.baseAddress! + start).distance(to: UnsafeRawPointer(found))
+    }
+
+    /// tchar as a table lookup (one load per byte; `isTokenByte` is the readable rule).
     @inline(__always)
     static func isTokenByteFast(_ byte: UInt8) -> Bool {
-        if byte < 64 { return (UInt64(0x03ff_6cfa_0000_0000) >> UInt64(byte)) & 1 != 0 }
-        if byte < 128 { return (UInt64(0x57ff_ffff_c7ff_fffe) >> UInt64(byte &- 64)) & 1 != 0 }
-        return false
+        tokenTable[Int(byte)] != 0
+    }
+
+    /// 1 for each tchar byte, else 0. A literal, so the array is laid out at compile time: no
+    /// lazy initialisation, and no bounds check for a `UInt8` index.
+    static let tokenTable: [UInt8] = [
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // 0x00
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // 0x10
+        0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0,  // 0x20
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,  // 0x30
+        0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  // 0x40
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1,  // 0x50
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  // 0x60
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0,  // 0x70
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // 0x80
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // 0x90
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // 0xA0
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // 0xB0
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // 0xC0
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // 0xD0
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // 0xE0
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // 0xF0
+    ]
+
+    /// Where the field name ends: the index of the first `:` (nil if none), and whether every
+    /// byte before it is a tchar. One pass, no early exit on a bad byte (none in real heads).
+    @inline(__always)
+    static func scanFieldName(_ start: UnsafePointer<UInt8>, count: Int) -> (colon: Int, allToken: Bool)? {
+        var index = 0
+        var valid: UInt8 = 1
+        while index < count {
+            let byte = start[index]
+            if byte == UInt8(ascii: ":") { return (index, valid != 0) }
+            valid &= tokenTable[Int(byte)]
+            index += 1
+        }
+        return nil
+    }
+
+    /// Every byte is visible ASCII (0x21...0x7E), as a request target's must be: the largest
+    /// `byte - 0x21` (wrapping) is below 0x5E. A max over the bytes, no branch per byte.
+    @inline(__always)
+    static func allVisibleASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var highest: UInt8 = 0
+        for byte in bytes { highest = max(highest, byte &- 0x21) }
+        return highest < 0x5E
     }
 
     /// tchar: "!#$%&'*+-.^_`|~", digits and letters.
@@ -40,29 +97,38 @@ enum HTTPSyntax {
         byte == 0x09 || (byte >= 0x20 && byte != 0x7F)
     }
 
-    /// Every byte is `isFieldValueByte`, checked eight at a time: a word with no byte below
-    /// 0x20 (obs-text ≥ 0x80 is allowed) and no 0x7F passes whole; any other word (a tab,
-    /// say) is checked byte by byte.
+    /// Every byte is `isFieldValueByte`: the control bytes found eight at a time, and a tab the
+    /// only one allowed.
     @inline(__always)
     static func allFieldValueBytes(_ start: UnsafePointer<UInt8>, count: Int) -> Bool {
+        var index = 0
+        while true {
+            index += firstControlByte(start + index, count: count - index)
+            if index == count { return true }
+            if start[index] != 0x09 { return false }
+            index += 1
+        }
+    }
+
+    /// The index of the first byte below 0x20 or equal to 0x7F (`count` if none), eight bytes at
+    /// a time: a word with no such byte is skipped whole. The lowest flag a word raises is exact
+    /// (a borrow only raises false flags above a true one).
+    @inline(__always)
+    static func firstControlByte(_ start: UnsafePointer<UInt8>, count: Int) -> Int {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         var index = 0
         while index + 8 <= count {
-            let word = UnsafeRawPointer(start + index).loadUnaligned(as: UInt64.self)
+            let word = UInt64(littleEndian: UnsafeRawPointer(start + index).loadUnaligned(as: UInt64.self))
             let below20 = (word &- ones &* 0x20) & ~word & highs
             let del = word ^ (ones &* 0x7F)
             let is7F = (del &- ones) & ~del & highs
-            if below20 | is7F != 0 {
-                for offset in 0..<8 where !isFieldValueByte(start[index + offset]) { return false }
-            }
+            let flags = below20 | is7F
+            if flags != 0 { return index + flags.trailingZeroBitCount / 8 }
             index += 8
         }
-        while index < count {
-            if !isFieldValueByte(start[index]) { return false }
-            index += 1
-        }
-        return true
+        while index < count && start[index] >= 0x20 && start[index] != 0x7F { index += 1 }
+        return index
     }
 
     enum VersionParse: Equatable {

@@ -140,24 +140,28 @@ struct RawHeaderFields: Sendable {
     /// Number of fields.
     let count: Int
 
-    /// Copies `head` and `spans` (positions in the buffer `head` was cut from, made relative to
-    /// `head.startIndex`) into one array.
+    /// Copies `head` and `spans` (positions in the buffer `head` was cut from) into one array.
     init(head: ArraySlice<UInt8>, spans: [Span]) {
         let shift = Int32(head.startIndex)
-        let spanBytes = MemoryLayout<Span>.stride
+        let relative = spans.map {
+            Span(nameStart: $0.nameStart - shift, nameEnd: $0.nameEnd - shift, valueStart: $0.valueStart - shift, valueEnd: $0.valueEnd - shift)
+        }
+        self = head.withUnsafeBufferPointer { bytes in
+            relative.withUnsafeBufferPointer { RawHeaderFields(head: bytes, spans: $0) }
+        }
+    }
+
+    /// Copies `head` and `spans` (positions in `head`) into one array: two appends to one
+    /// reserved allocation. (`init(unsafeUninitializedCapacity:)` allocated through an
+    /// unspecialized path that looked up the array's generic metadata on every call.)
+    init(head: UnsafeBufferPointer<UInt8>, spans: UnsafeBufferPointer<Span>) {
         headCount = head.count
         count = spans.count
-        storage = [UInt8](unsafeUninitializedCapacity: head.count + spans.count * spanBytes) { out, initialized in
-            let base = UnsafeMutableRawBufferPointer(out)
-            head.withUnsafeBytes { base.copyMemory(from: $0) }
-            for (index, span) in spans.enumerated() {
-                let relative = Span(
-                    nameStart: span.nameStart - shift, nameEnd: span.nameEnd - shift,
-                    valueStart: span.valueStart - shift, valueEnd: span.valueEnd - shift)
-                base.storeBytes(of: relative, toByteOffset: head.count + index * spanBytes, as: Span.self)
-            }
-            initialized = head.count + spans.count * spanBytes
-        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(head.count + spans.count * MemoryLayout<Span>.stride)
+        bytes.append(contentsOf: head)
+        bytes.append(contentsOf: UnsafeRawBufferPointer(spans))
+        storage = bytes
     }
 
     var indices: Range<Int> { 0..<count }
