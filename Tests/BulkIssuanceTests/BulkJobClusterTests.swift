@@ -75,25 +75,12 @@ import TestSupport
         defer { _ = second.stop() }
         let watcher = BulkJobClient(port: second.port, adminKey: admin)
         let status = try watcher.waitFinished(id, seconds: 60)
-        #expect(status["state"]?.stringValue == "done")
-        #expect(status["node"]?.stringValue == "node-b")
-        #expect(status.count("resumes") == 1)
-        #expect(status.count("granted") == 3_000)
-        #expect(status.count("refused", "limit_reached") == 40)
-        #expect(status.count("refused", "sold_out") == 960)
+        expectResumedJob(status, node: "node-b", resumes: 1, lines: 4_000, granted: 3_000)
 
         let redis = try cluster.client()
         #expect(try redis.command(["HGET", .string(CampaignKeys(campaignId: campaign).meta), "issued"]).string == "3000")
-        let postgres = try PostgresConnection(conninfo: database)
-        var rows = (0, 0)
-        _ = TestEnvironment.waitUntil(seconds: 30, interval: 0.1) {
-            guard let row = try? postgres.execute(
-                "SELECT count(*), count(DISTINCT user_id) FROM coupons WHERE campaign_id = $1", [campaign]).first
-            else { return false }
-            rows = ((try? row.int(0)) ?? 0, (try? row.int(1)) ?? 0)
-            return rows.0 >= 3_000
-        }
-        #expect(rows.0 == 3_000)
-        #expect(rows.1 == 3_000)
+        let rows = try flushedCoupons(campaign: campaign, expected: 3_000, conninfo: database)
+        #expect(rows.rows == 3_000)
+        #expect(rows.users == 3_000)
     }
 }

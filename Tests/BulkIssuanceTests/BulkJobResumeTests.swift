@@ -61,13 +61,7 @@ func bulkTestLines(_ count: Int) -> [String] {
         defer { _ = third.stop() }
         let watcher = BulkJobClient(port: third.port, adminKey: admin)
         let status = try watcher.waitFinished(id, seconds: 60)
-        #expect(status["state"]?.stringValue == "done")
-        #expect(status["node"]?.stringValue == "node-c")
-        #expect(status.count("resumes") == 2)
-        #expect(status.count("done") == 8_000)
-        #expect(status.count("granted") == 6_000)
-        #expect(status.count("refused", "limit_reached") == 80)
-        #expect(status.count("refused", "sold_out") == 1_920)
+        expectResumedJob(status, node: "node-c", resumes: 2, lines: 8_000, granted: 6_000)
 
         let csv = try watcher.send("GET", "/v1/jobs/\(id)/refusals").bodyString.split(separator: "\n")
         #expect(csv.count == 2_001)
@@ -78,17 +72,9 @@ func bulkTestLines(_ count: Int) -> [String] {
         let redisClient = try redis.client()
         // (The stream is trimmed once flushed; Redis' grant counter and PostgreSQL count grants.)
         #expect(try redisClient.command(["HGET", .string(keys.meta), "issued"]).string == "6000")
-        let postgres = try PostgresConnection(conninfo: database)
-        var rows = (0, 0)
-        _ = TestEnvironment.waitUntil(seconds: 30, interval: 0.1) {
-            guard let row = try? postgres.execute(
-                "SELECT count(*), count(DISTINCT user_id) FROM coupons WHERE campaign_id = $1", [campaign]).first
-            else { return false }
-            rows = ((try? row.int(0)) ?? 0, (try? row.int(1)) ?? 0)
-            return rows.0 >= 6_000
-        }
-        #expect(rows.0 == 6_000)
-        #expect(rows.1 == 6_000)
+        let rows = try flushedCoupons(campaign: campaign, expected: 6_000, conninfo: database)
+        #expect(rows.rows == 6_000)
+        #expect(rows.users == 6_000)
     }
 
     func createCampaign(_ client: BulkJobClient, stock: Int64) throws -> Int64 {

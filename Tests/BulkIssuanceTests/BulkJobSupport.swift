@@ -1,7 +1,9 @@
 import CouponCore
 import Foundation
 import HTTPServer
+import PostgresClient
 import ServiceTestSupport
+import Testing
 import TestSupport
 
 /// Helpers shared by the bulk-job tests: upload a list, follow the job.
@@ -47,4 +49,31 @@ extension JSONValue {
         for key in path { value = value?[key] }
         return value?.int64Value
     }
+}
+
+/// Waits (up to 30 s) until `expected` coupons of `campaign` are in the database; returns how
+/// many rows and distinct users it found.
+func flushedCoupons(campaign: Int64, expected: Int, conninfo: String) throws -> (rows: Int, users: Int) {
+    let postgres = try PostgresConnection(conninfo: conninfo)
+    var found = (rows: 0, users: 0)
+    _ = TestEnvironment.waitUntil(seconds: 30, interval: 0.1) {
+        guard let row = try? postgres.execute(
+            "SELECT count(*), count(DISTINCT user_id) FROM coupons WHERE campaign_id = $1", [campaign]).first
+        else { return false }
+        found = ((try? row.int(0)) ?? 0, (try? row.int(1)) ?? 0)
+        return found.rows >= expected
+    }
+    return found
+}
+
+/// The totals a resumed job of `bulkTestLines` must end with: done on `node` after `resumes`
+/// takeovers, `granted` grants, one `limit_reached` per duplicate line, the rest sold out.
+func expectResumedJob(_ status: JSONValue, node: String, resumes: Int64, lines: Int64, granted: Int64) {
+    #expect(status["state"]?.stringValue == "done")
+    #expect(status["node"]?.stringValue == node)
+    #expect(status.count("resumes") == resumes)
+    #expect(status.count("done") == lines)
+    #expect(status.count("granted") == granted)
+    #expect(status.count("refused", "limit_reached") == lines / 100)
+    #expect(status.count("refused", "sold_out") == lines - lines / 100 - granted)
 }
