@@ -3,7 +3,8 @@
 # (flusher off on both: the claim path alone), one with the shipped limits and one with every
 # limit off; coupon-load closed loop against each in turn, alternating, every claim a new user
 # (a per-user bucket per claim: the limiter's worst case). ≈ 20 s. Prints FIGURE lines.
-# Needs release binaries: swift build -c release --product coupond --product coupon-load.
+# Needs release binaries: swift build -c release --product coupond && swift build -c release --product coupon-load
+# (SwiftPM builds only the last of several --product flags).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin_dir=${COUPOND_BIN_DIR:-$root/.build/release}

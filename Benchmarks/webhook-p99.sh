@@ -17,7 +17,8 @@
 # no claims and the last hang phase's backlog waiting, node + PostgreSQL CPU and delivery
 # attempts over 10 s with the receiver hanging and refusing. Also the
 # load average (the machine is shared: read the ratios with it).
-# Needs release binaries: swift build -c release --product coupond --product coupon-load.
+# Needs release binaries: swift build -c release --product coupond && swift build -c release --product coupon-load
+# (SwiftPM builds only the last of several --product flags).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin_dir=${COUPOND_BIN_DIR:-$root/.build/release}
