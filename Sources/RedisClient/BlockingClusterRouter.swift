@@ -92,28 +92,33 @@ final class BlockingClusterRouter: @unchecked Sendable {  // every field is touc
             var ended = false  // `next` gave nil or a group for another master: ask it no more here
             var stale = false
             defer { if stale { reloadMap() } }  // after the stream: the master's connection is free again
-            try node(master).stream(
-                window: window,
-                next: {
-                    if let group = first {
-                        first = nil
+            do {
+                try node(master).stream(
+                    window: window,
+                    next: {
+                        if let group = first {
+                            first = nil
+                            return group
+                        }
+                        guard !ended else { return nil }
+                        guard let group = try next() else {
+                            ended = true
+                            return nil
+                        }
+                        guard self.master(of: group) == master else {
+                            (ended, pending) = (true, group)
+                            return nil
+                        }
                         return group
-                    }
-                    guard !ended else { return nil }
-                    guard let group = try next() else {
-                        ended = true
-                        return nil
-                    }
-                    guard self.master(of: group) == master else {
-                        (ended, pending) = (true, group)
-                        return nil
-                    }
-                    return group
-                },
-                replies: { results in
-                    if results.contains(where: Self.meansStaleMap) { stale = true }
-                    try replies(results)
-                })
+                    },
+                    replies: { results in
+                        if results.contains(where: Self.meansStaleMap) { stale = true }
+                        try replies(results)
+                    })
+            } catch let error as RedisError where error.isConnectionLevel {
+                stale = true  // the master may be gone (a failover): the caller's retry should find its successor
+                throw error
+            }
         }
     }
 
