@@ -3,7 +3,6 @@ import EventLoop
 import Foundation
 import PostgresClient
 import RedisClient
-import Synchronization
 
 /// Runs bulk grant jobs on one node: a `BackgroundTask` with its own PostgreSQL and Redis connections
 /// takes the lease of a runnable job (queued, or running under an expired lease: its node
@@ -43,8 +42,6 @@ public final class BulkJobRunner: @unchecked Sendable {  // connections are touc
     private let codes = CouponCodeGenerator()
     /// The node's claims answered so far (monotonic): how busy its claim path is.
     private let claimsAnswered: @Sendable () -> Int
-    /// Lines decided by this node (metrics).
-    public let linesDecided = Atomic<Int>(0)
 
     public init(
         owner: String, conninfo: String, redis: RedisDeployment, options: Options,
@@ -113,7 +110,7 @@ public final class BulkJobRunner: @unchecked Sendable {  // connections are touc
                     jobId: job.id, campaignId: job.campaignId, lines: lines, codes: codes, linesPerCall: options.linesPerCall,
                     callsInFlight: options.callsInFlight, on: redis,
                     beforeCall: { count in
-                        let now = Self.now()
+                        let now = MonotonicClock.seconds()
                         pacing.observe(claims: claimsAnswered(), now: now)
                         let wait = pacing.delay(sending: count, now: now)
                         if wait > 0 { _ = pause(wait) }  // stopping: the batch finishes unpaced
@@ -136,7 +133,6 @@ public final class BulkJobRunner: @unchecked Sendable {  // connections are touc
             }
             phases.add(\.commitNanos, since: &mark)
             phases.batches += 1
-            linesDecided.add(lines.count, ordering: .relaxed)
             if state != .running {
                 log("bulk_job_stopped", ["job_id": String(job.id), "state": state.rawValue])
                 return
@@ -144,8 +140,6 @@ public final class BulkJobRunner: @unchecked Sendable {  // connections are touc
         }
     }
 
-    /// Monotonic seconds, for the pacing.
-    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 }
 
 /// Where a run's wall time went (logged when the run ends): reading lines, deciding them in

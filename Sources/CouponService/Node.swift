@@ -136,7 +136,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         if configuration.bulkJobs {
             bulkRunner = BulkJobRunner(
                 owner: configuration.nodeId, conninfo: configuration.postgres, redis: configuration.redisDeployment,
-                options: configuration.bulkRunnerOptions, claimsAnswered: { [metrics] in metrics.claimsAnswered.load(ordering: .relaxed) }, log: { [logger] event, fields in logger.info(event, fields) }
+                options: configuration.bulkRunnerOptions, claimsAnswered: { [metrics] in metrics.claimsAnswered }, log: { [logger] event, fields in logger.info(event, fields) }
             ).start()
         }
         if configuration.webhooks {

@@ -60,4 +60,7 @@ public enum MonotonicClock {
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
+
+    /// The same clock in seconds (background tasks' pacing and policies).
+    public static func seconds() -> Double { Double(now()) / 1e9 }
 }

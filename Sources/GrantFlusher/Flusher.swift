@@ -272,10 +272,11 @@ public final class Flusher: @unchecked Sendable {  // mutable state is touched o
         // The grants are in PostgreSQL now: their user-index hints have served (the wallet reads
         // the index before PostgreSQL, so it sees each grant in one of them). One MULTI … EXEC: one
         // AOF fsync for the batch, not one per 16 KiB of ZREMs.
-        let indexed = grants.filter(GrantHints.isIndexed)  // bulk-job grants have no entry
-        for start in stride(from: 0, to: indexed.count, by: options.batchSize) {  // ≤ batchSize per EXEC: bounds how long one holds Redis
-            let chunk = indexed[start..<min(start + options.batchSize, indexed.count)]
-            for result in try redis.pipelineAsOneWrite(chunk.map(GrantHints.removeCommand)) { _ = try result.get() }
+        let removals = grants.compactMap { GrantHints.isIndexed($0) ? GrantHints.removeCommand($0) : nil }  // bulk-job grants have no entry
+        for start in stride(from: 0, to: removals.count, by: options.batchSize) {  // ≤ batchSize per EXEC: bounds how long one holds Redis
+            for result in try redis.pipelineAsOneWrite(Array(removals[start..<min(start + options.batchSize, removals.count)])) {
+                _ = try result.get()
+            }
         }
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         for grant in grants { metrics.lagMilliseconds.record(max(0, nowMs - grant.issuedAtMs)) }

@@ -280,10 +280,10 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
             }
         }
         complete(pending, result)
-        let indexed = GrantHints.isIndexed(channel: pending.request.channel)
-        if case .success(.granted(let grant)) = result { recordHints(grant, indexed: indexed) }
-        if case .success(.replayed(let grant)) = result { recordHints(grant, indexed: indexed) }
-        if let unconfirmed { recordHints(unconfirmed, indexed: indexed) }
+        let channel = pending.request.channel
+        if case .success(.granted(let grant)) = result { recordHints(grant, channel: channel) }
+        if case .success(.replayed(let grant)) = result { recordHints(grant, channel: channel) }
+        if let unconfirmed { recordHints(unconfirmed, channel: channel) }
     }
 
     /// This loop's CSPRNG-backed code source, for other grant paths on the loop (exchanges, draws).
@@ -293,11 +293,11 @@ public final class ClaimEngine: @unchecked Sendable {  // confined to `loop`: ev
     /// the engine does for its own grants.
     public func recordGrantHints(_ grant: Grant) { recordHints(grant) }
 
-    /// `GrantHints` after the reply, without waiting: the user-index entry per grant (`indexed`:
-    /// not for the `bulk` channel, `GrantHints.isIndexed`), and one `SADD cp:dirty` per loop
-    /// turn for every campaign granted in that turn.
-    private func recordHints(_ grant: Grant, indexed: Bool = true) {
-        if indexed {
+    /// `GrantHints` after the reply, without waiting: the user-index entry per grant (not for
+    /// the claim's `channel` when it is `bulk`: `GrantHints.isIndexed`), and one `SADD cp:dirty`
+    /// per loop turn for every campaign granted in that turn.
+    private func recordHints(_ grant: Grant, channel: String = "") {
+        if GrantHints.isIndexed(channel: channel) {
             indexCommands.with(grant) { zadd, pexpire in
                 redis.sendDiscardingReply(zadd)
                 redis.sendDiscardingReply(pexpire)

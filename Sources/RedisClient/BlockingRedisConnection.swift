@@ -148,9 +148,6 @@ public final class BlockingRedisConnection: @unchecked Sendable {  // the hiredi
         return OneWrite.replies(try pipeline(OneWrite.wrap(commands)), of: commands.count)
     }
 
-    /// True when opened on Redis Cluster (commands are routed per key; `OneWrite` cannot span slots).
-    public var isCluster: Bool { cluster != nil }
-
     /// Streams groups of commands with up to `window` groups in flight: `next` is asked for a
     /// group only when it can be sent, and `replies` gets each group's replies, in order, as soon
     /// as they are read — so the server has the following groups queued while the caller builds

@@ -88,8 +88,8 @@ public final class WebhookDeliverer: @unchecked Sendable {  // mutable state is 
         }
         let leaseSeconds = max(5, options.timeoutMs * 2 / 1000 + 5)
         var refused: [Int64] = []
-        for delivery in try WebhookStore.lease(dispatch.allowance(now: Self.now()), leaseSeconds: leaseSeconds, on: postgres) {
-            if dispatch.start(delivery: delivery.id, subscription: delivery.subscriptionId, now: Self.now()) {
+        for delivery in try WebhookStore.lease(dispatch.allowance(now: MonotonicClock.seconds()), leaseSeconds: leaseSeconds, on: postgres) {
+            if dispatch.start(delivery: delivery.id, subscription: delivery.subscriptionId, now: MonotonicClock.seconds()) {
                 senders.send(delivery)
                 work += 1
             } else {
@@ -100,8 +100,6 @@ public final class WebhookDeliverer: @unchecked Sendable {  // mutable state is 
         return work + (dispatch.inFlight.isEmpty ? 0 : 1)
     }
 
-    /// Monotonic seconds, for the policy's pauses.
-    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
     /// The coordinator's session commits without waiting for the WAL flush: a lease or a
     /// settlement lost in a PostgreSQL crash only means the row is sent again (at-least-once,
@@ -118,7 +116,7 @@ public final class WebhookDeliverer: @unchecked Sendable {  // mutable state is 
             let delivery = attempt.delivery
             return (delivery, dispatch.finish(
                 delivery: delivery.id, attempts: delivery.attempts, ageSeconds: delivery.ageSeconds, outcome: attempt.outcome,
-                now: Self.now()))
+                now: MonotonicClock.seconds()))
         }
         guard !settlements.isEmpty else { return 0 }
         // One transaction per turn. A failure drops the connection; the rows' leases run out and they are sent again.

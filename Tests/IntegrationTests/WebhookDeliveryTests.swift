@@ -35,6 +35,14 @@ import Webhooks
 
         init() throws { group = try EventLoopGroup(count: 1, namePrefix: "hook-receiver") }
 
+        /// A receiver answering as `mode` says, already listening.
+        static func started(_ mode: Mode) throws -> Receiver {
+            let receiver = try Receiver()
+            receiver.mode.withLock { $0 = mode }
+            try receiver.start()
+            return receiver
+        }
+
         func start() throws {
             let router = Router()
             router.add(.POST, "/hook") { [self] request, _, responder in

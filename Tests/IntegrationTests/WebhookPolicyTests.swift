@@ -74,9 +74,7 @@ import Webhooks
     @Test func aHangingEndpointDoesNotHoldBackAnother() throws {
         let hanging = try HangingReceiver()
         defer { hanging.stop() }
-        let receiver = try Receiver()
-        receiver.mode.withLock { $0 = .accept }
-        try receiver.start()
+        let receiver = try Receiver.started(.accept)
         defer { receiver.stop() }
         let node = try TestNode.start(configure: { $0.webhookTimeoutMs = 5_000; $0.webhookConcurrency = 4 })
         defer { node.stop() }
@@ -106,9 +104,7 @@ import Webhooks
     /// receiver still holds between 1 and `webhook-concurrency` (4) open connections from the
     /// node — a connection per POST would leave none open.
     @Test func aBusyEndpointIsServedOverKeptAliveConnections() throws {
-        let receiver = try Receiver()
-        receiver.mode.withLock { $0 = .accept }
-        try receiver.start()
+        let receiver = try Receiver.started(.accept)
         defer { receiver.stop() }
         let node = try TestNode.start(configure: { $0.webhookConcurrency = 4 })
         defer { node.stop() }
@@ -128,9 +124,7 @@ import Webhooks
     /// `coupon.redeemed` is not blocked by its dead `coupon.granted` (it goes its own way to
     /// dead); the admin API lists them and re-queues some, then all, and they are delivered.
     @Test func deadDeliveriesStopBlockingAndCanBeRetried() throws {
-        let receiver = try Receiver()
-        receiver.mode.withLock { $0 = .fail }
-        try receiver.start()
+        let receiver = try Receiver.started(.fail)
         defer { receiver.stop() }
         let node = try TestNode.start(configure: { $0.webhookMaxBackoffMs = 100; $0.webhookMaxAttempts = 3 })
         defer { node.stop() }
@@ -216,9 +210,7 @@ import Webhooks
     /// Delivered rows older than the retention are deleted; a delivered `coupon.expiring` row
     /// stays while its coupon is valid, so later scans still send it once per coupon.
     @Test func deliveredRowsGoAfterTheRetention() throws {
-        let receiver = try Receiver()
-        receiver.mode.withLock { $0 = .accept }
-        try receiver.start()
+        let receiver = try Receiver.started(.accept)
         defer { receiver.stop() }
         let node = try TestNode.start(configure: {
             $0.webhookRetentionSeconds = 0.5; $0.webhookSweepSeconds = 0.2; $0.webhookExpiringScanSeconds = 0.2

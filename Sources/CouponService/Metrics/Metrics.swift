@@ -40,11 +40,11 @@ public final class Metrics: Sendable {
 
     public func recordClaim(outcome: String) {
         claimOutcomes.withLock { $0[outcome, default: 0] += 1 }
-        claimsAnswered.add(1, ordering: .relaxed)
     }
 
-    /// Claims answered by this node so far, any outcome (a bulk job's claims-first pacing reads it).
-    public let claimsAnswered = Atomic<Int>(0)
+    /// Claims answered by this node so far, any outcome (a bulk job's claims-first pacing reads
+    /// it once per script call): the sum of the outcome counters.
+    public var claimsAnswered: Int { claimOutcomes.withLock { $0.values.reduce(0, +) } }
 
     /// Prometheus text exposition format 0.0.4.
     public func render(flusher: FlusherMetrics?) -> String {
