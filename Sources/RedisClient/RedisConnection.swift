@@ -263,12 +263,11 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
         replyArena.attach(to: created.pointee.c.reader)
         attachHooks(to: created)
         redisAsyncSetConnectCallback(created, RedisConnection.connectCallback)  // asks for write readiness
-        connectTimer = loop.schedule(afterMilliseconds: options.connectTimeoutMs) { [weak self] in
-            guard let self else { return }
-            self.connectTimer = nil
-            if self.state == .connecting {
-                self.lastConnectError = .connectFailed("\(self.endpoint): connect timed out")
-                self.drop(reason: .connectionLost)
+        connectTimer = loop.schedule(afterMilliseconds: options.connectTimeoutMs) { [self] in
+            connectTimer = nil
+            if state == .connecting {
+                lastConnectError = .connectFailed("\(endpoint): connect timed out")
+                drop(reason: .connectionLost)
             }
         }
     }
@@ -292,10 +291,10 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
     private func scheduleReconnect() {
         guard state != .closed else { return }
         state = .waitingToReconnect
-        reconnectTimer = loop.schedule(afterMilliseconds: backoff.next()) { [weak self] in
-            guard let self, self.state == .waitingToReconnect else { return }
-            self.reconnectTimer = nil
-            self.startConnecting()
+        reconnectTimer = loop.schedule(afterMilliseconds: backoff.next()) { [self] in
+            guard state == .waitingToReconnect else { return }
+            reconnectTimer = nil
+            startConnecting()
         }
     }
 
@@ -363,10 +362,9 @@ public final class RedisConnection: @unchecked Sendable {  // every mutable fiel
         case .idle:
             timeoutTimer = nil
         case .checkAt(let deadline):
-            timeoutTimer = loop.schedule(afterNanoseconds: deadline - now) { [weak self] in
-                guard let self else { return }
-                self.timeoutTimer = nil
-                self.armTimeoutTimer(now: MonotonicClock.now())
+            timeoutTimer = loop.schedule(afterNanoseconds: deadline - now) { [self] in
+                timeoutTimer = nil
+                armTimeoutTimer(now: MonotonicClock.now())
             }
         case .expired:
             timeoutTimer = nil
@@ -478,10 +476,14 @@ struct Completed {
     }
 }
 
-/// Forwards readiness of the connection's socket; weak so the loop's registry does not keep it alive.
+/// Forwards readiness of the connection's socket. Unowned so the loop's registry does not keep
+/// the connection alive: the socket is registered only while the connection holds itself
+/// (`retainedWhileAttached`, released after `contextWillBeFreed` unregisters it). Not `weak`: a
+/// weak reference gives the connection a side table, and every retain of it (each hiredis
+/// callback's owner lookup) would take Swift's slower side-table path.
 private final class SocketHandler: IOHandler {
-    weak var connection: RedisConnection?
+    unowned let connection: RedisConnection
     init(_ connection: RedisConnection) { self.connection = connection }
-    func readable() { connection?.socketReadable() }
-    func writable() { connection?.socketWritable() }
+    func readable() { connection.socketReadable() }
+    func writable() { connection.socketWritable() }
 }

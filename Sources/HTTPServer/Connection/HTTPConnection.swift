@@ -125,10 +125,10 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
             case .shutdownWrite:
                 Posix.shutdownWrite(fd)
             case .scheduleResume:
-                loop.execute { [weak self] in
-                    guard let self, !self.isClosed else { return }
-                    self.machine.resume()
-                    self.run()
+                loop.execute { [self] in  // strong: runs within this turn (see `arm` on why not weak)
+                    guard !isClosed else { return }
+                    machine.resume()
+                    run()
                 }
             case .wait(let wanted, let deadline):
                 if wanted != interest {
@@ -182,16 +182,20 @@ final class HTTPConnection: IOHandler, @unchecked Sendable {  // confined to `lo
         }
     }
 
+    /// The timer's closure holds the connection strongly: the loop keeps it until the timer fires
+    /// or `finishClosing` cancels it, so it keeps a connection alive at most until its deadline.
+    /// (A `weak` capture would give every connection a side table, and every retain of it — one per
+    /// response completion — would take Swift's slower side-table path.)
     private func arm(_ deadline: UInt64) {
         if let timer { loop.cancel(timer) }
         timerDeadline = deadline
         let now = MonotonicClock.now()
-        timer = loop.schedule(afterNanoseconds: deadline > now ? deadline - now : 0) { [weak self] in
-            guard let self, !self.isClosed else { return }
-            self.timer = nil
-            self.timerDeadline = nil
-            self.machine.timerFired(now: MonotonicClock.now())
-            self.run()
+        timer = loop.schedule(afterNanoseconds: deadline > now ? deadline - now : 0) { [self] in
+            guard !isClosed else { return }
+            timer = nil
+            timerDeadline = nil
+            machine.timerFired(now: MonotonicClock.now())
+            run()
         }
     }
 
