@@ -41,6 +41,19 @@ import Testing
         #expect(found(router, .GET, "/v1/campaigns/x/z")! == ("/v1/campaigns/x/z", [:]))
     }
 
+    @Test func staticSegmentsMatchWholeAndExactBytes() {
+        let router = makeRouter()
+        router.add(.GET, "/v1/café", handler: { _, _, responder in responder.respond(HTTPResponse(status: 200)) })
+        #expect(found(router, .GET, "/v1/café")! == ("/v1/café", [:]))
+        // Same length as "campaigns", one byte off; a prefix; a longer segment: the {kind} branch or nothing.
+        #expect(found(router, .GET, "/v1/campaignz/x/y")! == ("/v1/{kind}/x/y", ["kind": "campaignz"]))
+        guard case .notFound = router.match(.GET, path: "/v1/campaign/x/z") else { Issue.record("prefix"); return }
+        guard case .notFound = router.match(.GET, path: "/v1/campaignss/stats") else { Issue.record("longer"); return }
+        guard case .notFound = router.match(.GET, path: "/healthzz") else { Issue.record("longer root segment"); return }
+        #expect(found(router, .GET, "")! == ("/", [:]))
+        #expect(found(router, .POST, "/v1/campaigns/%E2%82%AC/claims")! == ("/v1/campaigns/{id}/claims", ["id": "€"]))
+    }
+
     @Test func notFoundAndMethodNotAllowed() {
         let router = makeRouter()
         guard case .notFound = router.match(.GET, path: "/v1/nothing") else { Issue.record("expected 404"); return }

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Handles one request. Called on the connection's event-loop thread; must call
 /// `responder.respond(_:)` exactly once, from any thread, now or later.
 public typealias RouteHandler = (HTTPRequest, RouteParameters, Responder) -> Void
@@ -20,9 +22,21 @@ public struct Route {
 /// request finds the GET route, and the connection sends GET's head without the body.
 public final class Router: @unchecked Sendable {  // mutated only before serving, then read-only from every loop
     final class Node {
-        var statics: [String: Node] = [:]
+        /// Static children by their segment's bytes: a node has a handful, so a length check and
+        /// a `memcmp` each beat hashing a `String` made for the lookup.
+        var statics: [(segment: [UInt8], node: Node)] = []
         var parameter: (name: String, node: Node)?
         var routes: [HTTPMethod: Route] = [:]
+
+        func staticChild(_ segment: UnsafeBufferPointer<UInt8>) -> Node? {
+            for child in statics where child.segment.count == segment.count {
+                let equal = child.segment.withUnsafeBufferPointer { known in
+                    segment.isEmpty || memcmp(known.baseAddress!, segment.baseAddress!, segment.count) == 0
+                }
+                if equal { return child.node }
+            }
+            return nil
+        }
     }
 
     /// The result of a lookup.
@@ -64,12 +78,12 @@ public final class Router: @unchecked Sendable {  // mutated only before serving
                     node = child
                 }
             } else {
-                let key = String(segment)
-                if let child = node.statics[key] {
-                    node = child
+                let key = Array(segment.utf8)
+                if let existing = node.statics.first(where: { $0.segment == key }) {
+                    node = existing.node
                 } else {
                     let child = Node()
-                    node.statics[key] = child
+                    node.statics.append((key, child))
                     node = child
                 }
             }
@@ -87,13 +101,14 @@ public final class Router: @unchecked Sendable {  // mutated only before serving
     /// Finds the route for `path` (no query string; raw, segments are decoded here).
     public func match(_ method: HTTPMethod, path: String) -> Match {
         guard method.isStandard else { return .methodNotImplemented }
-        var body = path[...]
-        if body.first == "/" { body = body.dropFirst() }
+        var path = path
         var parameters = RouteParameters()
         var pathMatch: Node?
-        if let route = search(root, body.isEmpty ? nil : body, method, &parameters, &pathMatch) {
-            return .found(route, parameters)
+        let route = path.withUTF8 { bytes -> Route? in
+            let start = bytes.first == UInt8(ascii: "/") ? 1 : 0
+            return search(root, bytes, start < bytes.count ? start : nil, method, &parameters, &pathMatch)
         }
+        if let route { return .found(route, parameters) }
         if let pathMatch {
             var allowed = Set(pathMatch.routes.keys)
             if allowed.contains(.GET) { allowed.insert(.HEAD) }
@@ -102,28 +117,30 @@ public final class Router: @unchecked Sendable {  // mutated only before serving
         return .notFound
     }
 
-    /// `remaining`: the path after the segments matched so far (nil: no segment left; `""`:
-    /// one empty segment, as after a trailing slash), walked without splitting it into an array.
+    /// `segmentStart`: where the path's next segment starts in `path` (nil: no segment left;
+    /// `path.count`: one empty segment, as after a trailing slash) — the path is walked in
+    /// place, never split into an array or copied into `String`s.
     private func search(
-        _ node: Node, _ remaining: Substring?, _ method: HTTPMethod,
+        _ node: Node, _ path: UnsafeBufferPointer<UInt8>, _ segmentStart: Int?, _ method: HTTPMethod,
         _ parameters: inout RouteParameters, _ pathMatch: inout Node?
     ) -> Route? {
-        guard let remaining else {
+        guard let start = segmentStart else {
             if let route = node.routes[method] ?? (method == .HEAD ? node.routes[.GET] : nil) { return route }
             if !node.routes.isEmpty && pathMatch == nil { pathMatch = node }
             return nil
         }
-        let slash = remaining.firstIndex(of: "/")
-        let segment = remaining[..<(slash ?? remaining.endIndex)]
-        let rest: Substring? = slash.map { remaining[remaining.index(after: $0)...] }
-        if let child = node.statics[String(segment)],
-            let route = search(child, rest, method, &parameters, &pathMatch)
+        var end = start
+        while end < path.count && path[end] != UInt8(ascii: "/") { end += 1 }
+        let segment = UnsafeBufferPointer(rebasing: path[start..<end])
+        let rest: Int? = end < path.count ? end + 1 : nil
+        if let child = node.staticChild(segment),
+            let route = search(child, path, rest, method, &parameters, &pathMatch)
         {
             return route
         }
         if let (name, child) = node.parameter, !segment.isEmpty {
-            parameters.append(name: name, value: PercentDecoding.decode(segment.utf8, plusIsSpace: false))
-            if let route = search(child, rest, method, &parameters, &pathMatch) { return route }
+            parameters.append(name: name, value: PercentDecoding.decode(segment, plusIsSpace: false))
+            if let route = search(child, path, rest, method, &parameters, &pathMatch) { return route }
             parameters.removeLast()
         }
         return nil
