@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "EventLoop", dependencies: ["CSystem"]),
         .target(name: "HTTPServer", dependencies: ["EventLoop", "CSystem"]),
         .target(name: "RedisClient", dependencies: ["EventLoop", "CHiredis"]),
-        .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        .target(name: "PostgresClient", dependencies: ["CLibPQ", "EventLoop"]),  // EventLoop: its `Posix` wrappers
 
         // Domain.
         .target(name: "CouponCore"),

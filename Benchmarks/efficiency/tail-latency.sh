@@ -4,19 +4,36 @@
 # the second without. For each: a closed-loop coupon-load run (TAIL_SECONDS, 3) finds the max
 # rate, then TAIL_RUNS (3) open-loop runs at half of it (TAIL_SECONDS each) report p99 from each
 # claim's scheduled time. ≈ 2 × (1 + runs) × (seconds + 2) s.
+# TAIL_CLAIM_PATH_RT=1: the claim path's threads (each Redis' main thread, each node's `loop-N`
+# threads) run SCHED_RR (priority 10): the load generator, PostgreSQL, the flusher and anything
+# else on the machine can then never deschedule them — what cores of their own would give. An
+# experiment on where the tail comes from, not a production setting (needs root).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 seconds=${TAIL_SECONDS:-3}
 runs=${TAIL_RUNS:-3}
 connections=${TAIL_CONNECTIONS:-128}
+claim_path_rt() { # claim_path_rt PID... → SCHED_RR for their loop-N / redis-server threads
+  [ "${TAIL_CLAIM_PATH_RT:-0}" = 1 ] || return 0
+  local pid task
+  for pid in "$@"; do
+    for task in /proc/"$pid"/task/*; do
+      case "$(cat "$task/comm" 2>/dev/null)" in loop-* | redis-server) chrt -r -p 10 "${task##*/}" ;; esac
+    done
+  done
+}
 start_stack
+claim_path_rt "$redis_pid"
 start_node ${EFF_NODE_FLAGS:-}
 on_port=$node_port
+claim_path_rt "$node_pid"
 first_redis=$redis_port
 start_redis
 for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+claim_path_rt "$redis_pid"
 start_node --flusher false ${EFF_NODE_FLAGS:-}
 off_port=$node_port
+claim_path_rt "$node_pid"
 load() { # load PORT LABEL [coupon-load flags...] → prints "rate p99"
   local port=$1 label=$2; shift 2
   "$bin_dir/coupon-load" --target "127.0.0.1:$port" --keys-file "$keys_file" --create-campaign stock=100000000,limit=1000 \

@@ -170,8 +170,6 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         return (router, { router.connect() })
     }
 
-    /// Publishes every active and paused campaign to Redis, waiting for the result.
-    @discardableResult
     /// Marks a fresh Redis' points buckets ready, or rebuilds those whose accounts Redis lost
     /// from `points_ledger` (issue 11, `PointsRebuild`), before the node serves. A Redis that is
     /// down now is handled by the points thread's sweep once it answers.
@@ -186,6 +184,8 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
         }
     }
 
+    /// Publishes every active and paused campaign to Redis, waiting for the result.
+    @discardableResult
     public func syncCampaignsNow() -> Bool {
         let done = DispatchSemaphore(value: 0)
         var succeeded = false

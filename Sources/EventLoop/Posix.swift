@@ -1,9 +1,10 @@
 import CSystem
 import Glibc
 
-/// Named wrappers for every system call the event loop and the HTTP server make (swift-nio's
-/// `Posix` enum): each goes through `Syscall`, so `EINTR` is retried, `EAGAIN` becomes
-/// `.wouldBlock` and anything else an `IOError` naming the call.
+/// Named wrappers for every system call the code base makes outside hiredis and libpq — the
+/// event loop, the HTTP server and the blocking clients (swift-nio's `Posix` enum): each goes
+/// through `Syscall`, so `EINTR` is retried, `EAGAIN` becomes `.wouldBlock` and anything else an
+/// `IOError` naming the call.
 public enum Posix {
     // MARK: Sockets and descriptors
 
@@ -35,6 +36,73 @@ public enum Posix {
 
     public static func shutdownWrite(_ fd: Int32) {
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+    }
+
+    /// A listening IPv4 TCP socket on `host:port` (0: any free port), non-blocking, `SO_REUSEADDR`
+    /// and, with `reusePort`, `SO_REUSEPORT` (one listener per loop on the same port).
+    public static func listenTCP4(host: String, port: Int, backlog: Int, reusePort: Bool) throws(IOError) -> Int32 {
+        try Syscall.blocking("listen(\(host):\(port))") {
+            csystem_listen_tcp4(host, Int32(port), Int32(backlog), reusePort ? 1 : 0)
+        }
+    }
+
+    /// Accepts one pending connection (non-blocking, close-on-exec, `TCP_NODELAY`) with its peer's
+    /// address as text (`""` when unknown); `.wouldBlock` when none is pending.
+    public static func accept(_ listener: Int32) throws(IOError) -> IOResult<(fd: Int32, peer: String)> {
+        var peer = [CChar](repeating: 0, count: 64)
+        let result = try Syscall.call("accept4") { Int(csystem_accept_peer(listener, &peer, Int32(peer.count))) }
+        guard case .processed(let client) = result else { return .wouldBlock }
+        _ = csystem_setsockopt_int(Int32(client), Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+        return .processed((Int32(client), peer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }))
+    }
+
+    /// The local port a socket is bound to.
+    public static func localPort(_ fd: Int32) -> Int {
+        Int(csystem_local_port(fd))
+    }
+
+    /// Whether `fd` has something to read (data, EOF or an error) right now: one `poll` with a
+    /// zero timeout. An idle client connection that is readable has been closed by its server.
+    public static func isReadableNow(_ fd: Int32) -> Bool {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let ready = try? Syscall.blocking("poll") { Glibc.poll(&descriptor, 1, 0) }
+        return (ready ?? 0) > 0
+    }
+
+    // MARK: Blocking sockets (clients on their own threads)
+
+    /// A blocking stream socket (close-on-exec) for `family`.
+    public static func streamSocket(family: Int32) throws(IOError) -> Int32 {
+        try Syscall.blocking("socket") { Glibc.socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+    }
+
+    /// Bounds every blocking `recv`/`send` (and `connect`: Linux applies `SO_SNDTIMEO` to it) on
+    /// `fd` by `seconds`; a call that runs out reports `EAGAIN` (`.wouldBlock`). Also `TCP_NODELAY`.
+    public static func setClientTimeouts(_ fd: Int32, seconds: Double) {
+        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
+        let size = socklen_t(MemoryLayout<timeval>.size)
+        _ = try? Syscall.blocking("setsockopt(SO_RCVTIMEO)") { setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, size) }
+        _ = try? Syscall.blocking("setsockopt(SO_SNDTIMEO)") { setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, size) }
+        _ = try? Syscall.blocking("setsockopt(TCP_NODELAY)") { csystem_setsockopt_int(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1) }
+    }
+
+    /// Connects a blocking socket. Not retried on `EINTR`: the connect goes on in the background
+    /// and a second call would fail with `EALREADY`.
+    public static func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) throws(IOError) {
+        guard Glibc.connect(fd, address, length) != 0 else { return }
+        throw IOError(errnoCode: errno, function: "connect")
+    }
+
+    /// `recv` on a blocking socket; with a receive timeout, `.wouldBlock` means it ran out.
+    @inline(__always)
+    public static func recv(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(IOError) -> IOResult<Int> {
+        try Syscall.call("recv") { Glibc.recv(fd, buffer.baseAddress, buffer.count, 0) }
+    }
+
+    /// `send` without SIGPIPE; with a send timeout, `.wouldBlock` means it ran out.
+    @inline(__always)
+    public static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(IOError) -> IOResult<Int> {
+        try Syscall.call("send") { Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }
     }
 
     // MARK: epoll and eventfd

@@ -1,4 +1,5 @@
 internal import CLibPQ
+import EventLoop
 import Glibc
 
 /// `PG_DIAG_SQLSTATE` is the character macro `'C'`, which Swift does not import.
@@ -43,8 +44,7 @@ public final class PostgresConnection: @unchecked Sendable {
         guard PQstatus(conn) == CONNECTION_OK else { return false }
         let socket = PQsocket(conn)
         guard socket >= 0 else { return false }
-        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-        return poll(&descriptor, 1, 0) == 0
+        return !Posix.isReadableNow(socket)
     }
 
     /// A background writer's session (the grant and points flushers): `existing` when it is

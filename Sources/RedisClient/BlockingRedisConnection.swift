@@ -1,4 +1,5 @@
 internal import CHiredis
+import EventLoop
 import Foundation
 import Glibc
 
@@ -82,8 +83,7 @@ public final class BlockingRedisConnection: @unchecked Sendable {  // the hiredi
         if let cluster { return cluster.dropIfClosedByPeer() }
         return lock.withLock {
             guard let context else { return true }
-            var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&descriptor, 1, 0) > 0 else { return true }
+            guard Posix.isReadableNow(context.pointee.fd) else { return true }
             dropContext()
             return false
         }

@@ -71,7 +71,7 @@ public final class ChildProcess: @unchecked Sendable {  // the Process is only t
         process.arguments = arguments
         if let environment { process.environment = environment }
         if let logPath {
-            FileManager.default.createFile(atPath: logPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
             let handle = FileHandle(forWritingAtPath: logPath)
             process.standardOutput = handle
             process.standardError = handle

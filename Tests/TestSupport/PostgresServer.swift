@@ -140,7 +140,7 @@ public final class PostgresServer: @unchecked Sendable {  // mutable state is on
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
         process.arguments = ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", executable] + arguments
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let handle = FileHandle(forWritingAtPath: logPath)
         process.standardOutput = handle
         process.standardError = handle

@@ -1,4 +1,5 @@
 import CSystem
+import EventLoop
 import Glibc
 
 /// A blocking HTTP/1.1 client over one keep-alive TCP connection to a host name or address,
@@ -56,22 +57,22 @@ public final class BlockingHTTPClient {
                 if response.closesConnection { close() }
                 return response
             }
-            let count = recv(fd, readBuffer.baseAddress, readBuffer.count, 0)
+            let received: IOResult<Int>
+            do {
+                received = try Posix.recv(fd, into: readBuffer)
+            } catch {
+                close()
+                throw .io(.init(errno: error.errnoCode, function: "recv"))
+            }
+            guard case .processed(let count) = received else { throw .timeout }
             if count > 0 {
                 parser.append(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
                 continue
             }
-            if count == 0 {
-                let last = try parser.finish()
-                close()
-                if let last { return last }
-                throw .connectionClosed
-            }
-            let code = errno
-            if code == EINTR { continue }
-            if code == EAGAIN || code == EWOULDBLOCK { throw .timeout }
+            let last = try parser.finish()
             close()
-            throw .io(.init(errno: code, function: "recv"))
+            if let last { return last }
+            throw .connectionClosed
         }
     }
 
@@ -80,17 +81,20 @@ public final class BlockingHTTPClient {
     public func waitForClose() -> Bool {
         guard isConnected else { return true }
         while true {
-            let count = recv(fd, readBuffer.baseAddress, readBuffer.count, 0)
-            if count > 0 { continue }
-            if count < 0 && errno == EINTR { continue }
-            let closed = count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)
-            if closed { close() }
-            return closed
+            switch try? Posix.recv(fd, into: readBuffer) {
+            case .processed(let count) where count > 0:
+                continue
+            case .wouldBlock:
+                return false  // still open when the timeout ran out
+            default:
+                close()  // EOF or an error (reset)
+                return true
+            }
         }
     }
 
     public func close() {
-        if fd >= 0 { _ = Glibc.close(fd) }
+        if fd >= 0 { Posix.close(fd) }
         fd = -1
         parser = HTTPResponseParser()
         requestsOnConnection = 0
@@ -127,23 +131,24 @@ public final class BlockingHTTPClient {
         var candidate: UnsafeMutablePointer<addrinfo>? = list
         while let address = candidate {
             candidate = address.pointee.ai_next
-            let socketFD = socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            if socketFD < 0 {
-                lastError = errno
+            let socketFD: Int32
+            do {
+                socketFD = try Posix.streamSocket(family: address.pointee.ai_family)
+            } catch {
+                lastError = error.errnoCode
                 continue
             }
-            var timeout = timeval(tv_sec: Int(timeoutSeconds), tv_usec: Int((timeoutSeconds - Double(Int(timeoutSeconds))) * 1_000_000))
-            _ = setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            _ = setsockopt(socketFD, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            _ = csystem_setsockopt_int(socketFD, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
-            if connect(socketFD, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 {
+            Posix.setClientTimeouts(socketFD, seconds: timeoutSeconds)
+            do {
+                try Posix.connect(socketFD, address.pointee.ai_addr, address.pointee.ai_addrlen)
                 fd = socketFD
                 parser = HTTPResponseParser()
                 requestsOnConnection = 0
                 return
+            } catch {
+                lastError = error.errnoCode
+                Posix.close(socketFD)
             }
-            lastError = errno
-            _ = Glibc.close(socketFD)
         }
         throw .connectFailed(errno: lastError)
     }
@@ -151,18 +156,23 @@ public final class BlockingHTTPClient {
     private func writeAll(_ bytes: [UInt8]) throws(HTTPClientError) {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { raw in
-                Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+            let sent: Result<IOResult<Int>, IOError> = bytes.withUnsafeBytes { raw in
+                do throws(IOError) {
+                    return .success(try Posix.send(fd, UnsafeRawBufferPointer(rebasing: raw[offset...])))
+                } catch {
+                    return .failure(error)
+                }
             }
-            if written >= 0 {
+            switch sent {
+            case .success(.processed(let written)):
                 offset += written
-                continue
+            case .success(.wouldBlock):
+                close()
+                throw .timeout
+            case .failure(let error):
+                close()
+                throw .io(.init(errno: error.errnoCode, function: "send"))
             }
-            let code = errno
-            if code == EINTR { continue }
-            close()
-            if code == EAGAIN || code == EWOULDBLOCK { throw .timeout }
-            throw .io(.init(errno: code, function: "send"))
         }
     }
 

@@ -42,13 +42,12 @@ public final class HTTPServer: @unchecked Sendable {  // mutable state behind `s
         var fds: [Int32] = []
         do {
             for _ in group.loops {
-                let fd = csystem_listen_tcp4(configuration.host, Int32(port), Int32(configuration.backlog), 1)
-                if fd < 0 { throw IOError(errnoCode: errno, function: "listen(\(configuration.host):\(port))") }
+                let fd = try Posix.listenTCP4(host: configuration.host, port: port, backlog: configuration.backlog, reusePort: true)
                 fds.append(fd)
-                if port == 0 { port = Int(csystem_local_port(fd)) }
+                if port == 0 { port = Posix.localPort(fd) }
             }
         } catch {
-            for fd in fds { _ = Glibc.close(fd) }
+            for fd in fds { Posix.close(fd) }
             throw error
         }
 
@@ -68,7 +67,7 @@ public final class HTTPServer: @unchecked Sendable {  // mutable state behind `s
             switch result {
             case .success(let entry): bound.append(entry)
             case .failure(let error):
-                _ = Glibc.close(fd)
+                Posix.close(fd)
                 failure = error
             }
         }

@@ -20,31 +20,29 @@ final class Listener: IOHandler {
 
     func readable() {
         while !closed {
-            var peer = [CChar](repeating: 0, count: 64)
-            let client = csystem_accept_peer(fd, &peer, Int32(peer.count))
-            if client >= 0 {
-                _ = csystem_setsockopt_int(client, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
-                let connection = HTTPConnection(fd: client, context: context, peerAddress: String(cString: peer))
-                context.add(connection)
-                do {
-                    try connection.start()
-                } catch {
-                    connection.close()
+            let accepted: (fd: Int32, peer: String)
+            do {
+                guard case .processed(let next) = try Posix.accept(fd) else { return }
+                accepted = next
+            } catch {
+                switch error.errnoCode {
+                case ECONNABORTED, EPROTO:
+                    continue
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                    // Out of descriptors: the pending connection stays in the backlog and epoll would
+                    // report it forever. Stop listening for a while instead of spinning.
+                    pauseAccepting()
+                    return
+                default:
+                    return
                 }
-                continue
             }
-            switch errno {
-            case EAGAIN, EWOULDBLOCK:
-                return
-            case EINTR, ECONNABORTED, EPROTO:
-                continue
-            case EMFILE, ENFILE, ENOBUFS, ENOMEM:
-                // Out of descriptors: the pending connection stays in the backlog and epoll would
-                // report it forever. Stop listening for a while instead of spinning.
-                pauseAccepting()
-                return
-            default:
-                return
+            let connection = HTTPConnection(fd: accepted.fd, context: context, peerAddress: accepted.peer)
+            context.add(connection)
+            do {
+                try connection.start()
+            } catch {
+                connection.close()
             }
         }
     }
@@ -66,7 +64,7 @@ final class Listener: IOHandler {
         guard !closed else { return }
         closed = true
         context.loop.unregister(fd: fd)
-        _ = Glibc.close(fd)
+        Posix.close(fd)
     }
 
 }
