@@ -33,6 +33,10 @@ import Testing
         #expect(RFC3339.parse("1970-01-01T00:00:00.123999999Z") == 123)  // truncated, not rounded
         #expect(RFC3339.format(epochMs: 1_500) == "1970-01-01T00:00:01.500Z")
         #expect(RFC3339.format(epochMs: 7) == "1970-01-01T00:00:00.007Z")
+        #expect(RFC3339.format(epochMs: 40) == "1970-01-01T00:00:00.040Z")
+        // Years outside 0...9999 (formatted, never parsed: a claim never meets them).
+        #expect(RFC3339.format(epochMs: 253_402_300_800_000) == "10000-01-01T00:00:00Z")
+        #expect(RFC3339.format(epochMs: -62_167_305_600_000) == "-0001-12-31T00:00:00Z")
     }
 
     static let garbage: [String] = [

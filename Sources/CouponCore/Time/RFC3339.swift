@@ -106,20 +106,31 @@ public enum RFC3339 {
                 scale /= 10
             }
         }
-        append(year, width: 4)
+        // Fields of a known width by constant divisors (multiplications), not the general loop.
+        func twoDigits(_ value: Int64) {
+            out.append(0x30 + UInt8(truncatingIfNeeded: value / 10))
+            out.append(0x30 + UInt8(truncatingIfNeeded: value % 10))
+        }
+        if (0...9999).contains(year) {
+            twoDigits(year / 100)
+            twoDigits(year % 100)
+        } else {
+            append(year, width: 4)
+        }
         out.append(0x2D)
-        append(month, width: 2)
+        twoDigits(month)
         out.append(0x2D)
-        append(day, width: 2)
+        twoDigits(day)
         out.append(0x54)
-        append(msOfDay / 3_600_000, width: 2)
+        twoDigits(msOfDay / 3_600_000)
         out.append(0x3A)
-        append(msOfDay / 60_000 % 60, width: 2)
+        twoDigits(msOfDay / 60_000 % 60)
         out.append(0x3A)
-        append(msOfDay / 1000 % 60, width: 2)
+        twoDigits(msOfDay / 1000 % 60)
         if msOfDay % 1000 != 0 {
             out.append(0x2E)
-            append(msOfDay % 1000, width: 3)
+            out.append(0x30 + UInt8(truncatingIfNeeded: msOfDay % 1000 / 100))
+            twoDigits(msOfDay % 100)
         }
         out.append(0x5A)
     }
