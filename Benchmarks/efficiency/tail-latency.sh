@@ -40,14 +40,49 @@ load() { # load PORT LABEL [coupon-load flags...] → prints "rate p99"
     --users 200000 --claims-per-user 1000 --connections "$connections" --duration "$seconds" --quiet --json "$run_dir/$label.json" "$@" >/dev/null
   python3 -c "import json; r = json.load(open('$run_dir/$label.json')); print(f\"{r['claims_per_second']:.0f} {r['latency_ms']['p99']:.2f}\")"
 }
+# The node's own view of the same requests: its request-duration histogram (from the request's
+# head parsed to its response queued, so the Redis round trip is in it, time spent in socket
+# buffers and the load generator is not), as a delta around each run → the bucket holding p99.
+node_buckets() { curl -sf "http://127.0.0.1:$1/metrics" | grep '^coupond_http_request_duration_seconds_bucket' >"$2"; }
+node_p99() { # node_p99 BEFORE AFTER → "≤ X ms"
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+def read(path):
+    return [(float('inf') if b == '+Inf' else float(b), int(float(v))) for b, v in
+            re.findall(r'le="([^"]+)"\} (\S+)', open(path).read())]
+before, after = read(sys.argv[1]), read(sys.argv[2])
+delta = [(bound, a - b) for (bound, a), (_, b) in zip(after, before)]
+total = delta[-1][1]
+bound = next(bound for bound, count in delta if total and count >= 0.99 * total)
+print(f"<= {bound * 1000:g} ms")
+PY
+}
+# The flusher node's backlog drained (≤ 60 s): a closed-loop run leaves tens of thousands of
+# grants for PostgreSQL, and measuring the next open-loop run (either node's) while they are
+# written would measure that catch-up, not the steady state.
+drain_flusher() {
+  local backlog
+  for _ in $(seq 1 600); do
+    backlog=$(curl -sf "http://127.0.0.1:$on_port/metrics" | awk '$1 == "coupond_flusher_backlog" {print $2}')
+    [ "${backlog:-1}" = 0 ] && return 0
+    sleep 0.1
+  done
+  echo "  (flusher backlog still $backlog after 60 s)"
+}
 for mode in on off; do
   port=$([ $mode = on ] && echo "$on_port" || echo "$off_port")
   read -r max _ <<<"$(load "$port" "max-$mode")"
   half=$((max / 2))
   line="flusher $mode: max $max claims/s closed loop; open loop at $half/s p99:"
+  node_line="  the node's own p99 (request parsed → response queued) in the same runs:"
   for run in $(seq 1 "$runs"); do
+    drain_flusher
+    node_buckets "$port" "$run_dir/buckets-before"
     read -r _ p99 <<<"$(load "$port" "open-$mode-$run" --rate "$half")"
+    node_buckets "$port" "$run_dir/buckets-after"
     line="$line $p99 ms"
+    node_line="$node_line $(node_p99 "$run_dir/buckets-before" "$run_dir/buckets-after"),"
   done
   echo "$line"
+  echo "${node_line%,}"
 done
