@@ -57,11 +57,6 @@ public struct TokenBuckets<Key: Hashable & Sendable>: Sendable {
     public mutating func take(_ key: Key, limit: RateLimit, now: UInt64) -> RateDecision {
         guard !limit.isUnlimited else { return .allowed }
         if now &- min(now, lastSweepNanos) >= sweepIntervalNanos * 10 { sweep(now: now) }
-        if buckets.count < capacity {
-            // One hash lookup whether the key is new or known (a flash sale's users mostly are
-            // new): a new bucket starts full, so its first take leaves `burst - 1`.
-            return buckets[key, default: Bucket(tokens: limit.burst, updatedNanos: now, limit: limit)].take(limit: limit, now: now)
-        }
         if let index = buckets.index(forKey: key) {
             return buckets.values[index].take(limit: limit, now: now)
         }
@@ -92,10 +87,6 @@ public struct TokenBuckets<Key: Hashable & Sendable>: Sendable {
     /// Drops every bucket that has refilled completely.
     public mutating func sweep(now: UInt64) {
         lastSweepNanos = now
-        let highWater = buckets.capacity
         buckets = buckets.filter { $0.value.refilled(at: now) < $0.value.limit.burst }
-        // Keep the table's size: the keys a sweep dropped come back at the same rate, and regrowing
-        // from the survivors' size would rehash the table again and again (bounded by `capacity`).
-        buckets.reserveCapacity(min(highWater, capacity))
     }
 }
