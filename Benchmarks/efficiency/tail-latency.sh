@@ -69,6 +69,22 @@ drain_flusher() {
   done
   echo "  (flusher backlog still $backlog after 60 s)"
 }
+# The floor under appendfsync always: every granted claim waits for Redis' AOF fdatasync, so a
+# claim's p99 cannot be below this disk's own fdatasync p99 (512-byte appends, 3 s, measured in
+# the run directory — the filesystem Redis' AOF is on — right before the claim runs).
+fsync_floor() {
+  python3 - "$run_dir/fsync-probe" <<'PY'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+times, end = [], time.monotonic() + 3
+while time.monotonic() < end:
+    start = time.monotonic_ns(); os.write(fd, b"x" * 512); os.fdatasync(fd); times.append(time.monotonic_ns() - start)
+os.close(fd); os.unlink(sys.argv[1]); times.sort()
+pick = lambda q: times[min(len(times) - 1, int(len(times) * q))] / 1e6
+print(f"this disk's fdatasync of 512 B ({len(times)} in 3 s): p50 {pick(0.5):.2f} ms, p99 {pick(0.99):.2f} ms, max {times[-1] / 1e6:.2f} ms")
+PY
+}
+[ "${EFF_APPENDFSYNC:-always}" = always ] && fsync_floor
 for mode in on off; do
   port=$([ $mode = on ] && echo "$on_port" || echo "$off_port")
   read -r max _ <<<"$(load "$port" "max-$mode")"
