@@ -44,6 +44,11 @@ public struct HTTPRequestParser: Sendable {
     private var headStart = 0
     /// The head's fields, as positions relative to `headStart` (so compaction leaves them be).
     private var spans: [RawHeaderFields.Span] = []
+    /// The last head's `RawHeaderFields` storage, shared with its request: once that request is
+    /// gone, the next head is copied into it without an allocation (see `RawHeaderFields`).
+    private(set) var headStorage: [UInt8] = []
+    /// A larger head's storage is not kept for the next (idle connections stay small).
+    static let reusedHeadStorageLimit = 4096
 
     public init(limits: HTTPParserLimits = HTTPParserLimits()) {
         self.limits = limits
@@ -423,9 +428,10 @@ public struct HTTPRequestParser: Sendable {
                     let value = UnsafeBufferPointer(rebasing: head[Int(span.valueStart)..<Int(span.valueEnd)])
                     if let failure = fields.add(name: name, value: value) { return (failure, nil) }
                 }
-                return (nil, RawHeaderFields(head: head, spans: headSpans))
+                return (nil, RawHeaderFields(head: head, spans: headSpans, reusing: &headStorage))
             }
         }
+        if headStorage.capacity > Self.reusedHeadStorageLimit { headStorage = [] }
         if let failure { return fail(failure) }
         if fields.transferEncoding.present {
             // RFC 9112 §6.1 and §6.3: both framings together may be a smuggling attempt.

@@ -151,17 +151,31 @@ struct RawHeaderFields: Sendable {
         }
     }
 
-    /// Copies `head` and `spans` (positions in `head`) into one array: two appends to one
-    /// reserved allocation. (`init(unsafeUninitializedCapacity:)` allocated through an
-    /// unspecialized path that looked up the array's generic metadata on every call.)
+    /// Copies `head` and `spans` (positions in `head`) into one new array.
     init(head: UnsafeBufferPointer<UInt8>, spans: UnsafeBufferPointer<Span>) {
+        var bytes: [UInt8] = []
+        self.init(head: head, spans: spans, reusing: &bytes)
+    }
+
+    /// Copies `head` and `spans` (positions in `head`) into `storage`, emptied first, and shares
+    /// it: two appends, at most one allocation. The parser passes the previous head's array:
+    /// once no request holds that any more it is refilled in place (no allocation); while one
+    /// does, `removeAll` gives `storage` a new buffer (copy on write), and the request held
+    /// keeps its bytes. (`init(unsafeUninitializedCapacity:)` allocated through an
+    /// unspecialized path that looked up the array's generic metadata on every call.)
+    init(head: UnsafeBufferPointer<UInt8>, spans: UnsafeBufferPointer<Span>, reusing storage: inout [UInt8]) {
+        let size = head.count + spans.count * MemoryLayout<Span>.stride
+        if storage.capacity < size {
+            storage = []
+            storage.reserveCapacity(size)
+        } else {
+            storage.removeAll(keepingCapacity: true)
+        }
+        storage.append(contentsOf: head)
+        storage.append(contentsOf: UnsafeRawBufferPointer(spans))
         headCount = head.count
         count = spans.count
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(head.count + spans.count * MemoryLayout<Span>.stride)
-        bytes.append(contentsOf: head)
-        bytes.append(contentsOf: UnsafeRawBufferPointer(spans))
-        storage = bytes
+        self.storage = storage
     }
 
     var indices: Range<Int> { 0..<count }
