@@ -51,12 +51,21 @@ public struct HTTPRequestParser: Sendable {
     static let reusedHeadStorageLimit = 4096
 
     public init(limits: HTTPParserLimits = HTTPParserLimits()) {
+        precondition(limits.maxHeaderBytes < Int(Int32.max), "HTTPRequestParser: header spans are 32-bit")
         self.limits = limits
     }
 
     // MARK: Input
 
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        let keep = firstNeededIndex
+        if keep > 0 && keep == buffer.count && buffer.capacity <= 1 << 20 {
+            // All consumed, as between requests: one call replaces it (emptying, then appending,
+            // took twice the work).
+            buffer.replaceSubrange(0..<keep, with: bytes)
+            shiftIndices(by: keep)
+            return
+        }
         compact()
         buffer.append(contentsOf: bytes)
     }
@@ -91,11 +100,15 @@ public struct HTTPRequestParser: Sendable {
         }
     }
 
+    /// The first byte still needed: header lines already parsed are (their spans point into the
+    /// buffer), and so is everything not yet consumed.
+    private var firstNeededIndex: Int {
+        if case .headers = state { return headStart }
+        return readIndex
+    }
+
     private mutating func compact() {
-        // Header lines already parsed are still needed (their spans point into the buffer).
-        let inHead: Bool
-        if case .headers = state { inHead = true } else { inHead = false }
-        let keep = inHead ? headStart : readIndex
+        let keep = firstNeededIndex
         if keep == 0 { return }
         if keep == buffer.count {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
@@ -104,9 +117,14 @@ public struct HTTPRequestParser: Sendable {
         } else {
             return
         }
-        scanIndex -= keep
-        readIndex -= keep
-        if inHead { headStart = 0 }
+        shiftIndices(by: keep)
+    }
+
+    /// Moves the positions into the buffer after its first `removed` bytes were dropped.
+    private mutating func shiftIndices(by removed: Int) {
+        scanIndex -= removed
+        readIndex -= removed
+        if case .headers = state { headStart -= removed }
     }
 
     // MARK: Output
@@ -338,7 +356,7 @@ public struct HTTPRequestParser: Sendable {
         let line = all.baseAddress! + start
         let count = all.count - start
         if count == 0 || line[0] == 0x0D || line[0] == 0x0A { return nil }
-        guard let (colon, allToken) = HTTPSyntax.scanFieldName(line, count: count), colon > 0, allToken else { return nil }
+        guard let colon = HTTPSyntax.fieldNameLength(line, count: count), colon > 0 else { return nil }
         var valueStart = colon + 1
         while valueStart < count && line[valueStart] == 0x20 { valueStart += 1 }
         let stop = valueStart + HTTPSyntax.firstControlByte(line + valueStart, count: count - valueStart)
@@ -352,10 +370,8 @@ public struct HTTPRequestParser: Sendable {
         }
         var valueEnd = stop
         while valueEnd > valueStart && line[valueEnd - 1] == 0x20 { valueEnd -= 1 }
-        let origin = Int32(start - headStart)
         let span = RawHeaderFields.Span(
-            nameStart: origin, nameEnd: origin + Int32(colon),
-            valueStart: origin + Int32(valueStart), valueEnd: origin + Int32(valueEnd))
+            lineStart: start - headStart, nameEnd: colon, valueStart: valueStart, valueEnd: valueEnd)
         return (start + lineFeed, span)
     }
 
@@ -365,15 +381,13 @@ public struct HTTPRequestParser: Sendable {
             let base = all.baseAddress! + range.lowerBound
             let count = range.count
             // Leading whitespace is obsolete line folding (RFC 9112 §5.2): not a tchar, refused.
-            guard let (colon, allToken) = HTTPSyntax.scanFieldName(base, count: count), colon > 0, allToken else { return nil }
+            guard let colon = HTTPSyntax.fieldNameLength(base, count: count), colon > 0 else { return nil }
             var start = colon + 1
             var end = count
             while start < end && (base[start] == 0x20 || base[start] == 0x09) { start += 1 }
             while end > start && (base[end - 1] == 0x20 || base[end - 1] == 0x09) { end -= 1 }
             if !HTTPSyntax.allFieldValueBytes(base + start, count: end - start) { return nil }
-            let origin = Int32(range.lowerBound - headStart)
-            return RawHeaderFields.Span(
-                nameStart: origin, nameEnd: origin + Int32(colon), valueStart: origin + Int32(start), valueEnd: origin + Int32(end))
+            return RawHeaderFields.Span(lineStart: range.lowerBound - headStart, nameEnd: colon, valueStart: start, valueEnd: end)
         }
         guard let span else { return .malformedHeader }
         spans.append(span)
@@ -424,8 +438,9 @@ public struct HTTPRequestParser: Sendable {
             buffer.withUnsafeBufferPointer { all -> (HTTPParserError.Code?, RawHeaderFields?) in
                 let head = UnsafeBufferPointer(rebasing: all[headStart..<headEnd])
                 for span in headSpans {
-                    let name = UnsafeBufferPointer(rebasing: head[Int(span.nameStart)..<Int(span.nameEnd)])
-                    let value = UnsafeBufferPointer(rebasing: head[Int(span.valueStart)..<Int(span.valueEnd)])
+                    // Unchecked: the parser made every span inside this head.
+                    let name = UnsafeBufferPointer(start: head.baseAddress! + Int(span.nameStart), count: Int(span.nameEnd &- span.nameStart))
+                    let value = UnsafeBufferPointer(start: head.baseAddress! + Int(span.valueStart), count: Int(span.valueEnd &- span.valueStart))
                     if let failure = fields.add(name: name, value: value) { return (failure, nil) }
                 }
                 return (nil, RawHeaderFields(head: head, spans: headSpans, reusing: &headStorage))
@@ -494,17 +509,44 @@ public struct HTTPRequestParser: Sendable {
     }
 
     /// ASCII case-insensitive equality with a lower-case literal (false when the lengths differ).
+    /// Eight bytes at a time from eight bytes on (the last word overlapping the one before),
+    /// byte by byte below that.
     @inline(__always)
     static func equalsLowercase(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
         let count = lower.utf8CodeUnitCount
         guard bytes.count == count else { return false }
         let wanted = lower.utf8Start
-        for index in 0..<count {
-            let byte = bytes[index]
-            let folded = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
-            if folded != wanted[index] { return false }
+        if count < 8 {
+            for index in 0..<count where lowercased(bytes[index]) != wanted[index] { return false }
+            return true
+        }
+        func word(_ start: UnsafePointer<UInt8>, _ offset: Int) -> UInt64 {
+            UnsafeRawPointer(start + offset).loadUnaligned(as: UInt64.self)
+        }
+        var offset = 0
+        while offset < count {
+            let at = min(offset, count - 8)
+            if lowercased(word(bytes.baseAddress!, at)) != word(wanted, at) { return false }
+            offset += 8
         }
         return true
+    }
+
+    @inline(__always)
+    static func lowercased(_ byte: UInt8) -> UInt8 {
+        byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+    }
+
+    /// Every byte of `word` with `A`–`Z` made `a`–`z`, every other byte unchanged: a byte's high
+    /// bit, cleared first so no sum carries into the next byte, marks `>= 0x41` and `>= 0x5B`.
+    @inline(__always)
+    static func lowercased(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let ascii = word & (ones &* 0x7F)
+        let fromA = ascii &+ ones &* (0x80 - 0x41)
+        let pastZ = ascii &+ ones &* (0x80 - 0x5B)
+        let upper = fromA & ~pastZ & ~word & (ones &* 0x80)
+        return word | (upper >> 2)
     }
 }
 

@@ -132,6 +132,26 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
 struct RawHeaderFields: Sendable {
     struct Span: Sendable, Equatable {
         var nameStart: Int32, nameEnd: Int32, valueStart: Int32, valueEnd: Int32
+
+        init(nameStart: Int32, nameEnd: Int32, valueStart: Int32, valueEnd: Int32) {
+            self.nameStart = nameStart
+            self.nameEnd = nameEnd
+            self.valueStart = valueStart
+            self.valueEnd = valueEnd
+        }
+
+        /// A field line at `lineStart` in the head, the other positions relative to the line.
+        /// Unchecked conversions: a head is at most `maxHeaderBytes` (below `Int32.max`, checked
+        /// when the parser is made), and a line that would pass it is refused before its span
+        /// is kept.
+        @inline(__always)
+        init(lineStart: Int, nameEnd: Int, valueStart: Int, valueEnd: Int) {
+            let origin = Int32(truncatingIfNeeded: lineStart)
+            self.nameStart = origin
+            self.nameEnd = origin &+ Int32(truncatingIfNeeded: nameEnd)
+            self.valueStart = origin &+ Int32(truncatingIfNeeded: valueStart)
+            self.valueEnd = origin &+ Int32(truncatingIfNeeded: valueEnd)
+        }
     }
 
     /// The head's bytes (`headCount` of them), then `count` spans relative to them.
@@ -160,18 +180,18 @@ struct RawHeaderFields: Sendable {
     /// Copies `head` and `spans` (positions in `head`) into `storage`, emptied first, and shares
     /// it: two appends, at most one allocation. The parser passes the previous head's array:
     /// once no request holds that any more it is refilled in place (no allocation); while one
-    /// does, `removeAll` gives `storage` a new buffer (copy on write), and the request held
-    /// keeps its bytes. (`init(unsafeUninitializedCapacity:)` allocated through an
+    /// does, the first change gives `storage` a new buffer (copy on write), and the request
+    /// held keeps its bytes. (`init(unsafeUninitializedCapacity:)` allocated through an
     /// unspecialized path that looked up the array's generic metadata on every call.)
     init(head: UnsafeBufferPointer<UInt8>, spans: UnsafeBufferPointer<Span>, reusing storage: inout [UInt8]) {
         let size = head.count + spans.count * MemoryLayout<Span>.stride
         if storage.capacity < size {
             storage = []
             storage.reserveCapacity(size)
+            storage.append(contentsOf: head)
         } else {
-            storage.removeAll(keepingCapacity: true)
+            storage.replaceSubrange(0..<storage.count, with: head)  // one call, not emptying then appending
         }
-        storage.append(contentsOf: head)
         storage.append(contentsOf: UnsafeRawBufferPointer(spans))
         headCount = head.count
         count = spans.count
