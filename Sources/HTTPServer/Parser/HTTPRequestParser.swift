@@ -226,9 +226,15 @@ public struct HTTPRequestParser: Sendable {
 
     private mutating func parseHead() -> HTTPParserAction {
         while true {
-            // Plain field lines first, in one pass each; the line they stop at (the blank line,
-            // an unusual or incomplete one) takes the general path below.
-            if case .headers = state, scanIndex == readIndex, let error = readPlainFieldLines() { return fail(error) }
+            // Plain field lines first, in one pass each, then the blank line after them; any
+            // other line they stop at (an unusual or incomplete one) takes the general path below.
+            if case .headers = state, scanIndex == readIndex {
+                switch readPlainFieldLines() {
+                case .failed(let error): return fail(error)
+                case .headEnd(let headEnd): return finishHead(headEnd: headEnd)
+                case .otherLine: break
+                }
+            }
             guard let lineFeed = findLineFeed() else {
                 scanIndex = buffer.count
                 let pending = buffer.count - readIndex
@@ -324,26 +330,47 @@ public struct HTTPRequestParser: Sendable {
             version: version)
     }
 
-    /// Reads the plain field lines from `readIndex` on (see `plainFieldLine`) in one borrow of
-    /// the buffer, with the general path's checks in its order. Only called at a line's first
-    /// byte, so a line that arrives in pieces is scanned here once, not once per piece.
-    private mutating func readPlainFieldLines() -> HTTPParserError.Code? {
+    /// Where `readPlainFieldLines` stopped.
+    private enum PlainLinesStop {
+        /// At a line for the general path (or at the end of the bytes).
+        case otherLine
+        /// After the blank line (CRLF or LF) that ends the head, which starts at `headEnd`.
+        case headEnd(Int)
+        case failed(HTTPParserError.Code)
+    }
+
+    /// Reads the plain field lines from `readIndex` on (see `plainFieldLine`) and the blank
+    /// line after them in one borrow of the buffer, with the general path's checks in its order.
+    /// Only called at a line's first byte, so a line that arrives in pieces is scanned here
+    /// once, not once per piece.
+    private mutating func readPlainFieldLines() -> PlainLinesStop {
         var cursor = readIndex
         var bytes = headerBytes
-        let failure = buffer.withUnsafeBufferPointer { all -> HTTPParserError.Code? in
+        let stop = buffer.withUnsafeBufferPointer { all -> PlainLinesStop in
             while let (lineFeed, span) = Self.plainFieldLine(all, at: cursor, headStart: headStart) {
                 bytes += lineFeed + 1 - cursor
                 cursor = lineFeed + 1
-                if bytes > limits.maxHeaderBytes { return .headerFieldsTooLarge }
-                if spans.count >= limits.maxHeaderCount { return .tooManyHeaderFields }
+                if bytes > limits.maxHeaderBytes { return .failed(.headerFieldsTooLarge) }
+                if spans.count >= limits.maxHeaderCount { return .failed(.tooManyHeaderFields) }
                 spans.append(span)
             }
-            return nil
+            let blankLine: Int  // its length
+            if cursor < all.count && all[cursor] == 0x0A {
+                blankLine = 1
+            } else if cursor + 1 < all.count && all[cursor] == 0x0D && all[cursor + 1] == 0x0A {
+                blankLine = 2
+            } else {
+                return .otherLine
+            }
+            let headEnd = cursor
+            bytes += blankLine
+            cursor += blankLine
+            return .headEnd(headEnd)
         }
         readIndex = cursor
         scanIndex = cursor
         headerBytes = bytes
-        return failure
+        return stop
     }
 
     /// The plain field line at `start` — `Name: value` up to CRLF or LF, no tab or other control
