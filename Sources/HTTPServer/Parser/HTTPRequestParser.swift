@@ -377,6 +377,7 @@ public struct HTTPRequestParser: Sendable {
     /// byte in it, the usual case — read in one pass that finds its line feed too. Nil for
     /// anything else (the blank line, a tab, a stray byte, no line end yet), which the general
     /// path (memchr for the line feed, then `parseHeaderLine`) answers as it always has.
+    @inline(__always)  // once per line: the call cost more than its own work on short lines
     private static func plainFieldLine(
         _ all: UnsafeBufferPointer<UInt8>, at start: Int, headStart: Int
     ) -> (lineFeed: Int, span: RawHeaderFields.Span)? {
@@ -432,6 +433,7 @@ public struct HTTPRequestParser: Sendable {
 
         /// Reads the fields that matter to the parser; the length check skips every other name
         /// without comparing a byte.
+        @inline(__always)  // once per field
         mutating func add(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> HTTPParserError.Code? {
             switch name.count {
             case 17 where HTTPRequestParser.equalsLowercase(name, "transfer-encoding"):
