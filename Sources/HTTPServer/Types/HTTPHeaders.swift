@@ -2,7 +2,8 @@
 /// Duplicates are kept in arrival order; `headers["host"]` returns the first.
 ///
 /// A request's headers arrive as `RawHeaderFields`: one copy of the head's bytes and the
-/// name/value spans in it (two allocations for any number of fields). Lookups compare bytes
+/// name/value spans in it (one array for any number of fields, reused by the parser for the
+/// next head once this request is gone). Lookups compare bytes
 /// and make a `String` only for the value asked for; the first mutation or iteration turns
 /// them into ordinary fields.
 public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
