@@ -561,6 +561,7 @@ public struct HTTPRequestParser: Sendable {
         return true
     }
 
+    /// `A`–`Z` made `a`–`z`, every other byte unchanged.
     @inline(__always)
     static func lowercased(_ byte: UInt8) -> UInt8 {
         byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte

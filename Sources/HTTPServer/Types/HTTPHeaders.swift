@@ -133,26 +133,6 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
 struct RawHeaderFields: Sendable {
     struct Span: Sendable, Equatable {
         var nameStart: Int32, nameEnd: Int32, valueStart: Int32, valueEnd: Int32
-
-        init(nameStart: Int32, nameEnd: Int32, valueStart: Int32, valueEnd: Int32) {
-            self.nameStart = nameStart
-            self.nameEnd = nameEnd
-            self.valueStart = valueStart
-            self.valueEnd = valueEnd
-        }
-
-        /// A field line at `lineStart` in the head, the other positions relative to the line.
-        /// Unchecked conversions: a head is at most `maxHeaderBytes` (below `Int32.max`, checked
-        /// when the parser is made), and a line that would pass it is refused before its span
-        /// is kept.
-        @inline(__always)
-        init(lineStart: Int, nameEnd: Int, valueStart: Int, valueEnd: Int) {
-            let origin = Int32(truncatingIfNeeded: lineStart)
-            self.nameStart = origin
-            self.nameEnd = origin &+ Int32(truncatingIfNeeded: nameEnd)
-            self.valueStart = origin &+ Int32(truncatingIfNeeded: valueStart)
-            self.valueEnd = origin &+ Int32(truncatingIfNeeded: valueEnd)
-        }
     }
 
     /// The head's bytes (`headCount` of them), then `count` spans relative to them.
@@ -252,5 +232,18 @@ struct RawHeaderFields: Sendable {
             if lower != b | 0x20 || lower < 0x61 || lower > 0x7A { return false }
         }
         return true
+    }
+}
+
+extension RawHeaderFields.Span {
+    /// A field line at `lineStart` in the head, the other positions relative to the line.
+    /// Unchecked conversions: a head is at most `maxHeaderBytes` (below `Int32.max`, checked when
+    /// the parser is made), and a line that would pass it is refused before its span is kept.
+    @inline(__always)
+    init(lineStart: Int, nameEnd: Int, valueStart: Int, valueEnd: Int) {
+        let origin = Int32(truncatingIfNeeded: lineStart)
+        self.init(
+            nameStart: origin, nameEnd: origin &+ Int32(truncatingIfNeeded: nameEnd),
+            valueStart: origin &+ Int32(truncatingIfNeeded: valueStart), valueEnd: origin &+ Int32(truncatingIfNeeded: valueEnd))
     }
 }
