@@ -124,11 +124,12 @@ $(CONSOLE_VENV)/.selenium-$(SELENIUM_VERSION):
 test: console-tools
 
 # Node efficiency and tail latency (issue 15): Debian wrk, nginx-light (the static-200
-# baseline) and linux-perf, installed on demand; the LD_PRELOAD allocation counter built from
-# Benchmarks/efficiency/malloccount.c. Not part of `make test`.
+# baseline), linux-perf and valgrind (callgrind instruction counts), installed on demand; the
+# LD_PRELOAD allocation counter built from Benchmarks/efficiency/malloccount.c. Not part of
+# `make test`.
 BENCH_APT := wrk nginx-light
-PROFILE_APT := linux-perf wrk
-.PHONY: bench-tools profile-tools profile efficiency malloccount alloc-sites
+PROFILE_APT := linux-perf wrk valgrind
+.PHONY: bench-tools profile-tools profile efficiency malloccount alloc-sites parser-instructions
 
 bench-tools:
 	@missing=""; for p in $(BENCH_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -157,6 +158,10 @@ profile: release profile-tools
 # Where the claim path allocates (malloc uprobe, by nearest coupond frame; needs root).
 alloc-sites: release profile-tools
 	./Benchmarks/efficiency/alloc-sites.sh
+
+# Instructions per claim request, HTTPRequestParser vs the copy-and-scan baseline (callgrind).
+parser-instructions: profile-tools
+	sh Benchmarks/parser-instructions.sh
 
 # CPU per claim vs nginx, allocations per claim, open-loop p99 with the flusher on and off.
 efficiency: release bench-tools malloccount

@@ -54,9 +54,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "coupon-bench",
-            dependencies: ["HTTPServer", "EventLoop", "RedisClient", "PostgresClient", "Issuance", "GrantFlusher", "CouponService"],
+            dependencies: ["HTTPServer", "EventLoop", "RedisClient", "PostgresClient", "Issuance", "GrantFlusher", "CouponService", "CBlankLineScan"],
             path: "Benchmarks/coupon-bench"
         ),
+        // The copy-and-scan baseline's byte loop, page-aligned (issue 15, Benchmarks/README.md).
+        .target(name: "CBlankLineScan", path: "Benchmarks/blank-line-scan"),
 
         .executableTarget(
             name: "points-bench",  // issue 11: exchanges/s vs claims/s vs PostgreSQL-only, same run

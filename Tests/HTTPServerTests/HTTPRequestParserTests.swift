@@ -93,6 +93,20 @@ import Testing
             ])
     }
 
+    /// The blank line after plain field lines ends the head (CRLF or a bare LF, whole or split
+    /// between reads); a body made of line ends is body, and a lone CR is no blank line.
+    @Test func blankLineAfterPlainFieldsAtEverySplitPoint() {
+        for (text, blank) in [("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\n", "\r\n"), ("POST /x HTTP/1.1\nHost: h\nContent-Length: 4\n\n", "\n")] {
+            let all = bytes(text + "\r\n\r\n")
+            let expected: [ParsedEvent] = [.head(head(.POST, "/x", headers: [("Host", "h"), ("Content-Length", "4")], contentLength: 4)),
+                                           .body(bytes("\r\n\r\n")), .complete]
+            for split in 0...all.count {
+                #expect(parse([Array(all[..<split]), Array(all[split...])]) == expected, "blank line \(blank.debugDescription), split at \(split)")
+            }
+        }
+        #expect(parse([bytes("GET / HTTP/1.1\r\nHost: h\r\n\rX: y\r\n\r\n")]) == [.error(.malformedHeader, status: 400)])
+    }
+
     // MARK: Keep-alive
 
     @Test func keepAliveRules() {

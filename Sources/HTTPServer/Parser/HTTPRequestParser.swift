@@ -44,14 +44,28 @@ public struct HTTPRequestParser: Sendable {
     private var headStart = 0
     /// The head's fields, as positions relative to `headStart` (so compaction leaves them be).
     private var spans: [RawHeaderFields.Span] = []
+    /// The last head's `RawHeaderFields` storage, shared with its request: once that request is
+    /// gone, the next head is copied into it without an allocation (see `RawHeaderFields`).
+    private(set) var headStorage: [UInt8] = []
+    /// A larger head's storage is not kept for the next (idle connections stay small).
+    static let reusedHeadStorageLimit = 4096
 
     public init(limits: HTTPParserLimits = HTTPParserLimits()) {
+        precondition(limits.maxHeaderBytes < Int(Int32.max), "HTTPRequestParser: header spans are 32-bit")
         self.limits = limits
     }
 
     // MARK: Input
 
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        let keep = firstNeededIndex
+        if keep > 0 && keep == buffer.count && buffer.capacity <= 1 << 20 {
+            // All consumed, as between requests: one call replaces it (emptying, then appending,
+            // took twice the work).
+            buffer.replaceSubrange(0..<keep, with: bytes)
+            shiftIndices(by: keep)
+            return
+        }
         compact()
         buffer.append(contentsOf: bytes)
     }
@@ -86,11 +100,15 @@ public struct HTTPRequestParser: Sendable {
         }
     }
 
+    /// The first byte still needed: header lines already parsed are (their spans point into the
+    /// buffer), and so is everything not yet consumed.
+    private var firstNeededIndex: Int {
+        if case .headers = state { return headStart }
+        return readIndex
+    }
+
     private mutating func compact() {
-        // Header lines already parsed are still needed (their spans point into the buffer).
-        let inHead: Bool
-        if case .headers = state { inHead = true } else { inHead = false }
-        let keep = inHead ? headStart : readIndex
+        let keep = firstNeededIndex
         if keep == 0 { return }
         if keep == buffer.count {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
@@ -99,9 +117,14 @@ public struct HTTPRequestParser: Sendable {
         } else {
             return
         }
-        scanIndex -= keep
-        readIndex -= keep
-        if inHead { headStart = 0 }
+        shiftIndices(by: keep)
+    }
+
+    /// Moves the positions into the buffer after its first `removed` bytes were dropped.
+    private mutating func shiftIndices(by removed: Int) {
+        scanIndex -= removed
+        readIndex -= removed
+        if case .headers = state { headStart -= removed }
     }
 
     // MARK: Output
@@ -203,9 +226,15 @@ public struct HTTPRequestParser: Sendable {
 
     private mutating func parseHead() -> HTTPParserAction {
         while true {
-            // Plain field lines first, in one pass each; the line they stop at (the blank line,
-            // an unusual or incomplete one) takes the general path below.
-            if case .headers = state, scanIndex == readIndex, let error = readPlainFieldLines() { return fail(error) }
+            // Plain field lines first, in one pass each, then the blank line after them; any
+            // other line they stop at (an unusual or incomplete one) takes the general path below.
+            if case .headers = state, scanIndex == readIndex {
+                switch readPlainFieldLines() {
+                case .failed(let error): return fail(error)
+                case .headEnd(let headEnd): return finishHead(headEnd: headEnd)
+                case .otherLine: break
+                }
+            }
             guard let lineFeed = findLineFeed() else {
                 scanIndex = buffer.count
                 let pending = buffer.count - readIndex
@@ -301,39 +330,61 @@ public struct HTTPRequestParser: Sendable {
             version: version)
     }
 
-    /// Reads the plain field lines from `readIndex` on (see `plainFieldLine`) in one borrow of
-    /// the buffer, with the general path's checks in its order. Only called at a line's first
-    /// byte, so a line that arrives in pieces is scanned here once, not once per piece.
-    private mutating func readPlainFieldLines() -> HTTPParserError.Code? {
+    /// Where `readPlainFieldLines` stopped.
+    private enum PlainLinesStop {
+        /// At a line for the general path (or at the end of the bytes).
+        case otherLine
+        /// After the blank line (CRLF or LF) that ends the head, which starts at `headEnd`.
+        case headEnd(Int)
+        case failed(HTTPParserError.Code)
+    }
+
+    /// Reads the plain field lines from `readIndex` on (see `plainFieldLine`) and the blank
+    /// line after them in one borrow of the buffer, with the general path's checks in its order.
+    /// Only called at a line's first byte, so a line that arrives in pieces is scanned here
+    /// once, not once per piece.
+    private mutating func readPlainFieldLines() -> PlainLinesStop {
         var cursor = readIndex
         var bytes = headerBytes
-        let failure = buffer.withUnsafeBufferPointer { all -> HTTPParserError.Code? in
+        let stop = buffer.withUnsafeBufferPointer { all -> PlainLinesStop in
             while let (lineFeed, span) = Self.plainFieldLine(all, at: cursor, headStart: headStart) {
                 bytes += lineFeed + 1 - cursor
                 cursor = lineFeed + 1
-                if bytes > limits.maxHeaderBytes { return .headerFieldsTooLarge }
-                if spans.count >= limits.maxHeaderCount { return .tooManyHeaderFields }
+                if bytes > limits.maxHeaderBytes { return .failed(.headerFieldsTooLarge) }
+                if spans.count >= limits.maxHeaderCount { return .failed(.tooManyHeaderFields) }
                 spans.append(span)
             }
-            return nil
+            let blankLine: Int  // its length
+            if cursor < all.count && all[cursor] == 0x0A {
+                blankLine = 1
+            } else if cursor + 1 < all.count && all[cursor] == 0x0D && all[cursor + 1] == 0x0A {
+                blankLine = 2
+            } else {
+                return .otherLine
+            }
+            let headEnd = cursor
+            bytes += blankLine
+            cursor += blankLine
+            return .headEnd(headEnd)
         }
         readIndex = cursor
         scanIndex = cursor
         headerBytes = bytes
-        return failure
+        return stop
     }
 
     /// The plain field line at `start` — `Name: value` up to CRLF or LF, no tab or other control
     /// byte in it, the usual case — read in one pass that finds its line feed too. Nil for
     /// anything else (the blank line, a tab, a stray byte, no line end yet), which the general
     /// path (memchr for the line feed, then `parseHeaderLine`) answers as it always has.
+    @inline(__always)  // once per line: the call cost more than its own work on short lines
     private static func plainFieldLine(
         _ all: UnsafeBufferPointer<UInt8>, at start: Int, headStart: Int
     ) -> (lineFeed: Int, span: RawHeaderFields.Span)? {
         let line = all.baseAddress! + start
         let count = all.count - start
         if count == 0 || line[0] == 0x0D || line[0] == 0x0A { return nil }
-        guard let (colon, allToken) = HTTPSyntax.scanFieldName(line, count: count), colon > 0, allToken else { return nil }
+        guard let colon = HTTPSyntax.fieldNameLength(line, count: count), colon > 0 else { return nil }
         var valueStart = colon + 1
         while valueStart < count && line[valueStart] == 0x20 { valueStart += 1 }
         let stop = valueStart + HTTPSyntax.firstControlByte(line + valueStart, count: count - valueStart)
@@ -347,10 +398,8 @@ public struct HTTPRequestParser: Sendable {
         }
         var valueEnd = stop
         while valueEnd > valueStart && line[valueEnd - 1] == 0x20 { valueEnd -= 1 }
-        let origin = Int32(start - headStart)
         let span = RawHeaderFields.Span(
-            nameStart: origin, nameEnd: origin + Int32(colon),
-            valueStart: origin + Int32(valueStart), valueEnd: origin + Int32(valueEnd))
+            lineStart: start - headStart, nameEnd: colon, valueStart: valueStart, valueEnd: valueEnd)
         return (start + lineFeed, span)
     }
 
@@ -360,15 +409,13 @@ public struct HTTPRequestParser: Sendable {
             let base = all.baseAddress! + range.lowerBound
             let count = range.count
             // Leading whitespace is obsolete line folding (RFC 9112 §5.2): not a tchar, refused.
-            guard let (colon, allToken) = HTTPSyntax.scanFieldName(base, count: count), colon > 0, allToken else { return nil }
+            guard let colon = HTTPSyntax.fieldNameLength(base, count: count), colon > 0 else { return nil }
             var start = colon + 1
             var end = count
             while start < end && (base[start] == 0x20 || base[start] == 0x09) { start += 1 }
             while end > start && (base[end - 1] == 0x20 || base[end - 1] == 0x09) { end -= 1 }
             if !HTTPSyntax.allFieldValueBytes(base + start, count: end - start) { return nil }
-            let origin = Int32(range.lowerBound - headStart)
-            return RawHeaderFields.Span(
-                nameStart: origin, nameEnd: origin + Int32(colon), valueStart: origin + Int32(start), valueEnd: origin + Int32(end))
+            return RawHeaderFields.Span(lineStart: range.lowerBound - headStart, nameEnd: colon, valueStart: start, valueEnd: end)
         }
         guard let span else { return .malformedHeader }
         spans.append(span)
@@ -386,6 +433,7 @@ public struct HTTPRequestParser: Sendable {
 
         /// Reads the fields that matter to the parser; the length check skips every other name
         /// without comparing a byte.
+        @inline(__always)  // once per field
         mutating func add(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> HTTPParserError.Code? {
             switch name.count {
             case 17 where HTTPRequestParser.equalsLowercase(name, "transfer-encoding"):
@@ -419,13 +467,15 @@ public struct HTTPRequestParser: Sendable {
             buffer.withUnsafeBufferPointer { all -> (HTTPParserError.Code?, RawHeaderFields?) in
                 let head = UnsafeBufferPointer(rebasing: all[headStart..<headEnd])
                 for span in headSpans {
-                    let name = UnsafeBufferPointer(rebasing: head[Int(span.nameStart)..<Int(span.nameEnd)])
-                    let value = UnsafeBufferPointer(rebasing: head[Int(span.valueStart)..<Int(span.valueEnd)])
+                    // Unchecked: the parser made every span inside this head.
+                    let name = UnsafeBufferPointer(start: head.baseAddress! + Int(span.nameStart), count: Int(span.nameEnd &- span.nameStart))
+                    let value = UnsafeBufferPointer(start: head.baseAddress! + Int(span.valueStart), count: Int(span.valueEnd &- span.valueStart))
                     if let failure = fields.add(name: name, value: value) { return (failure, nil) }
                 }
-                return (nil, RawHeaderFields(head: head, spans: headSpans))
+                return (nil, RawHeaderFields(head: head, spans: headSpans, reusing: &headStorage))
             }
         }
+        if headStorage.capacity > Self.reusedHeadStorageLimit { headStorage = [] }
         if let failure { return fail(failure) }
         if fields.transferEncoding.present {
             // RFC 9112 §6.1 and §6.3: both framings together may be a smuggling attempt.
@@ -488,17 +538,45 @@ public struct HTTPRequestParser: Sendable {
     }
 
     /// ASCII case-insensitive equality with a lower-case literal (false when the lengths differ).
+    /// Eight bytes at a time from eight bytes on (the last word overlapping the one before),
+    /// byte by byte below that.
     @inline(__always)
     static func equalsLowercase(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
         let count = lower.utf8CodeUnitCount
         guard bytes.count == count else { return false }
         let wanted = lower.utf8Start
-        for index in 0..<count {
-            let byte = bytes[index]
-            let folded = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
-            if folded != wanted[index] { return false }
+        if count < 8 {
+            for index in 0..<count where lowercased(bytes[index]) != wanted[index] { return false }
+            return true
+        }
+        func word(_ start: UnsafePointer<UInt8>, _ offset: Int) -> UInt64 {
+            UnsafeRawPointer(start + offset).loadUnaligned(as: UInt64.self)
+        }
+        var offset = 0
+        while offset < count {
+            let at = min(offset, count - 8)
+            if lowercased(word(bytes.baseAddress!, at)) != word(wanted, at) { return false }
+            offset += 8
         }
         return true
+    }
+
+    /// `A`–`Z` made `a`–`z`, every other byte unchanged.
+    @inline(__always)
+    static func lowercased(_ byte: UInt8) -> UInt8 {
+        byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+    }
+
+    /// Every byte of `word` with `A`–`Z` made `a`–`z`, every other byte unchanged: a byte's high
+    /// bit, cleared first so no sum carries into the next byte, marks `>= 0x41` and `>= 0x5B`.
+    @inline(__always)
+    static func lowercased(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let ascii = word & (ones &* 0x7F)
+        let fromA = ascii &+ ones &* (0x80 - 0x41)
+        let pastZ = ascii &+ ones &* (0x80 - 0x5B)
+        let upper = fromA & ~pastZ & ~word & (ones &* 0x80)
+        return word | (upper >> 2)
     }
 }
 

@@ -51,19 +51,14 @@ enum HTTPSyntax {
         0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // 0xF0
     ]
 
-    /// Where the field name ends: the index of the first `:` (nil if none), and whether every
-    /// byte before it is a tchar. One pass, no early exit on a bad byte (none in real heads).
+    /// The length of the field name at `start`: the index of its `:` when every byte before it
+    /// is a tchar, nil otherwise (or when no `:` comes before `count`). The scan stops at the
+    /// first byte that is not a tchar, one table load per byte; a valid name stops at its `:`.
     @inline(__always)
-    static func scanFieldName(_ start: UnsafePointer<UInt8>, count: Int) -> (colon: Int, allToken: Bool)? {
+    static func fieldNameLength(_ start: UnsafePointer<UInt8>, count: Int) -> Int? {
         var index = 0
-        var valid: UInt8 = 1
-        while index < count {
-            let byte = start[index]
-            if byte == UInt8(ascii: ":") { return (index, valid != 0) }
-            valid &= tokenTable[Int(byte)]
-            index += 1
-        }
-        return nil
+        while index < count && tokenTable[Int(start[index])] != 0 { index += 1 }
+        return index < count && start[index] == UInt8(ascii: ":") ? index : nil
     }
 
     /// Every byte is visible ASCII (0x21...0x7E), as a request target's must be: the largest

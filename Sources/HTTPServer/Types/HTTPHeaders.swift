@@ -2,7 +2,8 @@
 /// Duplicates are kept in arrival order; `headers["host"]` returns the first.
 ///
 /// A request's headers arrive as `RawHeaderFields`: one copy of the head's bytes and the
-/// name/value spans in it (two allocations for any number of fields). Lookups compare bytes
+/// name/value spans in it (one array for any number of fields, reused by the parser for the
+/// next head once this request is gone). Lookups compare bytes
 /// and make a `String` only for the value asked for; the first mutation or iteration turns
 /// them into ordinary fields.
 public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
@@ -151,17 +152,31 @@ struct RawHeaderFields: Sendable {
         }
     }
 
-    /// Copies `head` and `spans` (positions in `head`) into one array: two appends to one
-    /// reserved allocation. (`init(unsafeUninitializedCapacity:)` allocated through an
-    /// unspecialized path that looked up the array's generic metadata on every call.)
+    /// Copies `head` and `spans` (positions in `head`) into one new array.
     init(head: UnsafeBufferPointer<UInt8>, spans: UnsafeBufferPointer<Span>) {
+        var bytes: [UInt8] = []
+        self.init(head: head, spans: spans, reusing: &bytes)
+    }
+
+    /// Copies `head` and `spans` (positions in `head`) into `storage`, emptied first, and shares
+    /// it: two appends, at most one allocation. The parser passes the previous head's array:
+    /// once no request holds that any more it is refilled in place (no allocation); while one
+    /// does, the first change gives `storage` a new buffer (copy on write), and the request
+    /// held keeps its bytes. (`init(unsafeUninitializedCapacity:)` allocated through an
+    /// unspecialized path that looked up the array's generic metadata on every call.)
+    init(head: UnsafeBufferPointer<UInt8>, spans: UnsafeBufferPointer<Span>, reusing storage: inout [UInt8]) {
+        let size = head.count + spans.count * MemoryLayout<Span>.stride
+        if storage.capacity < size {
+            storage = []
+            storage.reserveCapacity(size)
+            storage.append(contentsOf: head)
+        } else {
+            storage.replaceSubrange(0..<storage.count, with: head)  // one call, not emptying then appending
+        }
+        storage.append(contentsOf: UnsafeRawBufferPointer(spans))
         headCount = head.count
         count = spans.count
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(head.count + spans.count * MemoryLayout<Span>.stride)
-        bytes.append(contentsOf: head)
-        bytes.append(contentsOf: UnsafeRawBufferPointer(spans))
-        storage = bytes
+        self.storage = storage
     }
 
     var indices: Range<Int> { 0..<count }
@@ -217,5 +232,18 @@ struct RawHeaderFields: Sendable {
             if lower != b | 0x20 || lower < 0x61 || lower > 0x7A { return false }
         }
         return true
+    }
+}
+
+extension RawHeaderFields.Span {
+    /// A field line at `lineStart` in the head, the other positions relative to the line.
+    /// Unchecked conversions: a head is at most `maxHeaderBytes` (below `Int32.max`, checked when
+    /// the parser is made), and a line that would pass it is refused before its span is kept.
+    @inline(__always)
+    init(lineStart: Int, nameEnd: Int, valueStart: Int, valueEnd: Int) {
+        let origin = Int32(truncatingIfNeeded: lineStart)
+        self.init(
+            nameStart: origin, nameEnd: origin &+ Int32(truncatingIfNeeded: nameEnd),
+            valueStart: origin &+ Int32(truncatingIfNeeded: valueStart), valueEnd: origin &+ Int32(truncatingIfNeeded: valueEnd))
     }
 }
