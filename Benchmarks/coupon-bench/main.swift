@@ -196,7 +196,7 @@ func main() throws -> Int32 {
     gethostname(&host, 255)
     let json: [String: Any] = [
         "date": ISO8601DateFormatter().string(from: Date()),
-        "machine": ["cpus": ProcessInfo.processInfo.activeProcessorCount, "host": String(cString: host),
+        "machine": ["cpus": ProcessInfo.processInfo.activeProcessorCount, "host": String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
                     "memory_mb": ProcessInfo.processInfo.physicalMemory / 1_048_576],
         "rows": rows.map { [
             "figure": $0.name, "value": $0.value, "unit": $0.unit, "baseline": $0.baselineName, "baseline_value": $0.baseline,

@@ -382,7 +382,7 @@ public struct Configuration: Sendable {
     static func defaultNodeId() -> String {
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, 255)
-        let host = String(cString: name).filter { $0.isLetter || $0.isNumber || $0 == "-" }
+        let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).filter { $0.isLetter || $0.isNumber || $0 == "-" }
         return "\(host.isEmpty ? "node" : host)-\(getpid())"
     }
 }
