@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind missing: make profile-tools"; exit 1; }
 out="${TMPDIR:-/tmp}/coupond-parser-instructions"
 swiftc -O -wmo -module-name ParserInstructions Sources/HTTPServer/Parser/*.swift Sources/HTTPServer/Types/*.swift \
-    Sources/HTTPServer/Connection/HTTPBodyStream.swift Benchmarks/parser-instructions/main.swift -o "$out" 2>&1 | grep -v warning || true
+    Sources/HTTPServer/Connection/HTTPBodyStream.swift Benchmarks/coupon-bench/ParserSample.swift \
+    Benchmarks/parser-instructions/main.swift -o "$out" 2>&1 | grep -v warning || true
 instructions() {  # total instructions of one run: loop $1, $2 iterations
     valgrind --tool=callgrind --callgrind-out-file=/dev/null "$out" "$1" "$2" 2>&1 | sed -n 's/.*Collected : *//p'
 }
