@@ -10,11 +10,12 @@ here=$root/Benchmarks/efficiency
 
 # Redis as in load-tests/stack.sh, with EFF_APPENDFSYNC (always by default, as in production
 # settings): `no` takes the shared disk's fsync stalls out of a measurement of the node itself.
+# EFF_REDIS_FLAGS: more redis-server flags (e.g. `--auto-aof-rewrite-percentage 0`).
 start_redis() {
   redis_port=$(free_port)
   mkdir -p "$run_dir/redis-$redis_port"
   redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$run_dir/redis-$redis_port" --appendonly yes \
-    --appendfsync "${EFF_APPENDFSYNC:-always}" --save "" --daemonize no >"$run_dir/redis-$redis_port.log" 2>&1 &
+    --appendfsync "${EFF_APPENDFSYNC:-always}" --save "" --daemonize no ${EFF_REDIS_FLAGS:-} >"$run_dir/redis-$redis_port.log" 2>&1 &
   stack_pids+=($!)
   redis_pid=$!
 }

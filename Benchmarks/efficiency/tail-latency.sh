@@ -69,6 +69,15 @@ drain_flusher() {
   done
   echo "  (flusher backlog still $backlog after 60 s)"
 }
+# Redis' own view: its latency monitor (events ≥ 2 ms: an fsync, a fork, or a command that took
+# that long in wall time — Redis off the CPU), reported per Redis after the runs with its AOF
+# rewrites and last fork.
+for port in "$first_redis" "$redis_port"; do redis-cli -p "$port" config set latency-monitor-threshold 2 >/dev/null; done
+redis_report() { # redis_report PORT LABEL
+  local events
+  events=$(redis-cli -p "$1" latency latest | paste -sd' ' | awk '{for (i = 1; i + 3 <= NF; i += 4) printf "%s%s max %s ms", (i > 1 ? ", " : ""), $i, $(i + 3)}')
+  echo "  Redis of the $2 node: latency events ≥ 2 ms: ${events:-none}; $(redis-cli -p "$1" info persistence | tr -d '\r' | awk -F: '/^aof_rewrites:|^aof_delayed_fsync:/ {printf "%s %s; ", $1, $2}')$(redis-cli -p "$1" info stats | tr -d '\r' | awk -F: '/^latest_fork_usec:/ {printf "%s %s", $1, $2}')"
+}
 # The floor under appendfsync always: every granted claim waits for Redis' AOF fdatasync, so a
 # claim's p99 cannot be below this disk's own fdatasync p99 (512-byte appends, 3 s, measured in
 # the run directory — the filesystem Redis' AOF is on — right before the claim runs).
@@ -102,3 +111,5 @@ for mode in on off; do
   echo "$line"
   echo "${node_line%,}"
 done
+redis_report "$first_redis" "flusher-on"
+redis_report "$redis_port" "flusher-off"
