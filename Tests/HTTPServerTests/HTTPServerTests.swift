@@ -179,6 +179,32 @@ import Testing
         }
     }
 
+    /// A connection's idle timer holds it strongly (no weak reference, so no side table on the
+    /// claim path): once its client has gone, the connection must still be released — long
+    /// before the 60 s idle deadline its timer was armed for.
+    @Test func aClosedConnectionIsReleasedThoughItsIdleTimerHeldIt() throws {
+        let seen = Recorder<WeakConnection>()
+        try withServer(configure: {
+            $0.idleTimeout = .seconds(60)
+        }, routes: { router, _ in
+            router.add(.GET, "/ok") { _, _, responder in
+                seen.append(WeakConnection(responder.connection))
+                responder.respond(HTTPResponse(status: 204))
+            }
+        }) { server in
+            for _ in 0..<10 {
+                let client = BlockingHTTPClient(port: server.port, timeoutSeconds: 3)
+                let response = try client.send(method: "GET", path: "/ok")
+                #expect(response.status == 204)
+                client.close()
+            }
+            let start = MonotonicClock.now()
+            while seen.all.contains(where: { $0.connection != nil }) && milliseconds(since: start) < 3000 { sleepMilliseconds(10) }
+            #expect(seen.all.count == 10)
+            #expect(seen.all.allSatisfy { $0.connection == nil }, "closed connections still alive")
+        }
+    }
+
     @Test func clientRetriesOnceOnAConnectionTheServerClosed() throws {
         try withServer(configure: { $0.idleTimeout = .milliseconds(100) }, routes: { router, _ in
             router.add(.GET, "/ok") { _, _, r in r.respond(.text("ok")) }

@@ -46,3 +46,9 @@ func milliseconds(since start: UInt64) -> Int { Int((MonotonicClock.now() - star
 
 func sleepMilliseconds(_ ms: Int) { usleep(UInt32(ms * 1000)) }
 
+/// A weak reference to a connection, to check it is released (`HTTPConnection` is confined to
+/// its loop; only the reference is read elsewhere).
+final class WeakConnection: @unchecked Sendable {
+    weak var connection: HTTPConnection?
+    init(_ connection: HTTPConnection?) { self.connection = connection }
+}

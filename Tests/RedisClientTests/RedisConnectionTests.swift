@@ -39,6 +39,37 @@ private final class StateLog: @unchecked Sendable {
         await testLoop.sync { redis.close() }
     }
 
+    /// The connection's timers hold it strongly (no weak references, so no side table on the
+    /// claim path): closing must cancel them, or a closed connection would live on until its
+    /// command timeout, a closed but never-connected one would reconnect.
+    @Test func aClosedConnectionIsReleasedThoughItsTimersHeldIt() async throws {
+        let server = try RedisServer.start()
+        let testLoop = try TestLoop()
+        weak var connected: RedisConnection?
+        weak var neverConnected: RedisConnection?
+        do {
+            let redis = await connect(server, testLoop, options: RedisConnectionOptions(commandTimeoutMs: 60_000))
+            #expect(await testLoop.waitConnected(redis))
+            _ = await testLoop.send(redis, [["PING"]])  // arms the 60 s command timeout check
+            // A server that refuses: the connection waits to reconnect, on a timer.
+            let refused = RedisConnection(endpoint: .tcp("127.0.0.1", 1), loop: testLoop.loop)
+            await testLoop.sync { refused.connect() }
+            try await Task.sleep(nanoseconds: 100_000_000)
+            connected = redis
+            neverConnected = refused
+            await testLoop.sync {
+                redis.close()
+                refused.close()
+            }
+        }
+        for _ in 0..<100 where connected != nil || neverConnected != nil {
+            await testLoop.sync {}  // the loop releases a closed context's self-reference in a later turn
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        #expect(connected == nil, "a closed connection is still alive")
+        #expect(neverConnected == nil, "a closed, never connected connection is still alive")
+    }
+
     @Test func tenThousandIncrsInOneTurnArePipelined() async throws {
         let server = try RedisServer.start()
         let testLoop = try TestLoop()

@@ -25,6 +25,12 @@ public struct Responder: Sendable {
         target = .callback(OnceBox(body))
     }
 
+    /// The connection this responder answers on (nil for a callback responder); for tests.
+    var connection: HTTPConnection? {
+        if case .connection(let connection, _) = target { return connection }
+        return nil
+    }
+
     public func respond(_ response: HTTPResponse) {
         switch target {
         case .connection(let connection, let sequence):
