@@ -76,9 +76,10 @@ public enum Posix {
         try Syscall.blocking("socket") { Glibc.socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
     }
 
-    /// Bounds every blocking `recv`/`send` (and `connect`: Linux applies `SO_SNDTIMEO` to it) on
-    /// `fd` by `seconds`; a call that runs out reports `EAGAIN` (`.wouldBlock`). Also `TCP_NODELAY`.
-    public static func setClientTimeouts(_ fd: Int32, seconds: Double) {
+    /// A blocking client socket's options: every `recv`/`send` (and `connect`: Linux applies
+    /// `SO_SNDTIMEO` to it) bounded by `seconds` — one that runs out reports `EAGAIN`
+    /// (`.wouldBlock`) — and `TCP_NODELAY`.
+    public static func configureClientSocket(_ fd: Int32, timeoutSeconds seconds: Double) {
         var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
         let size = socklen_t(MemoryLayout<timeval>.size)
         _ = try? Syscall.blocking("setsockopt(SO_RCVTIMEO)") { setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, size) }

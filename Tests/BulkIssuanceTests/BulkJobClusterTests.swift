@@ -61,13 +61,9 @@ import TestSupport
         }
         var first: NodeProcess? = try start("node-a")
         let client = BulkJobClient(port: first!.port, adminKey: admin)
-        let campaign = try BulkJobResumeTests().createCampaign(client, stock: 3_000)
+        let campaign = try client.createCampaign(stock: 3_000)
         let id = try client.submit(campaignId: campaign, lines: bulkTestLines(4_000))
-        let resumed = TestEnvironment.waitUntil(seconds: 30, interval: 0.02) {
-            guard let job = try? client.job(id) else { return false }
-            return job["node"]?.stringValue == "node-a" && (job.count("done") ?? 0) >= 1_000
-        }
-        #expect(resumed)
+        #expect(client.waitHeld(id, by: "node-a", done: 1_000))
         _ = first!.stop(signal: SIGKILL)
         first = nil
 

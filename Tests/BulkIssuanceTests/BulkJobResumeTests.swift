@@ -38,22 +38,15 @@ func bulkTestLines(_ count: Int) -> [String] {
         }
         var first: NodeProcess? = try start("node-a")
         let client = BulkJobClient(port: first!.port, adminKey: admin)
-        let campaign = try createCampaign(client, stock: 6_000)
+        let campaign = try client.createCampaign(stock: 6_000)
         let id = try client.submit(campaignId: campaign, lines: bulkTestLines(8_000))
 
-        func waitFor(node: String, done minimum: Int64, on port: Int) -> Bool {
-            let watcher = BulkJobClient(port: port, adminKey: admin)
-            return TestEnvironment.waitUntil(seconds: 30, interval: 0.02) {
-                guard let job = try? watcher.job(id) else { return false }
-                return job["node"]?.stringValue == node && (job.count("done") ?? 0) >= minimum
-            }
-        }
-        #expect(waitFor(node: "node-a", done: 1_500, on: first!.port))
+        #expect(BulkJobClient(port: first!.port, adminKey: admin).waitHeld(id, by: "node-a", done: 1_500))
         _ = first!.stop(signal: SIGKILL)
         first = nil
 
         var second: NodeProcess? = try start("node-b")
-        #expect(waitFor(node: "node-b", done: 4_000, on: second!.port))
+        #expect(BulkJobClient(port: second!.port, adminKey: admin).waitHeld(id, by: "node-b", done: 4_000))
         _ = second!.stop(signal: SIGKILL)
         second = nil
 
@@ -75,17 +68,5 @@ func bulkTestLines(_ count: Int) -> [String] {
         let rows = try flushedCoupons(campaign: campaign, expected: 6_000, conninfo: database)
         #expect(rows.rows == 6_000)
         #expect(rows.users == 6_000)
-    }
-
-    func createCampaign(_ client: BulkJobClient, stock: Int64) throws -> Int64 {
-        let template = try client.send("POST", "/v1/templates", body: Array(TestNode.amountOffTemplate.utf8))
-        let templateId = try #require(try JSONParser.parse(template.body)["id"]?.int64Value)
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let body = """
-            {"template_id":\(templateId),"name":"bulk","stock":\(stock),"per_user_limit":1,
-             "claim_start":"\(RFC3339.format(epochMs: now - 60_000))","claim_end":"\(RFC3339.format(epochMs: now + 86_400_000))"}
-            """
-        let response = try client.send("POST", "/v1/campaigns", body: Array(body.utf8))
-        return try #require(try JSONParser.parse(response.body)["id"]?.int64Value)
     }
 }

@@ -32,6 +32,27 @@ struct BulkJobClient {
         try JSONParser.parse(try send("GET", "/v1/jobs/\(id)").body)
     }
 
+    /// Waits (up to 30 s) until `node` holds the job and has decided at least `minimum` lines.
+    func waitHeld(_ id: Int64, by node: String, done minimum: Int64) -> Bool {
+        TestEnvironment.waitUntil(seconds: 30, interval: 0.02) {
+            guard let job = try? job(id) else { return false }
+            return job["node"]?.stringValue == node && (job.count("done") ?? 0) >= minimum
+        }
+    }
+
+    /// A running campaign (a fresh amount-off template, limit 1 per user) with `stock`.
+    func createCampaign(stock: Int64) throws -> Int64 {
+        let template = try send("POST", "/v1/templates", body: Array(TestNode.amountOffTemplate.utf8))
+        let templateId = try #require(try JSONParser.parse(template.body)["id"]?.int64Value)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let body = """
+            {"template_id":\(templateId),"name":"bulk","stock":\(stock),"per_user_limit":1,
+             "claim_start":"\(RFC3339.format(epochMs: now - 60_000))","claim_end":"\(RFC3339.format(epochMs: now + 86_400_000))"}
+            """
+        let response = try send("POST", "/v1/campaigns", body: Array(body.utf8))
+        return try #require(try JSONParser.parse(response.body)["id"]?.int64Value)
+    }
+
     /// Waits until the job is finished (done, cancelled or failed); returns its last status.
     func waitFinished(_ id: Int64, seconds: Double = 60) throws -> JSONValue {
         var last = JSONValue.null

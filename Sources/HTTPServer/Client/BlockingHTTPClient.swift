@@ -138,7 +138,7 @@ public final class BlockingHTTPClient {
                 lastError = error.errnoCode
                 continue
             }
-            Posix.setClientTimeouts(socketFD, seconds: timeoutSeconds)
+            Posix.configureClientSocket(socketFD, timeoutSeconds: timeoutSeconds)
             do {
                 try Posix.connect(socketFD, address.pointee.ai_addr, address.pointee.ai_addrlen)
                 fd = socketFD

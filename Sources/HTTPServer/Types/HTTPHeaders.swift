@@ -141,21 +141,16 @@ struct RawHeaderFields: Sendable {
     /// Number of fields.
     let count: Int
 
-    /// Copies `head` and `spans` (positions in the buffer `head` was cut from) into one array.
+    /// Copies `head` and `spans` (positions in the buffer `head` was cut from) into one new array.
     init(head: ArraySlice<UInt8>, spans: [Span]) {
         let shift = Int32(head.startIndex)
         let relative = spans.map {
             Span(nameStart: $0.nameStart - shift, nameEnd: $0.nameEnd - shift, valueStart: $0.valueStart - shift, valueEnd: $0.valueEnd - shift)
         }
+        var storage: [UInt8] = []
         self = head.withUnsafeBufferPointer { bytes in
-            relative.withUnsafeBufferPointer { RawHeaderFields(head: bytes, spans: $0) }
+            relative.withUnsafeBufferPointer { RawHeaderFields(head: bytes, spans: $0, reusing: &storage) }
         }
-    }
-
-    /// Copies `head` and `spans` (positions in `head`) into one new array.
-    init(head: UnsafeBufferPointer<UInt8>, spans: UnsafeBufferPointer<Span>) {
-        var bytes: [UInt8] = []
-        self.init(head: head, spans: spans, reusing: &bytes)
     }
 
     /// Copies `head` and `spans` (positions in `head`) into `storage`, emptied first, and shares
