@@ -23,6 +23,7 @@ claim_path_rt() { # claim_path_rt PID... → SCHED_RR for their loop-N / redis-s
   done
 }
 start_stack
+start_nginx
 claim_path_rt "$redis_pid"
 start_node ${EFF_NODE_FLAGS:-}
 on_port=$node_port
@@ -43,18 +44,34 @@ load() { # load PORT LABEL [coupon-load flags...] → prints "rate p99"
 # The node's own view of the same requests: its request-duration histogram (from the request's
 # head parsed to its response queued, so the Redis round trip is in it, time spent in socket
 # buffers and the load generator is not), as a delta around each run → the bucket holding p99.
-node_buckets() { curl -sf "http://127.0.0.1:$1/metrics" | grep '^coupond_http_request_duration_seconds_bucket' >"$2"; }
+node_buckets() { curl -sf "http://127.0.0.1:$1/metrics" | grep -E '^coupond_(http_request_duration|loop_turn)_seconds_bucket' >"$2"; }
 node_p99() { # node_p99 BEFORE AFTER → "≤ X ms"
   python3 - "$1" "$2" <<'PY'
 import re, sys
 def read(path):
     return [(float('inf') if b == '+Inf' else float(b), int(float(v))) for b, v in
-            re.findall(r'le="([^"]+)"\} (\S+)', open(path).read())]
+            re.findall(r'^coupond_http_request_duration_seconds_bucket\{le="([^"]+)"\} (\S+)', open(path).read(), re.M)]
 before, after = read(sys.argv[1]), read(sys.argv[2])
 delta = [(bound, a - b) for (bound, a), (_, b) in zip(after, before)]
 total = delta[-1][1]
 bound = next(bound for bound, count in delta if total and count >= 0.99 * total)
 print(f"<= {bound * 1000:g} ms")
+PY
+}
+# The node's loops in the same run: turns whose work took over 2 ms (every connection of that
+# loop waited that long — a stall inside the node), and the bucket of the longest.
+node_turns() { # node_turns BEFORE AFTER → "N of M turns > 2 ms, longest <= X ms"
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+def read(path):
+    return [(float('inf') if b == '+Inf' else float(b), int(float(v))) for b, v in
+            re.findall(r'^coupond_loop_turn_seconds_bucket\{le="([^"]+)"\} (\S+)', open(path).read(), re.M)]
+before, after = read(sys.argv[1]), read(sys.argv[2])
+delta = [(bound, a - b) for (bound, a), (_, b) in zip(after, before)]
+total = delta[-1][1]
+within2 = next(count for bound, count in delta if bound >= 0.002)
+longest = next(bound for bound, count in delta if count == total)
+print(f"{total - within2} of {total} turns > 2 ms, longest <= {longest * 1000:g} ms")
 PY
 }
 # The flusher node's backlog drained (≤ 60 s): a closed-loop run leaves tens of thousands of
@@ -94,12 +111,23 @@ print(f"this disk's fdatasync of 512 B ({len(times)} in 3 s): p50 {pick(0.5):.2f
 PY
 }
 [ "${EFF_APPENDFSYNC:-always}" = always ] && fsync_floor
+# The floor under any server on this machine: the same open loop (generator, connections,
+# duration, rate) against nginx answering every claim with a static 200 — nothing behind it, no
+# Redis, no fsync. Whatever p99 nginx shows here is the scheduler's and the load generator's
+# share, which no node can go below on these cores.
+nginx_floor() { # nginx_floor RATE LABEL → prints p99
+  "$bin_dir/coupon-load" --target "127.0.0.1:$nginx_port" --keys-file "$keys_file" --campaign 1 \
+    --users 200000 --claims-per-user 1000 --connections "$connections" --duration "$seconds" --rate "$1" --quiet --json "$run_dir/$2.json" >/dev/null
+  python3 -c "import json; r = json.load(open('$run_dir/$2.json')); assert any(k.startswith('200') for k in r['outcomes']), r['outcomes']; print(f\"{r['latency_ms']['p99']:.2f}\")"
+}
 for mode in on off; do
   port=$([ $mode = on ] && echo "$on_port" || echo "$off_port")
   read -r max _ <<<"$(load "$port" "max-$mode")"
   half=$((max / 2))
   line="flusher $mode: max $max claims/s closed loop; open loop at $half/s p99:"
   node_line="  the node's own p99 (request parsed → response queued) in the same runs:"
+  turn_line="  the node's loop turns in the same runs:"
+  floor_line="  nginx (static 200, nothing behind it), same open loop, each right after the node's run: p99"
   for run in $(seq 1 "$runs"); do
     drain_flusher
     node_buckets "$port" "$run_dir/buckets-before"
@@ -107,9 +135,13 @@ for mode in on off; do
     node_buckets "$port" "$run_dir/buckets-after"
     line="$line $p99 ms"
     node_line="$node_line $(node_p99 "$run_dir/buckets-before" "$run_dir/buckets-after"),"
+    turn_line="$turn_line $(node_turns "$run_dir/buckets-before" "$run_dir/buckets-after");"
+    floor_line="$floor_line $(nginx_floor "$half" "floor-$mode-$run") ms"
   done
   echo "$line"
   echo "${node_line%,}"
+  echo "${turn_line%;}"
+  echo "$floor_line"
 done
 redis_report "$first_redis" "flusher-on"
 redis_report "$redis_port" "flusher-off"

@@ -73,6 +73,7 @@ public final class Node: @unchecked Sendable {  // start/stop are called from on
             }
         }
         metrics.onCluster.store(clusterMap != nil, ordering: .relaxed)
+        metrics.observeLoopTurns(group.loops.map(\.turnMicros))
         var engines: [ClaimEngine] = []
         for loop in group.loops {
             let redis = Self.loopRedis(configuration, clusterMap: clusterMap, loop: loop, options: options, counters: metrics.cluster)

@@ -64,6 +64,11 @@ public final class EventLoop: @unchecked Sendable {  // state is confined to the
     private var dirty: [Int32] = []
     /// `epoll_ctl` calls made (ADD/MOD/DEL), for tests and benchmarks.
     public private(set) var epollControlCount = 0
+    /// How long each turn's work took, in microseconds: from the wait's return through the
+    /// interest changes (the wait itself excluded). Every connection of the loop waits out a
+    /// turn, so a long one is a stall carried by each request in it — the node's own share of
+    /// a tail latency (`coupond_loop_turn_seconds`).
+    public let turnMicros = Histogram(bounds: [50, 100, 250, 500, 1_000, 2_000, 5_000, 10_000, 25_000, 100_000])
     public let name: String
 
     private struct Registration {
@@ -290,6 +295,7 @@ public final class EventLoop: @unchecked Sendable {  // state is confined to the
         let writeMask = csystem_epollout()
         while running.load(ordering: .acquiring) {
             let count = Posix.epollWait(epollFD, events, capacity: Int32(capacity), timeoutNanos: nextTimeoutNanoseconds())
+            let turnStart = MonotonicClock.now()
             for index in 0..<Int(count) {
                 let event = events[index]
                 let fd = event.data.fd
@@ -311,6 +317,7 @@ public final class EventLoop: @unchecked Sendable {  // state is confined to the
             runTasks()
             runBeforeSleep()
             applyInterestChanges()
+            turnMicros.record(Int64((MonotonicClock.now() &- turnStart) / 1_000))
         }
         runTasks()
     }

@@ -1,3 +1,4 @@
+import EventLoop
 import Synchronization
 
 /// Counters the flusher keeps for `/metrics` and benchmarks.
@@ -18,46 +19,4 @@ public final class FlusherMetrics: Sendable {
     public let lagMilliseconds = Histogram(bounds: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000])
 
     public init() {}
-}
-
-/// A fixed-bucket histogram with atomic counters (Prometheus `le` semantics).
-public final class Histogram: Sendable {
-    public let bounds: [Int64]
-    private struct State {
-        var counts: [Int]
-        var total = 0
-        var sum = 0
-    }
-
-    private let state: Mutex<State>
-
-    public init(bounds: [Int64]) {
-        self.bounds = bounds
-        self.state = Mutex(State(counts: [Int](repeating: 0, count: bounds.count + 1)))
-    }
-
-    public func record(_ value: Int64) {
-        var index = bounds.count
-        for (position, bound) in bounds.enumerated() where value <= bound {
-            index = position
-            break
-        }
-        state.withLock {
-            $0.counts[index] += 1
-            $0.total += 1
-            $0.sum += Int(value)
-        }
-    }
-
-    /// Cumulative counts per bound, then +Inf; and the sum and count.
-    public func snapshot() -> (cumulative: [Int], count: Int, sum: Int) {
-        let current = state.withLock { $0 }
-        var running = 0
-        var cumulative: [Int] = []
-        for count in current.counts {
-            running += count
-            cumulative.append(running)
-        }
-        return (cumulative, current.total, current.sum)
-    }
 }

@@ -33,6 +33,28 @@ import Testing
         #expect(turns.load(ordering: .relaxed) <= counted + 1)
     }
 
+    @Test func aTurnIsTimedFromTheWaitsReturnToItsEndAndALongOneLandsInItsBucket() async throws {
+        let group = try EventLoopGroup(count: 1)
+        defer { group.shutdown() }
+        let loop = group.loops[0]
+        func snapshot() -> (cumulative: [Int], count: Int, sum: Int) { loop.turnMicros.snapshot() }
+        let bounds = loop.turnMicros.bounds
+        let over25ms = { (s: (cumulative: [Int], count: Int, sum: Int)) in s.count - s.cumulative[bounds.firstIndex(of: 25_000)!] }
+        let before = snapshot()
+        // One task that keeps the loop busy for 30 ms: its turn takes at least that long.
+        _ = try await loop.submit { usleep(30_000); return 0 }
+        _ = try await loop.submit { 0 }  // the busy turn has ended and been recorded
+        let after = snapshot()
+        #expect(after.count > before.count)
+        #expect(over25ms(after) - over25ms(before) == 1)
+        #expect(after.sum - before.sum >= 30_000)
+        // Quick turns land in the low buckets: 20 more turns, none of them long.
+        for _ in 0..<20 { _ = try await loop.submit { 0 } }
+        let quiet = snapshot()
+        #expect(quiet.count >= after.count + 20)
+        #expect(over25ms(quiet) == over25ms(after))
+    }
+
     final class Writer: IOHandler, @unchecked Sendable {
         let fd: Int32
         let loop: EventLoop

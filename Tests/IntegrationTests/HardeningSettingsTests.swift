@@ -1,4 +1,5 @@
 import CouponService
+import EventLoop
 import Testing
 
 /// The HTTP hardening settings (flags and COUPOND_* variables) and the closed metric labels.
@@ -36,6 +37,28 @@ import Testing
                 #"coupond_http_requests_total{route="/healthz",method="GET",status="200"} 1"#,
                 #"coupond_http_requests_total{route="unmatched",method="other",status="0"} 1"#,
                 #"coupond_http_requests_total{route="unmatched",method="other",status="501"} 100"#,
+            ])
+    }
+
+    @Test func loopTurnsAreRenderedAsOneHistogramSummedOverTheLoops() {
+        let metrics = Metrics()
+        #expect(!metrics.render(flusher: nil).contains("coupond_loop_turn_seconds"))  // no loops observed yet
+        let first = Histogram(bounds: [50, 1_000, 25_000])
+        let second = Histogram(bounds: [50, 1_000, 25_000])
+        first.record(10)
+        first.record(30_000)
+        second.record(700)
+        second.record(40)
+        metrics.observeLoopTurns([first, second])
+        let lines = metrics.render(flusher: nil).split(separator: "\n").filter { $0.hasPrefix("coupond_loop_turn_seconds") }
+        #expect(
+            lines == [
+                #"coupond_loop_turn_seconds_bucket{le="5e-05"} 2"#,
+                #"coupond_loop_turn_seconds_bucket{le="0.001"} 3"#,
+                #"coupond_loop_turn_seconds_bucket{le="0.025"} 3"#,
+                #"coupond_loop_turn_seconds_bucket{le="+Inf"} 4"#,
+                #"coupond_loop_turn_seconds_sum 0.03075"#,
+                #"coupond_loop_turn_seconds_count 4"#,
             ])
     }
 }

@@ -1,3 +1,4 @@
+import EventLoop
 import HTTPServer
 import Issuance
 import GrantFlusher
@@ -26,7 +27,15 @@ public final class Metrics: Sendable {
     /// Sharded campaigns (issue 10 §1), all engines of the node.
     public let shards = ShardCounters()
 
+    /// Each event loop's turn durations (set once by the node when its loops exist).
+    private let loopTurns = Mutex<[Histogram]>([])
+
     public init() {}
+
+    /// The loops whose turn durations `/metrics` reports (summed over the loops).
+    public func observeLoopTurns(_ histograms: [Histogram]) {
+        loopTurns.withLock { $0 = histograms }
+    }
 
     /// `route` must be a registered pattern or "unmatched" (the HTTP layer passes nothing
     /// else); `method` is reduced to a standard method or "other" and `status` to 100...599 or
@@ -62,6 +71,12 @@ public final class Metrics: Sendable {
         out += "# HELP coupond_http_request_duration_seconds Time from request parsed to response queued.\n"
         out += "# TYPE coupond_http_request_duration_seconds histogram\n"
         out += histogram("coupond_http_request_duration_seconds", latency, scale: 1_000_000)
+        let turns = loopTurns.withLock { $0 }
+        if let first = turns.first {
+            out += "# HELP coupond_loop_turn_seconds Event-loop turns by the time their work took (the wait excluded), all loops: a turn over a few ms stalls every request of its loop.\n"
+            out += "# TYPE coupond_loop_turn_seconds histogram\n"
+            out += histogram("coupond_loop_turn_seconds", bounds: first.bounds, turns.map { $0.snapshot() }, scale: 1_000_000)
+        }
         out += "# HELP coupond_redis_unavailable_total Requests answered 503 because Redis was unreachable.\n"
         out += "# TYPE coupond_redis_unavailable_total counter\n"
         out += "coupond_redis_unavailable_total \(redisUnavailable.load(ordering: .relaxed))\n"
@@ -102,9 +117,22 @@ public final class Metrics: Sendable {
     }
 
     private func histogram(_ name: String, _ histogram: Histogram, scale: Double) -> String {
-        let (cumulative, count, sum) = histogram.snapshot()
+        self.histogram(name, bounds: histogram.bounds, [histogram.snapshot()], scale: scale)
+    }
+
+    /// Snapshots of histograms with the same bounds, rendered as their sum.
+    private func histogram(
+        _ name: String, bounds: [Int64], _ snapshots: [(cumulative: [Int], count: Int, sum: Int)], scale: Double
+    ) -> String {
+        var cumulative = [Int](repeating: 0, count: bounds.count + 1)
+        var count = 0, sum = 0
+        for snapshot in snapshots {
+            for index in cumulative.indices { cumulative[index] += snapshot.cumulative[index] }
+            count += snapshot.count
+            sum += snapshot.sum
+        }
         var out = ""
-        for (index, bound) in histogram.bounds.enumerated() {
+        for (index, bound) in bounds.enumerated() {
             out += "\(name)_bucket{le=\"\(Double(bound) / scale)\"} \(cumulative[index])\n"
         }
         out += "\(name)_bucket{le=\"+Inf\"} \(count)\n"
