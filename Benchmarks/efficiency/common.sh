@@ -64,6 +64,11 @@ CONF
   echo "nginx did not start"; cat "$run_dir/nginx/error.log"; return 1
 }
 
+# The machine's CPU ticks (all states) and those stolen by the hypervisor (a VM's vCPU waiting
+# for a host core): `steal_share BEFORE AFTER` → the percentage of the 2 cores' time stolen.
+machine_ticks() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $9}' /proc/stat; }
+steal_share() { python3 -c "b, a = '$1'.split(), '$2'.split(); print(f'{(int(a[1]) - int(b[1])) * 100 / max(1, int(a[0]) - int(b[0])):.0f}')"; }
+
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system CPU of a process, clock ticks
 clk_tck=$(getconf CLK_TCK)
 

@@ -3,7 +3,10 @@
 # each, the default), each on its own Redis; the first with its flusher writing to PostgreSQL,
 # the second without. For each: a closed-loop coupon-load run (TAIL_SECONDS, 3) finds the max
 # rate, then TAIL_RUNS (3) open-loop runs at half of it (TAIL_SECONDS each) report p99 from each
-# claim's scheduled time. ≈ 2 × (1 + runs) × (seconds + 2) s.
+# claim's scheduled time. After each node run the same open loop goes to nginx answering a
+# static 200 (the p99 floor any server gets on these cores); each run prints the share of the
+# machine's CPU time the hypervisor stole during it (/proc/stat `steal`) and the node's loop
+# turns over 2 ms (`coupond_loop_turn_seconds`). ≈ 2 × (1 + 2 × runs) × (seconds + 2) s.
 # TAIL_CLAIM_PATH_RT=1: the claim path's threads (each Redis' main thread, each node's `loop-N`
 # threads) run SCHED_RR (priority 10): the load generator, PostgreSQL, the flusher and anything
 # else on the machine can then never deschedule them — what cores of their own would give. An
@@ -131,12 +134,16 @@ for mode in on off; do
   for run in $(seq 1 "$runs"); do
     drain_flusher
     node_buckets "$port" "$run_dir/buckets-before"
+    ticks_before=$(machine_ticks)
     read -r _ p99 <<<"$(load "$port" "open-$mode-$run" --rate "$half")"
+    ticks_after=$(machine_ticks)
     node_buckets "$port" "$run_dir/buckets-after"
-    line="$line $p99 ms"
+    line="$line $p99 ms (steal $(steal_share "$ticks_before" "$ticks_after") %)"
     node_line="$node_line $(node_p99 "$run_dir/buckets-before" "$run_dir/buckets-after"),"
     turn_line="$turn_line $(node_turns "$run_dir/buckets-before" "$run_dir/buckets-after");"
-    floor_line="$floor_line $(nginx_floor "$half" "floor-$mode-$run") ms"
+    ticks_before=$(machine_ticks)
+    floor=$(nginx_floor "$half" "floor-$mode-$run")
+    floor_line="$floor_line $floor ms (steal $(steal_share "$ticks_before" "$(machine_ticks)") %)"
   done
   echo "$line"
   echo "${node_line%,}"
