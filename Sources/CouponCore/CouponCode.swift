@@ -85,20 +85,22 @@ public enum Identifier {
     public static let rule = "must be 1 to 128 characters of A-Z a-z 0-9 _ - . : @"
 
     public static func isValid(_ text: String) -> Bool {
-        var count = 0
-        for byte in text.utf8 {
-            count += 1
-            if count > maxLength { return false }
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"),
-                UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "@"):
-                continue
-            default:
-                return false
+        var text = text
+        // The string's own bytes (no copy for a native string), not the generic UTF-8 view.
+        return text.withUTF8 { bytes in
+            guard (1...maxLength).contains(bytes.count) else { return false }
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"),
+                    UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "@"):
+                    continue
+                default:
+                    return false
+                }
             }
+            return true
         }
-        return count > 0
     }
 }
 

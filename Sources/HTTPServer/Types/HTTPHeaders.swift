@@ -111,17 +111,18 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     /// ASCII case-insensitive comparison without allocating lower-cased copies.
     @inlinable
     static func equalsIgnoringCase(_ lhs: String, _ rhs: String) -> Bool {
-        var left = lhs.utf8.makeIterator()
-        var right = rhs.utf8.makeIterator()
-        while true {
-            switch (left.next(), right.next()) {
-            case (nil, nil): return true
-            case let (a?, b?):
-                if a == b { continue }
-                if a | 0x20 != b | 0x20 { return false }
-                let lower = a | 0x20
-                if lower < 0x61 || lower > 0x7A { return false }
-            default: return false
+        guard lhs.utf8.count == rhs.utf8.count else { return false }  // O(1) for native strings: most names differ here
+        var lhs = lhs, rhs = rhs
+        return lhs.withUTF8 { left in
+            rhs.withUTF8 { right in
+                for index in 0..<left.count {
+                    let a = left[index], b = right[index]
+                    if a == b { continue }
+                    if a | 0x20 != b | 0x20 { return false }
+                    let lower = a | 0x20
+                    if lower < 0x61 || lower > 0x7A { return false }
+                }
+                return true
             }
         }
     }
