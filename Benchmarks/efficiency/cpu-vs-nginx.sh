@@ -34,6 +34,7 @@ CLAIM_PREFIX=warm wrk -t 1 -c "$connections" -d 1s -s "$here/wrk-claim.lua" "$no
 wrk -t 1 -c "$connections" -d 1s "$nginx_url" >/dev/null
 rows=()
 node_rates=()
+ticks_start=$(machine_ticks)
 for round in 1 2; do
   read -r total ok cpu rps p99 <<<"$(wrk_run "$nginx_url" "$seconds" "$connections" "$nginx_pid")"
   echo "round $round nginx: $ok × 200 of $total, $rps req/s, p99 $p99 ms, $cpu µs CPU/request"
@@ -48,6 +49,7 @@ for round in 1 2; do
     rows+=("compare $cpu")
   fi
 done
+echo "the hypervisor stole $(steal_share "$ticks_start" "$(machine_ticks)") % of the machine's CPU time during these rounds (/proc/stat steal)"
 printf '%s\n' "${rows[@]}" >"$run_dir/rows.txt"
 python3 - "$run_dir/rows.txt" <<'PY'
 import sys
@@ -79,6 +81,7 @@ print(f"{(int(sys.argv[3]) - int(sys.argv[2])) / int(sys.argv[4]) * 1e6 / ok:.2f
 PY
 }
 same=()
+ticks_start=$(machine_ticks)
 for round in 1 2; do
   read -r cpu p99 <<<"$(open_run "$nginx_port" "$nginx_pid" "same-nginx-$round" --campaign 1)"
   echo "round $round at $same_rate/s open loop, nginx: $cpu µs CPU/request, p99 $p99 ms"
@@ -87,6 +90,7 @@ for round in 1 2; do
   echo "round $round at $same_rate/s open loop, node:  $cpu µs CPU/granted claim, p99 $p99 ms"
   same+=("node $cpu")
 done
+echo "the hypervisor stole $(steal_share "$ticks_start" "$(machine_ticks)") % of the machine's CPU time during these rounds"
 printf '%s\n' "${same[@]}" >"$run_dir/same.txt"
 python3 - "$run_dir/same.txt" "$same_rate" <<'PY'
 import sys
