@@ -48,33 +48,26 @@ load() { # load PORT LABEL [coupon-load flags...] → prints "rate p99"
 # head parsed to its response queued, so the Redis round trip is in it, time spent in socket
 # buffers and the load generator is not), as a delta around each run → the bucket holding p99.
 node_buckets() { curl -sf "http://127.0.0.1:$1/metrics" | grep -E '^coupond_(http_request_duration|loop_turn)_seconds_bucket' >"$2"; }
-node_p99() { # node_p99 BEFORE AFTER → "≤ X ms"
-  python3 - "$1" "$2" <<'PY'
+# node_histogram METRIC BEFORE AFTER → one of the node's histograms as a delta around a run:
+# request durations → "<= X ms", the bucket holding p99; loop turns (whose work took over 2 ms,
+# every connection of that loop waiting that long — a stall inside the node) →
+# "N of M turns > 2 ms, longest <= X ms".
+node_histogram() {
+  python3 - "$@" <<'PY'
 import re, sys
+metric, before_path, after_path = sys.argv[1:4]
 def read(path):
     return [(float('inf') if b == '+Inf' else float(b), int(float(v))) for b, v in
-            re.findall(r'^coupond_http_request_duration_seconds_bucket\{le="([^"]+)"\} (\S+)', open(path).read(), re.M)]
-before, after = read(sys.argv[1]), read(sys.argv[2])
-delta = [(bound, a - b) for (bound, a), (_, b) in zip(after, before)]
+            re.findall(r'^coupond_' + metric + r'_seconds_bucket\{le="([^"]+)"\} (\S+)', open(path).read(), re.M)]
+delta = [(bound, a - b) for (bound, a), (_, b) in zip(read(after_path), read(before_path))]
 total = delta[-1][1]
-bound = next(bound for bound, count in delta if total and count >= 0.99 * total)
-print(f"<= {bound * 1000:g} ms")
-PY
-}
-# The node's loops in the same run: turns whose work took over 2 ms (every connection of that
-# loop waited that long — a stall inside the node), and the bucket of the longest.
-node_turns() { # node_turns BEFORE AFTER → "N of M turns > 2 ms, longest <= X ms"
-  python3 - "$1" "$2" <<'PY'
-import re, sys
-def read(path):
-    return [(float('inf') if b == '+Inf' else float(b), int(float(v))) for b, v in
-            re.findall(r'^coupond_loop_turn_seconds_bucket\{le="([^"]+)"\} (\S+)', open(path).read(), re.M)]
-before, after = read(sys.argv[1]), read(sys.argv[2])
-delta = [(bound, a - b) for (bound, a), (_, b) in zip(after, before)]
-total = delta[-1][1]
-within2 = next(count for bound, count in delta if bound >= 0.002)
-longest = next(bound for bound, count in delta if count == total)
-print(f"{total - within2} of {total} turns > 2 ms, longest <= {longest * 1000:g} ms")
+if metric == "loop_turn":
+    within2 = next(count for bound, count in delta if bound >= 0.002)
+    longest = next(bound for bound, count in delta if count == total)
+    print(f"{total - within2} of {total} turns > 2 ms, longest <= {longest * 1000:g} ms")
+else:
+    bound = next(bound for bound, count in delta if total and count >= 0.99 * total)
+    print(f"<= {bound * 1000:g} ms")
 PY
 }
 # The flusher node's backlog drained (≤ 60 s): a closed-loop run leaves tens of thousands of
@@ -139,8 +132,8 @@ for mode in on off; do
     ticks_after=$(machine_ticks)
     node_buckets "$port" "$run_dir/buckets-after"
     line="$line $p99 ms (steal $(steal_share "$ticks_before" "$ticks_after") %)"
-    node_line="$node_line $(node_p99 "$run_dir/buckets-before" "$run_dir/buckets-after"),"
-    turn_line="$turn_line $(node_turns "$run_dir/buckets-before" "$run_dir/buckets-after");"
+    node_line="$node_line $(node_histogram http_request_duration "$run_dir/buckets-before" "$run_dir/buckets-after"),"
+    turn_line="$turn_line $(node_histogram loop_turn "$run_dir/buckets-before" "$run_dir/buckets-after");"
     ticks_before=$(machine_ticks)
     floor=$(nginx_floor "$half" "floor-$mode-$run")
     floor_line="$floor_line $floor ms (steal $(steal_share "$ticks_before" "$(machine_ticks)") %)"
