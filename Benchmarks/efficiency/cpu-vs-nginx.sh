@@ -7,9 +7,10 @@
 # EFF_COMPARE_BIN=DIR adds a node from DIR/coupond (e.g. a build of the previous commit) to
 # every round, for a same-run before/after figure.
 # Then the same comparison at one request rate for both (EFF_SAME_RATE/s; by default half the
-# node's slowest closed-loop round, so the node keeps up; 0 skips it): `coupon-load --rate` sends an open loop of claims to the node and of the same
-# requests to nginx (a static 200), so neither gets the batching a saturating closed loop gives
-# the faster server — is the ratio an artefact of nginx running 5–10× more requests per second?
+# node's slowest closed-loop round, so the node keeps up; 0 skips it): `coupon-load --rate`
+# sends an open loop of claims to the node and of the same requests to nginx (a static 200), so
+# neither gets the batching a saturating closed loop gives the faster server — is the ratio an
+# artefact of nginx running 5–10× more requests per second? Each section prints the steal share.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 seconds=${EFF_SECONDS:-5}
